@@ -1,0 +1,38 @@
+"""The billing service: wallets, payments, offline approvals, orders. Money moves only here."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from tollgate_shared.bus import Bus
+from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.service import Consumers, ServiceDefinition, create_service_app
+
+from billing.adapters.tables import messaging, metadata
+from billing.handlers import event_handlers
+from billing.settings import BillingSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def definition(settings: BillingSettings, consumers: Consumers | None = None) -> ServiceDefinition:
+    return ServiceDefinition(
+        name="billing",
+        metadata=metadata,
+        tables=messaging,
+        routers=[],
+        consumers=event_handlers(settings) if consumers is None else consumers,
+        api_prefix="/api/billing",
+        description="Credits, payments, offline approvals and orders.",
+    )
+
+
+def create_app(
+    settings: BillingSettings | None = None,
+    *,
+    broker: InProcessBroker | None = None,
+    bus: Bus | None = None,
+    consumers: Consumers | None = None,
+    instance: str | None = None,
+) -> FastAPI:
+    settings = settings or BillingSettings()
+    return create_service_app(definition(settings, consumers), settings, broker=broker, bus=bus, instance=instance)

@@ -1,0 +1,188 @@
+"""Streaming reverse proxy to the services over one pooled aiohttp client.
+
+Bodies stream both ways. The upstream down is a 503, too slow a 504, a broken
+answer a 502, a body over the limit a 413: all problem details.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+from starlette.types import Receive, Scope, Send
+from tollgate_shared.edge import EDGE_HEADER, sign_edge
+
+from gateway.headers import HOP_BY_HOP, SECURITY_HEADERS, SET_BY_GATEWAY, connection_tokens
+from gateway.problems import send_problem
+
+log = logging.getLogger(__name__)
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+CHUNK = 64 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class Upstream:
+    """A service's replicas, used in turn."""
+
+    def __init__(self, name: str, urls: list[str]) -> None:
+        self.name = name
+        self.urls = [url.rstrip("/") for url in urls]
+        self._next = itertools.cycle(range(len(self.urls)))
+
+    def order(self) -> list[str]:
+        """All replicas, starting with the next one in turn."""
+        start = next(self._next)
+        return self.urls[start:] + self.urls[:start]
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    internal_key: bytes
+    max_body_bytes: int
+
+
+def request_id_of(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if REQUEST_ID.match(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+def forward_headers(scope: Scope, *, client_ip: str, request_id: str, key: bytes) -> list[tuple[str, str]]:
+    raw: list[tuple[bytes, bytes]] = scope["headers"]
+    dropped = HOP_BY_HOP | SET_BY_GATEWAY | connection_tokens(raw)
+    headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw if n.lower() not in dropped]
+    headers += [
+        ("X-Forwarded-For", client_ip),
+        ("X-Forwarded-Proto", scope.get("scheme", "http")),
+        ("X-Request-ID", request_id),
+        (
+            EDGE_HEADER,
+            sign_edge(key, method=scope["method"], path=scope["path"], client_ip=client_ip, request_id=request_id),
+        ),
+    ]
+    return headers
+
+
+async def proxy(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    upstream: Upstream,
+    session: aiohttp.ClientSession,
+    settings: ProxySettings,
+    client_ip: str,
+    client_timeout: aiohttp.ClientTimeout,
+) -> None:
+    """Forward one request to `upstream` and stream its answer back."""
+    request_id = request_id_of(scope)
+    declared = _content_length(scope)
+    if declared is not None and declared > settings.max_body_bytes:
+        await send_problem(
+            send, 413, "body_too_large", f"The body exceeds {settings.max_body_bytes} bytes.", request_id
+        )
+        return
+    headers = forward_headers(scope, client_ip=client_ip, request_id=request_id, key=settings.internal_key)
+    body_started = False
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal body_started
+        body_started = True
+        size = 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > settings.max_body_bytes:
+                raise BodyTooLarge
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+    path = scope["raw_path"].decode("latin-1") if scope.get("raw_path") else scope["path"]
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = path + (f"?{query}" if query else "")
+    has_body = declared not in (None, 0) or any(n == b"transfer-encoding" for n, _ in scope["headers"])
+    for attempt, base in enumerate(upstream.order()):
+        try:
+            async with session.request(
+                scope["method"],
+                base + target,
+                headers=headers,
+                data=body() if has_body else None,
+                allow_redirects=False,
+                timeout=client_timeout,
+                auto_decompress=False,
+            ) as response:
+                await _relay_response(response, send, request_id)
+                return
+        except BodyTooLarge:
+            await send_problem(
+                send, 413, "body_too_large", f"The body exceeds {settings.max_body_bytes} bytes.", request_id
+            )
+            return
+        except aiohttp.ClientConnectorError:
+            # Nothing was sent yet: another replica may take it.
+            if not body_started and attempt + 1 < len(upstream.urls):
+                continue
+            log.warning("upstream %s unreachable", upstream.name)
+            await send_problem(
+                send, 503, "service_unavailable", f"The {upstream.name} service is unavailable.", request_id
+            )
+            return
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            log.warning("upstream %s timed out", upstream.name)
+            await send_problem(
+                send, 504, "upstream_timeout", f"The {upstream.name} service did not answer in time.", request_id
+            )
+            return
+        except _ResponseStarted:
+            return  # the answer was cut mid-stream; the client sees a truncated body
+        except aiohttp.ClientError as exc:
+            log.warning("upstream %s failed: %r", upstream.name, exc)
+            await send_problem(send, 502, "bad_gateway", f"The {upstream.name} service answered badly.", request_id)
+            return
+
+
+class _ResponseStarted(Exception):
+    pass
+
+
+async def _relay_response(response: aiohttp.ClientResponse, send: Send, request_id: str) -> None:
+    raw = list(response.raw_headers)
+    # The gateway's server adds its own Date and Server headers.
+    dropped = HOP_BY_HOP | connection_tokens(raw) | {b"x-request-id", b"date", b"server"}
+    headers = [(n.lower(), v) for n, v in raw if n.lower() not in dropped]
+    present = {n for n, _ in headers}
+    headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+    headers.append((b"x-request-id", request_id.encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    try:
+        async for chunk in response.content.iter_chunked(CHUNK):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        log.warning("upstream answer cut: %r", exc)
+        raise _ResponseStarted from exc
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,22 @@
+"""Which service answers which public path (DESIGN.md §2); nothing else is routed."""
+
+from __future__ import annotations
+
+# (prefix, service): a path matches when it equals the prefix or continues it
+# after a "/". Internal endpoints of the services are never listed here.
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("/api/accounts", "auth"),
+    ("/api/auth", "auth"),
+    ("/api/account", "auth"),
+    ("/api/billing", "billing"),
+    ("/api/finance", "billing"),
+    ("/api/invoices", "invoicing"),
+)
+
+
+def route(path: str) -> str | None:
+    """The service for `path`, or None."""
+    for prefix, service in ROUTES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return service
+    return None

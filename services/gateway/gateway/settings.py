@@ -1,0 +1,35 @@
+"""Settings of the gateway."""
+
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import ClassVar
+
+from pydantic import Field
+from tollgate_shared.settings import ServiceSettings
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: ClassVar[str] = "gateway"
+
+    # Upstreams: one address per service, or a comma-separated list of replicas.
+    auth_url: str = "http://127.0.0.1:8101"
+    billing_url: str = "http://127.0.0.1:8102"
+    invoicing_url: str = "http://127.0.0.1:8103"
+    # CIDRs whose X-Forwarded-For the gateway believes; empty: nobody's.
+    trusted_proxies: str = ""
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    upstream_connect_timeout: float = Field(default=2.0, gt=0)
+    upstream_timeout: float = Field(default=30.0, gt=0)
+
+    def upstream_urls(self) -> dict[str, list[str]]:
+        return {
+            "auth": _split(self.auth_url),
+            "billing": _split(self.billing_url),
+            "invoicing": _split(self.invoicing_url),
+        }
+
+    def trusted_networks(self) -> list[IPv4Network | IPv6Network]:
+        return [ip_network(cidr, strict=False) for cidr in _split(self.trusted_proxies)]

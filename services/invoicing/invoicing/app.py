@@ -1,0 +1,34 @@
+"""The invoicing service: invoices and receipts from billing's events, and their PDFs."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from tollgate_shared.bus import Bus
+from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.service import ServiceDefinition, create_service_app
+
+from invoicing.adapters.tables import messaging, metadata
+from invoicing.handlers import event_handlers
+from invoicing.settings import InvoicingSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(
+    settings: InvoicingSettings | None = None,
+    *,
+    broker: InProcessBroker | None = None,
+    bus: Bus | None = None,
+    instance: str | None = None,
+) -> FastAPI:
+    settings = settings or InvoicingSettings()
+    definition = ServiceDefinition(
+        name="invoicing",
+        metadata=metadata,
+        tables=messaging,
+        routers=[],
+        consumers=event_handlers(settings),
+        api_prefix="/api/invoices",
+        description="Invoices and receipts, numbered per financial year, with their PDFs.",
+    )
+    return create_service_app(definition, settings, broker=broker, bus=bus, instance=instance)

@@ -1,0 +1,1 @@
+"""Tollgate's common library: what every service shares and nothing more."""

@@ -1,0 +1,21 @@
+"""The bus: one interface, two adapters (RabbitMQ and in-process)."""
+
+from tollgate_shared.bus.base import (
+    Bus,
+    Delivery,
+    Handler,
+    OutgoingMessage,
+    PoisonMessage,
+    PublishFailed,
+    Subscription,
+)
+
+__all__ = [
+    "Bus",
+    "Delivery",
+    "Handler",
+    "OutgoingMessage",
+    "PoisonMessage",
+    "PublishFailed",
+    "Subscription",
+]

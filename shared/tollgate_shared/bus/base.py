@@ -1,0 +1,103 @@
+"""The bus interface both adapters implement, and the values that cross it."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+EXCHANGE = "tollgate.events"
+ATTEMPT_HEADER = "x-tollgate-attempt"
+
+
+class PublishFailed(Exception):
+    """The broker did not confirm a message; the outbox keeps it for later."""
+
+
+class PoisonMessage(Exception):
+    """A message no retry can fix (not JSON, not the contract): park it at once."""
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    message_id: str
+    routing_key: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # Set only by publishers whose broker login must be proven (finance decisions).
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    message_id: str
+    routing_key: str
+    body: bytes
+    headers: Mapping[str, str]
+    attempt: int = 0
+    user_id: str | None = None
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A queue named `<service>.<purpose>`, the routing keys bound to it, and its handler.
+
+    `broadcast` subscriptions get a queue of this instance's own (every instance
+    sees every message; nothing survives a disconnect) instead of a shared,
+    durable queue whose messages the replicas compete for.
+    """
+
+    queue: str
+    routing_keys: tuple[str, ...]
+    handler: Handler
+    broadcast: bool = False
+
+
+class Bus(abc.ABC):
+    """Publish with confirmation; consume with ack after the handler succeeded."""
+
+    def __init__(self) -> None:
+        self.subscriptions: list[Subscription] = []
+        self.reconnect_listeners: list[Callable[[], Awaitable[None]]] = []
+
+    def subscribe(self, subscription: Subscription) -> None:
+        """Register before `start()`; the adapter declares and consumes the queue."""
+        self.subscriptions.append(subscription)
+
+    def on_reconnect(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Call `listener` after the bus reconnected (broadcast messages may be lost)."""
+        self.reconnect_listeners.append(listener)
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def publish(self, message: OutgoingMessage) -> None:
+        """Return once the message is safely routed; raise `PublishFailed` otherwise."""
+
+    @abc.abstractmethod
+    def is_ready(self) -> bool: ...
+
+
+def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match_words(rest, words[i:]) for i in range(len(words) + 1))
+    if not words:
+        return False
+    return (head in ("*", words[0])) and _match_words(rest, words[1:])
+
+
+@lru_cache(maxsize=4096)
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: `*` is one word, `#` is zero or more."""
+    return _match_words(tuple(pattern.split(".")), tuple(routing_key.split(".")))

@@ -1,0 +1,90 @@
+"""The in-process bus: embedded mode and unit tests.
+
+Same promise as RabbitMQ: at-least-once, and a publish counts as done only once
+every consumer's transaction has committed, so the outbox row stays unsent
+until then (a crash re-publishes it; the inbox absorbs the repeat). Failed
+deliveries are retried after the same backoff tiers; after the last one the
+message is parked in `dead_letters` and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from tollgate_shared.bus.base import (
+    ATTEMPT_HEADER,
+    Bus,
+    Delivery,
+    OutgoingMessage,
+    PoisonMessage,
+    Subscription,
+    topic_matches,
+)
+
+log = logging.getLogger(__name__)
+
+
+class InProcessBroker:
+    """What the services of one process share: their subscriptions and parked messages."""
+
+    def __init__(self) -> None:
+        self.subscriptions: list[Subscription] = []
+        self.dead_letters: dict[str, list[Delivery]] = defaultdict(list)
+
+    def routes(self, routing_key: str) -> list[Subscription]:
+        return [
+            sub
+            for sub in self.subscriptions
+            if any(topic_matches(pattern, routing_key) for pattern in sub.routing_keys)
+        ]
+
+
+class InProcessBus(Bus):
+    def __init__(self, broker: InProcessBroker, *, retry_delays: tuple[float, ...] = (0.1, 1.0)):
+        super().__init__()
+        self.broker = broker
+        self.retry_delays = retry_delays
+        self._started = False
+
+    async def start(self) -> None:
+        self.broker.subscriptions.extend(self.subscriptions)
+        self._started = True
+
+    async def close(self) -> None:
+        for sub in self.subscriptions:
+            if sub in self.broker.subscriptions:
+                self.broker.subscriptions.remove(sub)
+        self._started = False
+
+    def is_ready(self) -> bool:
+        return self._started
+
+    async def publish(self, message: OutgoingMessage) -> None:
+        # Unrouted messages are fine, as with RabbitMQ's alternate exchange.
+        await asyncio.gather(*(self._deliver(sub, message) for sub in self.broker.routes(message.routing_key)))
+
+    async def _deliver(self, sub: Subscription, message: OutgoingMessage) -> None:
+        for attempt in range(len(self.retry_delays) + 1):
+            delivery = Delivery(
+                message_id=message.message_id,
+                routing_key=message.routing_key,
+                body=message.body,
+                headers={**message.headers, ATTEMPT_HEADER: str(attempt)},
+                attempt=attempt,
+                user_id=message.user_id,
+            )
+            try:
+                await sub.handler(delivery)
+                return
+            except PoisonMessage:
+                log.error("poison message %s parked from %s", message.message_id, sub.queue)
+                break
+            except Exception:
+                log.exception("handler of %s failed on %s (attempt %d)", sub.queue, message.message_id, attempt)
+                if sub.broadcast:
+                    return
+                if attempt < len(self.retry_delays):
+                    await asyncio.sleep(self.retry_delays[attempt])
+        self.broker.dead_letters[sub.queue].append(delivery)

@@ -1,0 +1,228 @@
+"""The RabbitMQ adapter (aio-pika).
+
+Publishing: one confirm channel, `mandatory` with `on_return_raises`, persistent
+messages. Consuming: durable quorum queues with a delivery limit and a
+dead-letter queue; a failed message is republished to the next delay tier and
+acked, and after the last tier rejected into its dead-letter queue. Channels
+and queues are kept as attributes so the robust connection restores consumers
+after a reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+
+from tollgate_shared.bus import topology
+from tollgate_shared.bus.base import (
+    ATTEMPT_HEADER,
+    Bus,
+    Delivery,
+    OutgoingMessage,
+    PoisonMessage,
+    PublishFailed,
+    Subscription,
+)
+
+log = logging.getLogger(__name__)
+PUBLISH_TIMEOUT_SECONDS = 10.0
+
+
+def _headers_of(message: AbstractIncomingMessage) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (message.headers or {}).items() if v is not None}
+
+
+def to_delivery(message: AbstractIncomingMessage) -> Delivery:
+    headers = _headers_of(message)
+    return Delivery(
+        message_id=message.message_id or "",
+        routing_key=str(headers.get("x-tollgate-routing-key") or message.routing_key or ""),
+        body=message.body,
+        headers=headers,
+        attempt=int(headers.get(ATTEMPT_HEADER, "0") or 0),
+        user_id=message.user_id,
+    )
+
+
+def copy_message(message: AbstractIncomingMessage, *, attempt: int) -> aio_pika.Message:
+    """The same message for another trip through the broker, with its attempt count."""
+    headers: dict[str, Any] = dict(message.headers or {})
+    headers[ATTEMPT_HEADER] = attempt
+    # The routing key changes on the way through retry queues; keep the event type.
+    headers.setdefault("x-tollgate-routing-key", message.routing_key or "")
+    return aio_pika.Message(
+        message.body,
+        headers=headers,
+        message_id=message.message_id,
+        content_type=message.content_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        type=message.type,
+        app_id=message.app_id,
+        timestamp=message.timestamp,
+    )
+
+
+class RabbitMQBus(Bus):
+    def __init__(
+        self,
+        url: str,
+        *,
+        connection_name: str,
+        prefetch: int = 100,
+        delivery_limit: int = 10,
+        retry_delays: tuple[float, ...] = (1, 10, 60),
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self.connection_name = connection_name
+        self.prefetch = prefetch
+        self.delivery_limit = delivery_limit
+        self.retry_delays = retry_delays
+        # Strong references: the robust connection restores only what is alive.
+        self.connection: AbstractRobustConnection | None = None
+        self.publish_channel: AbstractChannel | None = None
+        self.consume_channel: AbstractChannel | None = None
+        self.exchange: AbstractExchange | None = None
+        self.queues: list[AbstractQueue] = []
+
+    async def start(self) -> None:
+        self.connection = await aio_pika.connect_robust(
+            self.url, client_properties={"connection_name": self.connection_name}
+        )
+        self.connection.reconnect_callbacks.add(self._on_reconnect)
+        self.publish_channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+        self.exchange = await declare_exchanges(self.publish_channel)
+        if self.subscriptions:
+            self.consume_channel = await self.connection.channel()
+            await self.consume_channel.set_qos(prefetch_count=self.prefetch)
+            for sub in self.subscriptions:
+                await self._consume(sub)
+
+    async def _consume(self, sub: Subscription) -> None:
+        assert self.consume_channel is not None
+        channel = self.consume_channel
+        if sub.broadcast:
+            queue = await channel.declare_queue(f"{sub.queue}.{self.connection_name}", exclusive=True, auto_delete=True)
+        else:
+            queue = await channel.declare_queue(
+                sub.queue,
+                durable=True,
+                arguments=topology.work_queue_arguments(sub.queue, self.delivery_limit),
+            )
+            await channel.declare_queue(
+                topology.dead_letter_queue(sub.queue),
+                durable=True,
+                arguments=topology.DEAD_LETTER_QUEUE_ARGUMENTS,
+            )
+            for delay in self.retry_delays:
+                await channel.declare_queue(
+                    topology.retry_queue(sub.queue, delay),
+                    durable=True,
+                    arguments=topology.retry_queue_arguments(sub.queue, delay),
+                )
+        for key in sub.routing_keys:
+            await queue.bind(topology.EXCHANGE, routing_key=key)
+        await queue.consume(partial(self._on_message, sub))
+        self.queues.append(queue)
+
+    async def _on_message(self, sub: Subscription, message: AbstractIncomingMessage) -> None:
+        delivery = to_delivery(message)
+        try:
+            await sub.handler(delivery)
+        except PoisonMessage:
+            log.error("poison message %s parked from %s", delivery.message_id, sub.queue)
+            await message.reject(requeue=False)
+            return
+        except Exception:
+            log.exception("handler of %s failed on %s (attempt %d)", sub.queue, delivery.message_id, delivery.attempt)
+            await self._retry_or_park(sub, message, delivery.attempt)
+            return
+        await message.ack()
+
+    async def _retry_or_park(self, sub: Subscription, message: AbstractIncomingMessage, attempt: int) -> None:
+        if sub.broadcast:
+            # Broadcast state is resynchronised by its owner; never loop on it.
+            await message.ack()
+            return
+        if attempt >= len(self.retry_delays):
+            await message.reject(requeue=False)  # dead-letters into <queue>.dlq
+            return
+        delay = self.retry_delays[attempt]
+        try:
+            await self._publish_raw(
+                copy_message(message, attempt=attempt + 1),
+                routing_key=topology.retry_queue(sub.queue, delay),
+                default_exchange=True,
+            )
+        except Exception:
+            # Could not park it for later: let the broker redeliver (the
+            # delivery limit stops an endless loop).
+            log.exception("could not schedule a retry of %s", message.message_id)
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+
+    async def publish(self, message: OutgoingMessage) -> None:
+        amqp_message = aio_pika.Message(
+            message.body,
+            message_id=message.message_id,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            headers=dict(message.headers),
+            type=message.routing_key,
+            app_id=self.connection_name,
+            user_id=message.user_id,
+        )
+        await self._publish_raw(amqp_message, routing_key=message.routing_key)
+
+    async def _publish_raw(
+        self, message: aio_pika.Message, *, routing_key: str, default_exchange: bool = False
+    ) -> None:
+        if self.publish_channel is None or self.exchange is None:
+            raise PublishFailed("the bus is not started")
+        exchange = self.publish_channel.default_exchange if default_exchange else self.exchange
+        try:
+            await exchange.publish(message, routing_key=routing_key, mandatory=True, timeout=PUBLISH_TIMEOUT_SECONDS)
+        except (TimeoutError, aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            raise PublishFailed(f"{routing_key}: {exc!r}") from exc
+
+    def is_ready(self) -> bool:
+        connection = self.connection
+        return connection is not None and not connection.is_closed and connection.connected.is_set()
+
+    async def _on_reconnect(self, *_: object) -> None:
+        for listener in self.reconnect_listeners:
+            try:
+                await listener()
+            except Exception:
+                log.exception("reconnect listener failed")
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+        self.connection = None
+
+
+async def declare_exchanges(channel: AbstractChannel) -> AbstractExchange:
+    """`tollgate.events`, with `tollgate.unrouted` → `ops.unrouted` as its alternate exchange."""
+    unrouted = await channel.declare_exchange(topology.UNROUTED_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
+    queue = await channel.declare_queue(
+        topology.UNROUTED_QUEUE, durable=True, arguments=topology.UNROUTED_QUEUE_ARGUMENTS
+    )
+    await queue.bind(unrouted)
+    return await channel.declare_exchange(
+        topology.EXCHANGE,
+        aio_pika.ExchangeType.TOPIC,
+        durable=True,
+        arguments={"alternate-exchange": topology.UNROUTED_EXCHANGE},
+    )

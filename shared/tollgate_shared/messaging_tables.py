@@ -1,0 +1,45 @@
+"""The outbox and inbox tables every service's metadata carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    outbox: Table
+    inbox: Table
+
+
+def add_messaging_tables(metadata: MetaData) -> MessagingTables:
+    """Define `outbox` and `inbox` in a service's metadata (and so its migrations)."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        # SQLite only auto-increments an INTEGER primary key.
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(100), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("traceparent", String(100), nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        # A relay claims rows for a short lease, so replicas never publish the same batch at once.
+        Column("claimed_until", DateTime(timezone=True), nullable=True),
+        Column("sent_at", DateTime(timezone=True), nullable=True),
+    )
+    Index(
+        "ix_outbox_unsent",
+        outbox.c.seq,
+        postgresql_where=outbox.c.sent_at.is_(None),
+        sqlite_where=outbox.c.sent_at.is_(None),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("handled_at", DateTime(timezone=True), nullable=False, index=True),
+    )
+    return MessagingTables(outbox=outbox, inbox=inbox)

@@ -1,0 +1,84 @@
+"""Money: decimal strings in JSON, integer minor units in databases, never floats."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+MONEY_PATTERN = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$")
+# One trillion units: larger amounts are mistakes, not payments.
+MAX_AMOUNT = Decimal("1000000000000.00")
+CENTS = Decimal("0.01")
+
+
+class MoneyError(ValueError):
+    """A value that is not a valid amount of money."""
+
+
+def parse_money(value: Any, *, allow_zero: bool = True) -> Decimal:
+    """Parse a JSON money value: a string like "1180.00", never a float."""
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        # bool is an int; floats lose cents; ints are ambiguous about units.
+        raise MoneyError('must be a decimal string such as "1180.00", not a JSON number')
+    if len(text) > 20 or not MONEY_PATTERN.fullmatch(text):
+        raise MoneyError("must be a non-negative amount with at most two decimal places")
+    amount = Decimal(text).quantize(CENTS)
+    if amount > MAX_AMOUNT:
+        raise MoneyError(f"must not exceed {MAX_AMOUNT}")
+    if not allow_zero and amount == 0:
+        raise MoneyError("must be greater than zero")
+    return amount
+
+
+def to_minor(amount: Decimal) -> int:
+    """Decimal amount to integer minor units (paise, cents)."""
+    quantized = amount.quantize(CENTS)
+    if quantized != amount:
+        raise MoneyError("has more than two decimal places")
+    return int(quantized * 100)
+
+
+def from_minor(minor: int) -> Decimal:
+    """Integer minor units to a Decimal amount with two places."""
+    return (Decimal(minor) / 100).quantize(CENTS)
+
+
+def format_money(amount: Decimal) -> str:
+    """The JSON form: a string with exactly two places."""
+    return format(amount.quantize(CENTS), "f")
+
+
+def _money_validator(allow_zero: bool) -> BeforeValidator:
+    return BeforeValidator(lambda value: parse_money(value, allow_zero=allow_zero))
+
+
+_MONEY_SCHEMA = WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN.pattern, "examples": ["1180.00"]})
+_MONEY_SERIALIZER = PlainSerializer(format_money, return_type=str)
+
+Money = Annotated[Decimal, _money_validator(True), _MONEY_SERIALIZER, _MONEY_SCHEMA]
+"""A non-negative amount: "0.00" allowed."""
+
+PositiveMoney = Annotated[Decimal, _money_validator(False), _MONEY_SERIALIZER, _MONEY_SCHEMA]
+"""A strictly positive amount, for payments and top-ups."""
+
+
+def parse_signed_money(value: Any) -> Decimal:
+    """Ledger amounts are signed: credits positive, debits negative."""
+    if isinstance(value, str) and value.startswith("-"):
+        return -parse_money(value[1:])
+    return parse_money(value)
+
+
+SignedMoney = Annotated[
+    Decimal,
+    BeforeValidator(parse_signed_money),
+    _MONEY_SERIALIZER,
+    WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$"}),
+]

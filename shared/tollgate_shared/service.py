@@ -1,0 +1,211 @@
+"""The common runtime of a service: what `create_app()` of each service builds.
+
+A service describes itself as a `ServiceDefinition` (its tables, routes and the
+events it consumes); `create_service_app` wires the engine, the bus, the outbox
+relay and the consumers in the app's lifespan, never at import, so tests build
+the same app with other adapters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tollgate_shared.bus import Bus, Subscription
+from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
+from tollgate_shared.bus.rabbitmq import RabbitMQBus
+from tollgate_shared.db import create_engine
+from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
+from tollgate_shared.errors import install_problem_handlers, problem_response
+from tollgate_shared.inbox import EventHandler, inbox_handler
+from tollgate_shared.messaging_tables import MessagingTables
+from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay
+from tollgate_shared.settings import ServiceSettings
+from tollgate_shared.telemetry import instrument_app
+
+log = logging.getLogger(__name__)
+
+Consumers = Mapping[str, Mapping[str, EventHandler]]
+"""Queue name (`<service>.<purpose>`) → event type → handler."""
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    metadata: MetaData
+    tables: MessagingTables
+    routers: Sequence[APIRouter]
+    consumers: Consumers = field(default_factory=dict)
+    api_prefix: str = "/api"
+    description: str = ""
+
+
+@dataclass
+class Runtime:
+    """Everything a running service holds; `app.state.runtime`."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    bus: Bus
+    relay: OutboxRelay
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    bus_started: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def build_bus(settings: ServiceSettings, *, broker: InProcessBroker | None, instance: str) -> Bus:
+    """RabbitMQ when `TOLLGATE_AMQP_URL` is set, else the in-process broker of this process."""
+    if settings.amqp_url:
+        return RabbitMQBus(
+            settings.amqp_url,
+            connection_name=instance,
+            prefetch=settings.bus_prefetch,
+            delivery_limit=settings.bus_delivery_limit,
+            retry_delays=settings.retry_delays,
+        )
+    if broker is None:
+        raise ValueError("the in-process bus needs the process's broker (or set TOLLGATE_AMQP_URL)")
+    return InProcessBus(broker, retry_delays=settings.retry_delays)
+
+
+async def _start_bus_until_up(runtime: Runtime) -> None:
+    delay = 0.5
+    while True:
+        try:
+            await runtime.bus.start()
+        except Exception as exc:
+            log.warning("bus not reachable yet (%s); retrying in %.1fs", exc, delay)
+            with contextlib.suppress(Exception):
+                await runtime.bus.close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            continue
+        runtime.bus_started.set()
+        return
+
+
+def create_service_app(
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    *,
+    broker: InProcessBroker | None = None,
+    bus: Bus | None = None,
+    instance: str | None = None,
+    on_startup: Callable[[Runtime], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """The FastAPI app of a service, with its runtime built in the lifespan."""
+    instance_name = instance or definition.name
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.effective_database_url)
+        instrument_app(app, engine)
+        session_factory = async_sessionmaker(engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: definition.tables})
+        the_bus = bus or build_bus(settings, broker=broker, instance=instance_name)
+        relay = OutboxRelay(
+            session_factory,
+            definition.tables,
+            the_bus,
+            batch_size=settings.outbox_batch_size,
+            poll_interval=settings.outbox_poll_interval,
+            inbox_retention=timedelta(days=settings.inbox_retention_days),
+        )
+        session_factory.kw["info"][WAKE_INFO_KEY] = relay.wake
+        for queue, handlers in definition.consumers.items():
+            the_bus.subscribe(
+                Subscription(queue, tuple(handlers), inbox_handler(queue, handlers, session_factory, definition.tables))
+            )
+        runtime = Runtime(settings, engine, session_factory, the_bus, relay)
+        app.state.runtime = runtime
+        if on_startup is not None:
+            await on_startup(runtime)
+        runtime.tasks.append(asyncio.create_task(_start_bus_until_up(runtime), name=f"{instance_name}-bus"))
+        runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{instance_name}-outbox-relay"))
+        try:
+            yield
+        finally:
+            for task in runtime.tasks:
+                task.cancel()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            await the_bus.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title=f"Tollgate {definition.name}",
+        description=definition.description,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=f"{definition.api_prefix}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(EdgeSignatureMiddleware, key=settings.internal_key.get_secret_value().encode())
+    app.include_router(health_router())
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready: the database answers and the bus is connected."""
+        runtime: Runtime = request.app.state.runtime
+        checks = {
+            "database": await _database_ok(runtime.engine),
+            "bus": runtime.bus_started.is_set() and runtime.bus.is_ready(),
+        }
+        if all(checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        return problem_response(503, "not_ready", "Not ready", checks=checks)
+
+    return router
+
+
+async def _database_ok(engine: AsyncEngine) -> bool:
+    try:
+        async with asyncio.timeout(2), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+# --- dependencies routes use -------------------------------------------------
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction that commits when the route returns without error."""
+    async with get_runtime(request).session_factory() as session, session.begin():
+        yield session
+
+
+def get_edge(request: Request) -> EdgeContext:
+    edge: EdgeContext = request.state.edge
+    return edge
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+EdgeDep = Annotated[EdgeContext, Depends(get_edge)]

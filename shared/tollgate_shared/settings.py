@@ -1,0 +1,91 @@
+"""Settings every service shares; each service subclasses `ServiceSettings`.
+
+All settings are environment variables with the prefix `TOLLGATE_`. A service's
+database URL is `TOLLGATE_<SERVICE>_DATABASE_URL`; when it is unset the service
+uses a SQLite file in the embedded data folder (`TOLLGATE_DATA_DIR`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that ship in examples and must never protect a production system.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
+DEVELOPMENT_SECRET = "change-me"  # noqa: S105 (the placeholder production refuses)
+
+
+class SettingsError(ValueError):
+    """The configuration cannot run safely."""
+
+
+def _csv_floats(value: str) -> tuple[float, ...]:
+    return tuple(float(part) for part in value.split(",") if part.strip())
+
+
+class ServiceSettings(BaseSettings):
+    """Settings common to every service."""
+
+    model_config = SettingsConfigDict(env_prefix="TOLLGATE_", extra="ignore", frozen=True)
+
+    service_name: ClassVar[str] = "service"
+
+    env: Literal["development", "production"] = "production"
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    internal_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    data_dir: Path = Path("data")
+    amqp_url: str | None = None
+    database_url: str | None = None
+
+    bus_prefetch: int = Field(default=100, ge=1, le=10_000)
+    bus_delivery_limit: int = Field(default=10, ge=1, le=1_000)
+    # Backoff tiers (seconds) a failed message waits before its next attempt;
+    # after the last tier it is parked in the dead-letter queue.
+    bus_retry_delays: str = "1,10,60"
+    outbox_poll_interval: float = Field(default=1.0, gt=0, le=60)
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    inbox_retention_days: int = Field(default=30, ge=1)
+    log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _service_database_url(cls, values: dict[str, object]) -> dict[str, object]:
+        # `TOLLGATE_<SERVICE>_DATABASE_URL` is the documented name; read it here
+        # so one field serves every service.
+        env_name = f"TOLLGATE_{cls.service_name.upper()}_DATABASE_URL"
+        if isinstance(values, dict) and "database_url" not in values and os.environ.get(env_name):
+            values = {**values, "database_url": os.environ[env_name]}
+        return values
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> ServiceSettings:
+        if self.env == "development":
+            return self
+        for name in self.secret_fields():
+            value: SecretStr = getattr(self, name)
+            if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                raise SettingsError(
+                    f"TOLLGATE_{name.upper()} is missing or a placeholder; set a real secret "
+                    "or TOLLGATE_ENV=development"
+                )
+        return self
+
+    def secret_fields(self) -> tuple[str, ...]:
+        """Names of the settings that must hold real secrets in production."""
+        return ("secret_key", "internal_key")
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        return _csv_floats(self.bus_retry_delays)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or the service's SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        path = (self.data_dir / f"{self.service_name}.db").resolve()
+        return f"sqlite+aiosqlite:///{path}"

@@ -1,0 +1,1 @@
+"""The `tollgate` command: the one way to run, migrate and operate Tollgate."""

@@ -1,0 +1,75 @@
+"""The `tollgate` command (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+SERVICE_NAMES = ("auth", "billing", "invoicing", "gateway")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tollgate", description="Run and operate Tollgate.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="the embedded default: one process, SQLite, in-process bus")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TOLLGATE_DATA_DIR", "data")))
+
+    serve = commands.add_parser("serve", help="one service as its own process (PostgreSQL, RabbitMQ)")
+    serve.add_argument("service", choices=SERVICE_NAMES)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, required=True)
+    serve.add_argument("--instance", help="name of this replica (connection name on the broker)")
+
+    stack = commands.add_parser("stack", help="the distributed system on this machine")
+    stack.add_argument("--port", type=int, default=8000)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("service", nargs="?", choices=("auth", "billing", "invoicing"))
+    migrate.add_argument("--data-dir", type=Path, help="the embedded data folder (default: TOLLGATE_DATA_DIR)")
+
+    dlq = commands.add_parser("dlq", help="dead-lettered messages")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq_commands.add_parser("list", help="list parked messages")
+    dlq_list.add_argument("--queue", help="one work queue, e.g. billing.auth-events")
+    dlq_replay = dlq_commands.add_parser("replay", help="move parked messages back to their queue")
+    dlq_replay.add_argument("--queue")
+    dlq_replay.add_argument("--id", dest="message_id", help="only this message")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if getattr(args, "data_dir", None) is not None:
+        os.environ["TOLLGATE_DATA_DIR"] = str(args.data_dir)
+    if args.command == "dev":
+        from tollgate.dev import run_dev
+
+        run_dev(args.port, args.data_dir)
+        return 0
+    if args.command == "serve":
+        from tollgate.serve import run_service
+
+        run_service(args.service, args.host, args.port, args.instance)
+        return 0
+    if args.command == "stack":
+        from tollgate.stack import run_stack
+
+        return run_stack(args.port)
+    if args.command == "migrate":
+        from tollgate.migrate import migrate
+
+        migrate([args.service] if args.service else None)
+        return 0
+    if args.command == "dlq":
+        from tollgate.dlq import dlq_list, dlq_replay
+
+        return dlq_list(args.queue) if args.dlq_command == "list" else dlq_replay(args.queue, args.message_id)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""`tollgate dev`: the embedded default, all four services in one process.
+
+SQLite files in the data folder and the in-process bus; the three services
+listen on loopback ports chosen by the system and the gateway on
+127.0.0.1:PORT forwards to them, so the same code paths run as when
+distributed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from gateway.settings import GatewaySettings
+from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.telemetry import setup_telemetry
+
+from tollgate.migrate import migrate
+from tollgate.services import BACKEND_SERVICES, SERVICES
+
+
+class QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to its host (several share one loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_loopback(port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def server(app: Any) -> QuietServer:
+    return QuietServer(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", http="httptools"))
+
+
+def prepare_environment(data_dir: Path) -> None:
+    os.environ.setdefault("TOLLGATE_ENV", "development")
+    os.environ["TOLLGATE_DATA_DIR"] = str(data_dir)
+    # The embedded default has no broker; an AMQP URL in the shell would split it.
+    os.environ.pop("TOLLGATE_AMQP_URL", None)
+
+
+async def serve_embedded(port: int) -> None:
+    broker = InProcessBroker()
+    sockets = {name: bind_loopback() for name in BACKEND_SERVICES}
+    servers = {
+        name: server(SERVICES[name].create_app(SERVICES[name].settings(), broker=broker)) for name in BACKEND_SERVICES
+    }
+    urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
+    gateway_settings = GatewaySettings(auth_url=urls["auth"], billing_url=urls["billing"], invoicing_url=urls["invoicing"])
+    gateway_socket = bind_loopback(port)
+    gateway_server = server(SERVICES["gateway"].create_app(gateway_settings))
+    everyone = [*servers.values(), gateway_server]
+
+    def stop() -> None:
+        for each in everyone:
+            each.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    print(f"Tollgate (embedded) on http://127.0.0.1:{gateway_socket.getsockname()[1]}", flush=True)
+    await asyncio.gather(
+        *(servers[name].serve(sockets=[sockets[name]]) for name in BACKEND_SERVICES),
+        gateway_server.serve(sockets=[gateway_socket]),
+    )
+
+
+def run_dev(port: int, data_dir: Path) -> None:
+    prepare_environment(data_dir)
+    setup_telemetry("tollgate", log_level=os.environ.get("TOLLGATE_LOG_LEVEL", "INFO"))
+    migrate(list(BACKEND_SERVICES))
+    import uvloop
+
+    uvloop.run(serve_embedded(port))

@@ -1,0 +1,34 @@
+"""`tollgate dlq list|replay`: operators see and replay dead-lettered messages."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from tollgate_shared.bus.dead_letters import list_dead_letters, replay_dead_letters
+
+from tollgate.services import all_queues
+
+
+def _amqp_url() -> str:
+    url = os.environ.get("TOLLGATE_AMQP_URL")
+    if not url:
+        raise SystemExit("TOLLGATE_AMQP_URL is not set: dead-letter queues live in RabbitMQ")
+    return url
+
+
+def dlq_list(queue: str | None) -> int:
+    letters = asyncio.run(list_dead_letters(_amqp_url(), [queue] if queue else all_queues()))
+    if not letters:
+        print("no dead-lettered messages")
+        return 0
+    print(f"{'queue':<28} {'message id':<38} {'event type':<36} reason")
+    for letter in letters:
+        print(f"{letter.queue:<28} {letter.message_id:<38} {letter.event_type:<36} {letter.reason}")
+    return 0
+
+
+def dlq_replay(queue: str | None, message_id: str | None) -> int:
+    count = asyncio.run(replay_dead_letters(_amqp_url(), [queue] if queue else all_queues(), message_id=message_id))
+    print(f"replayed {count} message(s)")
+    return 0

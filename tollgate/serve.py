@@ -1,0 +1,19 @@
+"""`tollgate serve SERVICE`: one service as its own process, the distributed way."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+from tollgate_shared.telemetry import setup_telemetry
+
+from tollgate.services import SERVICES
+
+
+def run_service(name: str, host: str, port: int, instance: str | None = None) -> None:
+    entry = SERVICES[name]
+    settings = entry.settings()
+    setup_telemetry(f"tollgate-{name}", log_level=settings.log_level)
+    kwargs = {} if name == "gateway" else {"instance": instance or f"{name}@{os.uname().nodename}:{port}"}
+    app = entry.create_app(settings, **kwargs)
+    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", log_config=None, access_log=False)

@@ -1,0 +1,115 @@
+"""`tollgate stack`: the distributed system on this machine.
+
+Four services as separate processes (billing with two replicas) against the
+configured PostgreSQL and RabbitMQ, the gateway on 127.0.0.1:PORT balancing
+across the billing replicas. It never starts a finance approval service.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterable
+
+from tollgate.migrate import migrate
+from tollgate.services import BACKEND_SERVICES
+
+DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/tollgate_{service}"
+DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+BASE_PORT = 8101
+
+
+def stack_environment() -> dict[str, str]:
+    """Settings for every process: configured values win over local defaults."""
+    env = dict(os.environ)
+    env.setdefault("TOLLGATE_AMQP_URL", DEFAULT_AMQP)
+    env.setdefault("TOLLGATE_ENV", "development")
+    for service in BACKEND_SERVICES:
+        env.setdefault(f"TOLLGATE_{service.upper()}_DATABASE_URL", DEFAULT_DATABASE.format(service=service))
+    return env
+
+
+def plan(port: int) -> list[tuple[str, str, int]]:
+    """(service, instance name, port) of every process; billing runs twice."""
+    processes = [
+        ("auth", "auth-1", BASE_PORT),
+        ("billing", "billing-1", BASE_PORT + 1),
+        ("billing", "billing-2", BASE_PORT + 2),
+        ("invoicing", "invoicing-1", BASE_PORT + 3),
+    ]
+    return [*processes, ("gateway", "gateway-1", port)]
+
+
+def upstream_settings(processes: Iterable[tuple[str, str, int]]) -> dict[str, str]:
+    urls: dict[str, list[str]] = {}
+    for service, _, port in processes:
+        if service != "gateway":
+            urls.setdefault(service, []).append(f"http://127.0.0.1:{port}")
+    return {f"TOLLGATE_{service.upper()}_URL": ",".join(addresses) for service, addresses in urls.items()}
+
+
+def wait_ready(url: str, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (a loopback URL of our own)
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def run_stack(port: int) -> int:
+    env = stack_environment()
+    os.environ.update({k: v for k, v in env.items() if k.startswith("TOLLGATE_")})
+    migrate(list(BACKEND_SERVICES))
+    processes = plan(port)
+    env.update(upstream_settings(processes))
+    children = [
+        subprocess.Popen(  # noqa: S603 (our own executable and arguments)
+            [
+                sys.executable,
+                "-m",
+                "tollgate.cli",
+                "serve",
+                service,
+                "--port",
+                str(service_port),
+                "--instance",
+                instance,
+            ],
+            env=env,
+        )
+        for service, instance, service_port in processes
+    ]
+
+    def stop(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        if wait_ready(f"http://127.0.0.1:{port}/readyz"):
+            print(f"Tollgate (distributed) on http://127.0.0.1:{port}", flush=True)
+        else:
+            print("Tollgate (distributed) did not become ready in time; see the logs above", file=sys.stderr)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("a process of the stack ended; stopping the others", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
