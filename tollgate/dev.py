@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from gateway.settings import GatewaySettings
-from tollgate_shared.bus.inprocess import InProcessBroker
-from tollgate_shared.telemetry import setup_telemetry
 
+from gateway.settings import GatewaySettings
 from tollgate.migrate import migrate
 from tollgate.services import BACKEND_SERVICES, SERVICES
+from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.telemetry import setup_telemetry
 
 
 class QuietServer(uvicorn.Server):
@@ -60,7 +60,9 @@ async def serve_embedded(port: int) -> None:
         name: server(SERVICES[name].create_app(SERVICES[name].settings(), broker=broker)) for name in BACKEND_SERVICES
     }
     urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
-    gateway_settings = GatewaySettings(auth_url=urls["auth"], billing_url=urls["billing"], invoicing_url=urls["invoicing"])
+    gateway_settings = GatewaySettings(
+        auth_url=urls["auth"], billing_url=urls["billing"], invoicing_url=urls["invoicing"]
+    )
     gateway_socket = bind_loopback(port)
     gateway_server = server(SERVICES["gateway"].create_app(gateway_settings))
     everyone = [*servers.values(), gateway_server]

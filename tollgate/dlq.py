@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from tollgate_shared.bus.dead_letters import list_dead_letters, replay_dead_letters
-
 from tollgate.services import all_queues
+from tollgate_shared.bus.dead_letters import list_dead_letters, replay_dead_letters
 
 
 def _amqp_url() -> str:

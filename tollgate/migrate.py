@@ -7,9 +7,9 @@ import asyncio
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
-from tollgate_shared.migrations import upgrade
 
 from tollgate.services import BACKEND_SERVICES, SERVICES
+from tollgate_shared.migrations import upgrade
 
 
 def migrate(services: list[str] | None = None) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import uvicorn
-from tollgate_shared.telemetry import setup_telemetry
 
 from tollgate.services import SERVICES
+from tollgate_shared.telemetry import setup_telemetry
 
 
 def run_service(name: str, host: str, port: int, instance: str | None = None) -> None:

@@ -11,13 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy.ext.asyncio
 from sqlalchemy import MetaData, event
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 NAMING_CONVENTION = {
@@ -53,11 +49,16 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _create_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # Looked up at call time: OpenTelemetry's instrumentation wraps the module's function.
+    return sqlalchemy.ext.asyncio.create_async_engine(url, **kwargs)
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An async engine for `url` (asyncpg for PostgreSQL, aiosqlite for SQLite)."""
     if is_sqlite(url):
         # One connection: SQLite has one writer; waiting for the pool is the queue.
-        engine = create_async_engine(
+        engine = _create_async_engine(
             url,
             poolclass=AsyncAdaptedQueuePool,
             pool_size=1,
@@ -66,7 +67,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return _create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -109,7 +109,6 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.effective_database_url)
-        instrument_app(app, engine)
         session_factory = async_sessionmaker(engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: definition.tables})
         the_bus = bus or build_bus(settings, broker=broker, instance=instance_name)
         relay = OutboxRelay(
@@ -150,6 +149,7 @@ def create_service_app(
         redoc_url=None,
     )
     install_problem_handlers(app)
+    instrument_app(app)
     app.add_middleware(EdgeSignatureMiddleware, key=settings.internal_key.get_secret_value().encode())
     app.include_router(health_router())
     for router in definition.routers:

@@ -87,8 +87,11 @@ def setup_telemetry(
 
 def _instrument_libraries() -> None:
     from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     AioPikaInstrumentor().instrument()
+    # Wraps engine creation, so every engine a service builds later is traced.
+    SQLAlchemyInstrumentor().instrument()
     try:
         from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
     except ImportError:  # only the gateway's image carries the HTTP client
@@ -96,12 +99,8 @@ def _instrument_libraries() -> None:
     AioHttpClientInstrumentor().instrument()
 
 
-def instrument_app(app: Any, engine: Any | None = None) -> None:
-    """Per-app instrumentation: FastAPI routes and the service's SQLAlchemy engine."""
+def instrument_app(app: Any) -> None:
+    """Per-app instrumentation of the FastAPI routes."""
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
-    if engine is not None:
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-
-        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)

@@ -3,13 +3,13 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-from tollgate_shared.bus import Bus
-from tollgate_shared.bus.inprocess import InProcessBroker
-from tollgate_shared.service import ServiceDefinition, create_service_app
 
 from auth.adapters.tables import messaging, metadata
 from auth.api import accounts
 from auth.settings import AuthSettings
+from tollgate_shared.bus import Bus
+from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.service import ServiceDefinition, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -3,13 +3,13 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-from tollgate_shared.bus import Bus
-from tollgate_shared.bus.inprocess import InProcessBroker
-from tollgate_shared.service import Consumers, ServiceDefinition, create_service_app
 
 from billing.adapters.tables import messaging, metadata
 from billing.handlers import event_handlers
 from billing.settings import BillingSettings
+from tollgate_shared.bus import Bus
+from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.service import Consumers, ServiceDefinition, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

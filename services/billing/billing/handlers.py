@@ -5,12 +5,12 @@ from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from tollgate_shared.events import Envelope
-from tollgate_shared.events.catalogue import AccountCreated
-from tollgate_shared.service import Consumers
 
 from billing.adapters.tables import wallet
 from billing.settings import BillingSettings
+from tollgate_shared.events import Envelope
+from tollgate_shared.events.catalogue import AccountCreated
+from tollgate_shared.service import Consumers
 
 
 async def open_wallet(session: AsyncSession, event: Envelope, *, currency: str) -> None:

@@ -18,13 +18,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from tollgate_shared.errors import install_problem_handlers, problem_response
 
 from gateway.client_address import client_address
 from gateway.headers import SECURITY_HEADERS, UI_HEADERS
 from gateway.proxy import ProxySettings, Upstream, proxy
 from gateway.routes import route
 from gateway.settings import GatewaySettings
+from tollgate_shared.errors import install_problem_handlers, problem_response
 
 UI_DIR = Path(__file__).parent / "ui"
 

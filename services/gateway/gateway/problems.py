@@ -6,9 +6,9 @@ import json
 from http import HTTPStatus
 
 from starlette.types import Send
-from tollgate_shared.errors import PROBLEM_CONTENT_TYPE, problem_type
 
 from gateway.headers import SECURITY_HEADERS
+from tollgate_shared.errors import PROBLEM_CONTENT_TYPE, problem_type
 
 
 async def send_problem(

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import aiohttp
 from starlette.types import Receive, Scope, Send
-from tollgate_shared.edge import EDGE_HEADER, sign_edge
 
 from gateway.headers import HOP_BY_HOP, SECURITY_HEADERS, SET_BY_GATEWAY, connection_tokens
 from gateway.problems import send_problem
+from tollgate_shared.edge import EDGE_HEADER, sign_edge
 
 log = logging.getLogger(__name__)
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -94,10 +94,10 @@ async def proxy(
         )
         return
     headers = forward_headers(scope, client_ip=client_ip, request_id=request_id, key=settings.internal_key)
-    body_started = False
+    body_started = too_large = False
 
     async def body() -> AsyncIterator[bytes]:
-        nonlocal body_started
+        nonlocal body_started, too_large
         body_started = True
         size = 0
         while True:
@@ -105,6 +105,7 @@ async def proxy(
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > settings.max_body_bytes:
+                too_large = True
                 raise BodyTooLarge
             if chunk:
                 yield chunk
@@ -151,6 +152,11 @@ async def proxy(
         except _ResponseStarted:
             return  # the answer was cut mid-stream; the client sees a truncated body
         except aiohttp.ClientError as exc:
+            if too_large:  # aiohttp wraps what the body generator raised
+                await send_problem(
+                    send, 413, "body_too_large", f"The body exceeds {settings.max_body_bytes} bytes.", request_id
+                )
+                return
             log.warning("upstream %s failed: %r", upstream.name, exc)
             await send_problem(send, 502, "bad_gateway", f"The {upstream.name} service answered badly.", request_id)
             return

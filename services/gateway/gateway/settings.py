@@ -4,6 +4,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import ClassVar
 
 from pydantic import Field
+
 from tollgate_shared.settings import ServiceSettings
 
 

@@ -3,13 +3,13 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-from tollgate_shared.bus import Bus
-from tollgate_shared.bus.inprocess import InProcessBroker
-from tollgate_shared.service import ServiceDefinition, create_service_app
 
 from invoicing.adapters.tables import messaging, metadata
 from invoicing.handlers import event_handlers
 from invoicing.settings import InvoicingSettings
+from tollgate_shared.bus import Bus
+from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.service import ServiceDefinition, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

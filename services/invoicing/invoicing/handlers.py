@@ -1,8 +1,7 @@
 """What invoicing does when billing's events arrive (routing as data)."""
 
-from tollgate_shared.service import Consumers
-
 from invoicing.settings import InvoicingSettings
+from tollgate_shared.service import Consumers
 
 
 def event_handlers(settings: InvoicingSettings) -> Consumers:

@@ -1,6 +1,7 @@
 """Auth's tables: accounts and their users (plus the outbox and inbox)."""
 
 from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, ForeignKey, String, Table
+
 from tollgate_shared.db import new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
 

@@ -5,16 +5,16 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from sqlalchemy import select
+
+from auth.adapters.tables import account, user
+from auth.api.schemas import AccountCreate, AccountCreated, AccountRead, UserRead
+from auth.domain.passwords import hash_password
 from tollgate_shared.errors import Conflict
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import AccountCreated as AccountCreatedEvent
 from tollgate_shared.events.catalogue import UserCreated
 from tollgate_shared.outbox import record_event
 from tollgate_shared.service import SessionDep
-
-from auth.adapters.tables import account, user
-from auth.api.schemas import AccountCreate, AccountCreated, AccountRead, UserRead
-from auth.domain.passwords import hash_password
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 

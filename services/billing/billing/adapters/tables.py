@@ -1,6 +1,7 @@
 """Billing's tables: wallets (plus the outbox and inbox)."""
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, String, Table
+
 from tollgate_shared.db import new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
 

@@ -1,0 +1,130 @@
+"""Fixtures every test folder shares: the real infrastructure and a running system."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from auth.settings import AuthSettings
+from billing.settings import BillingSettings
+from gateway.settings import GatewaySettings
+from invoicing.settings import InvoicingSettings
+from tests.harness import TEST_INTERNAL_KEY, TEST_RETRY_DELAYS, DatabaseFactory, ServerGroup, reset_broker, wait_ready
+from tests.infrastructure import Infrastructure, InfrastructureMissing, infrastructure
+from tollgate.services import SERVICES
+from tollgate_shared.settings import ServiceSettings
+from tollgate_shared.telemetry import setup_telemetry
+
+SPANS = InMemorySpanExporter()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # One tracer provider per process: the tests read finished spans from memory.
+    for name in [n for n in os.environ if n.startswith("TOLLGATE_") and not n.startswith("TOLLGATE_TEST_")]:
+        del os.environ[name]
+    setup_telemetry("tollgate-tests", log_level="WARNING", extra_processor=SimpleSpanProcessor(SPANS))
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infrastructure]:
+    try:
+        with infrastructure() as found:
+            yield found
+    except InfrastructureMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+async def databases(infra: Infrastructure) -> AsyncIterator[DatabaseFactory]:
+    factory = DatabaseFactory(infra.database_url)
+    yield factory
+    await factory.drop_all()
+
+
+@pytest.fixture
+async def amqp_url(infra: Infrastructure) -> AsyncIterator[str]:
+    """The broker, with the tests' queues emptied before and after the test."""
+    await reset_broker(infra.amqp_url)
+    yield infra.amqp_url
+    await reset_broker(infra.amqp_url)
+
+
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "auth": AuthSettings,
+    "billing": BillingSettings,
+    "invoicing": InvoicingSettings,
+    "gateway": GatewaySettings,
+}
+
+
+def settings_for(service: str, **values: Any) -> Any:
+    """Production settings with test secrets (what `tollgate serve` would build)."""
+    base: dict[str, Any] = {
+        "env": "production",
+        "secret_key": "test-secret-key-" + "y" * 16,
+        "internal_key": TEST_INTERNAL_KEY,
+        "bus_retry_delays": ",".join(str(d) for d in TEST_RETRY_DELAYS),
+        "outbox_poll_interval": 0.5,
+    }
+    return SETTINGS[service](**{**base, **values})
+
+
+@dataclass
+class System:
+    """The four services on real servers, against real PostgreSQL and RabbitMQ."""
+
+    group: ServerGroup
+    database_urls: dict[str, str] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+    apps: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> str:
+        return self.urls["gateway"]
+
+
+@pytest.fixture
+async def start_system(databases: DatabaseFactory, amqp_url: str) -> AsyncIterator[Any]:
+    """`await start_system(billing_consumers=..., amqp_urls={...})` → a running `System`."""
+    groups: list[ServerGroup] = []
+
+    async def start(
+        *,
+        services: tuple[str, ...] = ("auth", "billing", "invoicing"),
+        amqp_urls: dict[str, str] | None = None,
+        billing_consumers: Any = None,
+        gateway_upstreams: dict[str, str] | None = None,
+    ) -> System:
+        group = ServerGroup()
+        groups.append(group)
+        system = System(group)
+        for service in services:
+            system.database_urls[service] = await databases.fresh(service)
+            settings = settings_for(
+                service,
+                database_url=system.database_urls[service],
+                amqp_url=(amqp_urls or {}).get(service, amqp_url),
+            )
+            extra = {"consumers": billing_consumers} if service == "billing" and billing_consumers is not None else {}
+            app = SERVICES[service].create_app(settings, instance=f"{service}-test", **extra)
+            system.apps[service] = app
+            system.urls[service] = await group.start(service, app)
+        upstreams = {
+            f"{name}_url": system.urls.get(name, "http://127.0.0.1:9") for name in ("auth", "billing", "invoicing")
+        }
+        upstreams.update(gateway_upstreams or {})
+        system.apps["gateway"] = SERVICES["gateway"].create_app(settings_for("gateway", **upstreams))
+        system.urls["gateway"] = await group.start("gateway", system.apps["gateway"])
+        for service in services:
+            await wait_ready(system.urls[service])
+        return system
+
+    yield start
+    for group in groups:
+        await group.stop_all()

@@ -1,0 +1,258 @@
+"""What integration and end-to-end tests share: databases, servers, a cuttable link."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aio_pika
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from tollgate.dev import QuietServer, bind_loopback
+from tollgate.services import SERVICES
+from tollgate_shared.bus import topology
+from tollgate_shared.edge import EDGE_HEADER, sign_edge
+from tollgate_shared.migrations import upgrade
+
+TEST_INTERNAL_KEY = "test-internal-key-" + "x" * 16
+
+
+async def wait_for(predicate: Callable[[], Awaitable[Any]], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll until `predicate` answers something truthy; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+# --- databases ---------------------------------------------------------------
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def database_url(admin_url: str, name: str) -> str:
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+class DatabaseFactory:
+    """Migrated template databases once per session; a fresh copy per test in ~50 ms."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.session_tag = uuid.uuid4().hex[:8]
+        self.templates: dict[str, str] = {}
+        self.created: list[str] = []
+
+    async def _execute(self, sql: str) -> None:
+        connection = await asyncpg.connect(_dsn(self.admin_url))
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    async def template(self, service: str) -> str:
+        if service not in self.templates:
+            name = f"tg_tpl_{self.session_tag}_{service}"
+            await self._execute(f'CREATE DATABASE "{name}"')
+            migrations = SERVICES[service].migrations
+            assert migrations is not None
+            await asyncio.to_thread(upgrade, migrations, database_url(self.admin_url, name))
+            self.templates[service] = name
+            self.created.append(name)
+        return self.templates[service]
+
+    async def fresh(self, service: str) -> str:
+        """The URL of a new, migrated database for `service`."""
+        template = await self.template(service)
+        name = f"tg_{uuid.uuid4().hex[:12]}_{service}"
+        await self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        self.created.append(name)
+        return database_url(self.admin_url, name)
+
+    async def drop_all(self) -> None:
+        for name in reversed(self.created):
+            with contextlib.suppress(asyncpg.PostgresError):
+                await self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.clear()
+
+
+async def fetch(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(_dsn(url))
+    try:
+        return list(await connection.fetch(sql, *args))
+    finally:
+        await connection.close()
+
+
+# --- the broker --------------------------------------------------------------
+def queues_of_tests(extra: tuple[str, ...] = ()) -> list[str]:
+    """Every queue the services (and tests) declare, with their retry and dead-letter queues."""
+    from tollgate.services import all_queues
+
+    names = [topology.UNROUTED_QUEUE]
+    for queue in [*all_queues(), *extra]:
+        names += [queue, topology.dead_letter_queue(queue)]
+        names += [topology.retry_queue(queue, delay) for delay in TEST_RETRY_DELAYS]
+    return names
+
+
+TEST_RETRY_DELAYS = (0.2, 0.4)
+
+
+async def reset_broker(amqp_url: str, extra: tuple[str, ...] = ()) -> None:
+    """Delete the tests' queues so every test starts from an empty broker."""
+    async with await aio_pika.connect(amqp_url) as connection:
+        for name in queues_of_tests(extra):
+            channel = await connection.channel()
+            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                await channel.queue_delete(name)
+            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                await channel.close()
+
+
+# --- servers -----------------------------------------------------------------
+@dataclass
+class RunningServer:
+    name: str
+    server: QuietServer
+    sock: socket.socket
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+
+@dataclass
+class ServerGroup:
+    """ASGI apps served by real uvicorn servers on loopback ports, in this event loop."""
+
+    servers: dict[str, RunningServer] = field(default_factory=dict)
+
+    def reserve(self, name: str) -> str:
+        sock = bind_loopback()
+        self.servers[name] = RunningServer(name, None, sock)  # type: ignore[arg-type]
+        return self.servers[name].url
+
+    async def start(self, name: str, app: Any) -> str:
+        import uvicorn
+
+        running = self.servers.get(name) or RunningServer(name, None, bind_loopback())  # type: ignore[arg-type]
+        running.server = QuietServer(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+        running.task = asyncio.create_task(running.server.serve(sockets=[running.sock]))
+        self.servers[name] = running
+        while not running.server.started:
+            if running.task.done():
+                running.task.result()
+            await asyncio.sleep(0.02)
+        return running.url
+
+    async def stop(self, name: str) -> None:
+        running = self.servers.pop(name)
+        running.server.should_exit = True
+        if running.task is not None:
+            await running.task
+        running.sock.close()
+
+    async def stop_all(self) -> None:
+        for name in list(self.servers):
+            if self.servers[name].task is not None:
+                await self.stop(name)
+            else:
+                self.servers.pop(name).sock.close()
+
+
+def signed_headers(method: str, path: str, *, client_ip: str = "203.0.113.7") -> dict[str, str]:
+    """Headers a request straight to a service needs (as if from the gateway)."""
+    request_id = uuid.uuid4().hex
+    signature = sign_edge(
+        TEST_INTERNAL_KEY.encode(), method=method, path=path, client_ip=client_ip, request_id=request_id
+    )
+    return {EDGE_HEADER: signature}
+
+
+async def wait_ready(url: str, timeout: float = 20.0) -> None:
+    async with httpx.AsyncClient() as client:
+
+        async def ready() -> bool:
+            try:
+                return (await client.get(f"{url}/readyz")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await wait_for(ready, timeout=timeout)
+
+
+# --- a link that can be cut ----------------------------------------------------
+class TcpProxy:
+    """A TCP relay to `target`; `cut()` drops every connection and refuses new ones
+    until `restore()`, as a broker outage looks from the client."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._links: set[asyncio.StreamWriter] = set()
+
+    async def start(self, port: int = 0) -> int:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port or self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._links |= {writer, upstream_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+        self._links -= {writer, upstream_writer}
+
+    async def cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._links):
+            writer.transport.abort()
+        self._links.clear()
+
+    async def restore(self) -> None:
+        await self.start(self.port)
+
+
+def amqp_url_via(proxy: TcpProxy, amqp_url: str) -> str:
+    """`amqp_url` through `proxy`, reconnecting quickly after a cut."""
+    parsed = urlsplit(amqp_url)
+    credentials = parsed.netloc.rsplit("@", 1)[0] + "@" if "@" in parsed.netloc else ""
+    return urlunsplit(
+        (parsed.scheme, f"{credentials}127.0.0.1:{proxy.port}", parsed.path or "/", "reconnect_interval=0.5", "")
+    )
+
+
+@contextlib.asynccontextmanager
+async def http_client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        yield client

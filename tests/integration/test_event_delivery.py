@@ -1,0 +1,206 @@
+"""An event written in auth's transaction reaches billing's consumer exactly once.
+
+auth writes `auth.account.created` to its outbox with the account; the relay
+publishes it to RabbitMQ; billing's inbox consumer opens the wallet. Real
+RabbitMQ, real PostgreSQL, real HTTP through the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import aio_pika
+import httpx
+import pytest
+
+from billing.handlers import open_wallet
+from tests.harness import TcpProxy, amqp_url_via, fetch, wait_for
+from tollgate_shared.events import new_event
+from tollgate_shared.events.catalogue import AccountCreated
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT_QUEUE = "billing.auth-events"
+
+
+async def sign_up(gateway: str, email: str | None = None) -> str:
+    async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+        response = await client.post(
+            "/api/accounts",
+            json={
+                "account_name": "Acme",
+                "email": email or f"{uuid.uuid4().hex}@example.com",
+                "password": "correct horse battery",
+            },
+        )
+    assert response.status_code == 201, response.text
+    account_id: str = response.json()["account"]["id"]
+    return account_id
+
+
+async def wallets(database_url: str, account_id: str) -> int:
+    rows = await fetch(database_url, "SELECT count(*) AS n FROM wallet WHERE account_id = $1", account_id)
+    return int(rows[0]["n"])
+
+
+async def unsent_events(database_url: str) -> int:
+    rows = await fetch(database_url, "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
+    return int(rows[0]["n"])
+
+
+class CountingHandler:
+    """Billing's real `open_wallet`, counting its calls, failing the first `failures` ones."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def __call__(self, session: Any, event: Any) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError(f"induced failure {self.calls}")
+        await open_wallet(session, event, currency="INR")
+
+    def consumers(self) -> dict[str, dict[str, Callable[..., Any]]]:
+        return {ACCOUNT_QUEUE: {"auth.account.created": self}}
+
+
+async def test_event_reaches_the_other_service_once(start_system: Any) -> None:
+    handler = CountingHandler()
+    system = await start_system(billing_consumers=handler.consumers())
+
+    account_id = await sign_up(system.gateway)
+
+    await wait_for(lambda: wallets(system.database_urls["billing"], account_id))
+    await asyncio.sleep(0.5)  # room for a second, wrong delivery
+    assert await wallets(system.database_urls["billing"], account_id) == 1
+    assert handler.calls == 1
+    await wait_for(lambda: _is_zero(unsent_events(system.database_urls["auth"])))
+
+
+async def _is_zero(count: Any) -> bool:
+    return await count == 0
+
+
+async def test_event_committed_while_the_broker_is_down_arrives_once_it_is_back(
+    start_system: Any, amqp_url: str
+) -> None:
+    target = urlsplit(amqp_url)
+    link = TcpProxy(target.hostname or "127.0.0.1", target.port or 5672)
+    await link.start()
+    handler = CountingHandler()
+    system = await start_system(amqp_urls={"auth": amqp_url_via(link, amqp_url)}, billing_consumers=handler.consumers())
+
+    await link.cut()
+    account_id = await sign_up(system.gateway)  # the commit succeeds without the broker
+    await asyncio.sleep(1.5)
+    assert await unsent_events(system.database_urls["auth"]) == 2  # account.created and user.created wait
+    assert await wallets(system.database_urls["billing"], account_id) == 0
+
+    await link.restore()
+    await wait_for(lambda: wallets(system.database_urls["billing"], account_id), timeout=30)
+    await wait_for(lambda: _is_zero(unsent_events(system.database_urls["auth"])), timeout=30)
+    await asyncio.sleep(0.5)
+    assert await wallets(system.database_urls["billing"], account_id) == 1
+    assert handler.calls == 1
+    await link.cut()
+
+
+async def publish_raw(amqp_url: str, routing_key: str, body: bytes, message_id: str) -> None:
+    async with await aio_pika.connect(amqp_url) as connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange("tollgate.events")
+        message = aio_pika.Message(body, message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        await exchange.publish(message, routing_key=routing_key)
+
+
+def account_created_event() -> Any:
+    account_id = str(uuid.uuid4())
+    data = AccountCreated(account_id=account_id, account_name="Acme", admin_user_id=str(uuid.uuid4()))
+    return new_event("auth.account.created", data, source="auth", account_id=account_id)
+
+
+async def test_the_same_message_delivered_twice_has_one_effect(start_system: Any, amqp_url: str) -> None:
+    handler = CountingHandler()
+    system = await start_system(services=("billing",), billing_consumers=handler.consumers())
+    event = account_created_event()
+
+    for _ in range(2):
+        await publish_raw(amqp_url, event.type, event.to_json(), event.id)
+
+    await wait_for(lambda: wallets(system.database_urls["billing"], event.account_id))
+    inbox = await wait_for(lambda: _inbox_rows(system.database_urls["billing"], event.id))
+    await asyncio.sleep(1.0)  # both deliveries have been handled by now
+    assert await wallets(system.database_urls["billing"], event.account_id) == 1
+    assert handler.calls == 1
+    assert len(inbox) == 1 and inbox[0]["consumer"] == ACCOUNT_QUEUE
+
+
+async def _inbox_rows(database_url: str, event_id: str) -> list[Any]:
+    return await fetch(database_url, "SELECT consumer FROM inbox WHERE event_id = $1", event_id)
+
+
+async def test_a_handler_failing_twice_then_succeeding_applies_the_event_once(start_system: Any) -> None:
+    handler = CountingHandler(failures=2)
+    system = await start_system(billing_consumers=handler.consumers())
+
+    account_id = await sign_up(system.gateway)
+
+    await wait_for(lambda: wallets(system.database_urls["billing"], account_id), timeout=20)
+    await asyncio.sleep(0.5)
+    assert handler.calls == 3
+    assert await wallets(system.database_urls["billing"], account_id) == 1
+
+
+async def test_poison_message_is_parked_and_dlq_replay_brings_it_back(
+    start_system: Any, amqp_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tollgate.cli import main
+
+    handler = CountingHandler(failures=1_000)  # fails every attempt
+    system = await start_system(services=("billing",), billing_consumers=handler.consumers())
+    poison_id = str(uuid.uuid4())
+    await publish_raw(amqp_url, "auth.account.created", b"{not json", poison_id)
+    event = account_created_event()
+    await publish_raw(amqp_url, event.type, event.to_json(), event.id)
+
+    await wait_for(lambda: _dead_letter_count(amqp_url), timeout=20)
+    await wait_for(lambda: _dead_letter_count(amqp_url, at_least=2), timeout=20)
+    assert handler.calls == 3  # first try + two retry tiers, then parked
+    monkeypatch.setenv("TOLLGATE_AMQP_URL", amqp_url)
+    assert await asyncio.to_thread(main, ["dlq", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert poison_id in listing and event.id in listing and "auth.account.created" in listing
+
+    handler.failures = 0  # the operator fixed the cause
+    assert await asyncio.to_thread(main, ["dlq", "replay", "--queue", ACCOUNT_QUEUE, "--id", event.id]) == 0
+    assert "replayed 1 message" in capsys.readouterr().out
+    await wait_for(lambda: wallets(system.database_urls["billing"], event.account_id), timeout=20)
+    assert await _dead_letter_count(amqp_url) == 1  # only the poison is left
+    assert await wallets(system.database_urls["billing"], event.account_id) == 1
+
+
+async def _dead_letter_count(amqp_url: str, at_least: int = 1) -> int:
+    async with await aio_pika.connect(amqp_url) as connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(f"{ACCOUNT_QUEUE}.dlq", passive=True)
+        count = queue.declaration_result.message_count or 0
+    return count if count >= at_least else 0
+
+
+async def test_unrouted_events_are_kept_for_operators_not_returned(start_system: Any, amqp_url: str) -> None:
+    system = await start_system(services=("auth",))
+    await sign_up(system.gateway)  # auth.user.created has no consumer yet
+    await wait_for(lambda: _is_zero(unsent_events(system.database_urls["auth"])))
+
+    async def unrouted() -> int:
+        async with await aio_pika.connect(amqp_url) as connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue("ops.unrouted", passive=True)
+            return queue.declaration_result.message_count or 0
+
+    assert await wait_for(unrouted) >= 2  # account.created (billing is not running) and user.created

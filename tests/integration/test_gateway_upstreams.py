@@ -1,0 +1,84 @@
+"""The gateway answers problem details when a service is down, and routes only the public API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.harness import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def test_gateway_reaches_each_service(start_system: Any) -> None:
+    system = await start_system()
+    async with httpx.AsyncClient(base_url=system.gateway) as client:
+        for path, title in (
+            ("/api/auth/openapi.json", "Tollgate auth"),
+            ("/api/billing/openapi.json", "Tollgate billing"),
+            ("/api/invoices/openapi.json", "Tollgate invoicing"),
+        ):
+            response = await client.get(path)
+            assert response.status_code == 200, path
+            assert response.json()["info"]["title"] == title
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["x-request-id"]
+
+
+async def test_gateway_answers_503_problem_when_a_service_is_down(start_system: Any) -> None:
+    system = await start_system()
+    await system.group.stop("billing")
+    async with httpx.AsyncClient(base_url=system.gateway) as client:
+        response = await client.get("/api/billing/openapi.json")
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "service_unavailable"
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["billing"] is False
+        # The other services still answer.
+        assert (await client.get("/api/auth/openapi.json")).status_code == 200
+
+
+async def test_unknown_paths_and_internal_endpoints_are_not_routed(start_system: Any) -> None:
+    system = await start_system()
+    async with httpx.AsyncClient(base_url=system.gateway) as client:
+        for path in ("/api/nothing", "/internal/ip-rules", "/api/accountsX"):
+            response = await client.get(path)
+            assert response.status_code == 404, path
+            assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_service_refuses_requests_that_bypass_the_gateway(start_system: Any) -> None:
+    system = await start_system(services=("auth",))
+    async with httpx.AsyncClient(base_url=system.urls["auth"]) as client:
+        direct = await client.post("/api/accounts", json={}, headers={"X-Forwarded-For": "10.0.0.1"})
+        assert direct.status_code == 403 and direct.json()["code"] == "not_from_gateway"
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_body_over_the_limit_is_413_before_reaching_the_service(start_system: Any) -> None:
+    system = await start_system(services=("auth",))
+    async with httpx.AsyncClient(base_url=system.gateway) as client:
+        response = await client.post(
+            "/api/accounts", content=b"x" * 2_000_000, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 413 and response.json()["code"] == "body_too_large"
+
+        async def chunks() -> Any:
+            for _ in range(40):
+                yield b"x" * 65536
+
+        streamed = await client.post("/api/accounts", content=chunks(), headers={"content-type": "application/json"})
+        assert streamed.status_code == 413
+
+
+async def test_readyz_turns_ready_when_every_service_is(start_system: Any) -> None:
+    system = await start_system()
+    async with httpx.AsyncClient(base_url=system.gateway) as client:
+
+        async def ready() -> bool:
+            return (await client.get("/readyz")).status_code == 200
+
+        assert await wait_for(ready)
