@@ -26,10 +26,14 @@ def _parser() -> argparse.ArgumentParser:
 
     stack = commands.add_parser("stack", help="the distributed system on this machine")
     stack.add_argument("--port", type=int, default=8000)
+    stack.add_argument("--base-port", type=int, default=8101, help="first of the four loopback ports of the services")
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("service", nargs="?", choices=("auth", "billing", "invoicing"))
     migrate.add_argument("--data-dir", type=Path, help="the embedded data folder (default: TOLLGATE_DATA_DIR)")
+
+    asyncapi = commands.add_parser("asyncapi", help="write the AsyncAPI document of the event contract")
+    asyncapi.add_argument("--output", type=Path, default=Path("docs/asyncapi.yaml"))
 
     dlq = commands.add_parser("dlq", help="dead-lettered messages")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
@@ -58,11 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stack":
         from tollgate.stack import run_stack
 
-        return run_stack(args.port)
+        return run_stack(args.port, args.base_port)
     if args.command == "migrate":
         from tollgate.migrate import migrate
 
         migrate([args.service] if args.service else None)
+        return 0
+    if args.command == "asyncapi":
+        from tollgate_shared.events.asyncapi import render
+
+        args.output.write_text(render())
+        print(f"wrote {args.output}")
         return 0
     if args.command == "dlq":
         from tollgate.dlq import dlq_list, dlq_replay

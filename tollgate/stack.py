@@ -33,13 +33,13 @@ def stack_environment() -> dict[str, str]:
     return env
 
 
-def plan(port: int) -> list[tuple[str, str, int]]:
+def plan(port: int, base_port: int = BASE_PORT) -> list[tuple[str, str, int]]:
     """(service, instance name, port) of every process; billing runs twice."""
     processes = [
-        ("auth", "auth-1", BASE_PORT),
-        ("billing", "billing-1", BASE_PORT + 1),
-        ("billing", "billing-2", BASE_PORT + 2),
-        ("invoicing", "invoicing-1", BASE_PORT + 3),
+        ("auth", "auth-1", base_port),
+        ("billing", "billing-1", base_port + 1),
+        ("billing", "billing-2", base_port + 2),
+        ("invoicing", "invoicing-1", base_port + 3),
     ]
     return [*processes, ("gateway", "gateway-1", port)]
 
@@ -65,11 +65,11 @@ def wait_ready(url: str, timeout: float = 60) -> bool:
     return False
 
 
-def run_stack(port: int) -> int:
+def run_stack(port: int, base_port: int = BASE_PORT) -> int:
     env = stack_environment()
     os.environ.update({k: v for k, v in env.items() if k.startswith("TOLLGATE_")})
     migrate(list(BACKEND_SERVICES))
-    processes = plan(port)
+    processes = plan(port, base_port)
     env.update(upstream_settings(processes))
     children = [
         subprocess.Popen(  # noqa: S603 (our own executable and arguments)
