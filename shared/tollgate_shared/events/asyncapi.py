@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from tollgate_shared.bus.base import ATTEMPT_HEADER
@@ -27,8 +28,8 @@ def _identifier(event_type: str) -> str:
 
 
 def _schemas() -> dict[str, Any]:
-    models = [(Envelope, "validation")] + [(spec.model, "validation") for spec in CATALOGUE.values()]
-    _, top = models_json_schema(models, ref_template=REF)
+    models: list[type[BaseModel]] = [Envelope, *(spec.model for spec in CATALOGUE.values())]
+    _, top = models_json_schema([(model, "validation") for model in models], ref_template=REF)
     schemas: dict[str, Any] = top.get("$defs", {})
     return dict(sorted(schemas.items()))
 
