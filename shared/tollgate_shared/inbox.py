@@ -48,6 +48,10 @@ def parse_delivery(delivery: Delivery) -> Envelope:
         envelope.parsed_data()
     except (ValidationError, UnknownEventType, ValueError) as exc:
         raise PoisonMessage(f"{delivery.message_id}: {exc}") from exc
+    # Handlers are chosen by the envelope's type and queues are bound by routing
+    # key: a message whose two disagree is not what its publisher was allowed to send.
+    if delivery.routing_key and delivery.routing_key != envelope.type:
+        raise PoisonMessage(f"{delivery.message_id}: type {envelope.type} sent as {delivery.routing_key}")
     return envelope
 
 

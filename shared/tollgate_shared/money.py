@@ -23,7 +23,7 @@ def parse_money(value: Any, *, allow_zero: bool = True) -> Decimal:
     if isinstance(value, Decimal):
         text = format(value, "f")
     elif isinstance(value, str):
-        text = value.strip()
+        text = value
     else:
         # bool is an int; floats lose cents; ints are ambiguous about units.
         raise MoneyError('must be a decimal string such as "1180.00", not a JSON number')
@@ -71,6 +71,8 @@ PositiveMoney = Annotated[Decimal, _money_validator(False), _MONEY_SERIALIZER, _
 
 def parse_signed_money(value: Any) -> Decimal:
     """Ledger amounts are signed: credits positive, debits negative."""
+    if isinstance(value, Decimal) and value < 0:
+        return -parse_money(-value)
     if isinstance(value, str) and value.startswith("-"):
         return -parse_money(value[1:])
     return parse_money(value)

@@ -54,11 +54,16 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _service_database_url(cls, values: dict[str, object]) -> dict[str, object]:
-        # `TOLLGATE_<SERVICE>_DATABASE_URL` is the documented name; read it here
-        # so one field serves every service.
-        env_name = f"TOLLGATE_{cls.service_name.upper()}_DATABASE_URL"
-        if isinstance(values, dict) and "database_url" not in values and os.environ.get(env_name):
-            values = {**values, "database_url": os.environ[env_name]}
+        # The documented name is `TOLLGATE_<SERVICE>_DATABASE_URL`, one per
+        # service; the field's generic name `TOLLGATE_DATABASE_URL` would point
+        # every service at one database, so it is not a setting.
+        if not isinstance(values, dict):
+            return values
+        own = os.environ.get(f"TOLLGATE_{cls.service_name.upper()}_DATABASE_URL")
+        generic = os.environ.get("TOLLGATE_DATABASE_URL")
+        given = values.get("database_url")
+        if given is None or (generic is not None and given == generic):
+            values = {**values, "database_url": own or None}
         return values
 
     @model_validator(mode="after")

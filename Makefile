@@ -1,0 +1,54 @@
+# Every routine task has one name here. `make help` lists them.
+SHELL := /bin/sh
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV := uv run --frozen
+PORT ?= 8000
+
+.PHONY: help setup dev stack test unit lint format typecheck migrate asyncapi bench dlq-list dlq-replay clean
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup:  ## install uv (if missing) and the locked dependencies
+	@./scripts/bootstrap.sh
+
+dev: setup  ## run the embedded default on 127.0.0.1:$(PORT)
+	$(UV) tollgate dev --port $(PORT)
+
+stack: setup  ## run the distributed system (PostgreSQL, RabbitMQ, two billing replicas)
+	$(UV) tollgate stack --port $(PORT)
+
+test: setup lint typecheck  ## lint, type-check and run the whole test suite
+	$(UV) pytest
+
+unit: setup  ## only the unit tests (no PostgreSQL or RabbitMQ needed)
+	$(UV) pytest tests/unit
+
+lint: setup  ## ruff lint and format check
+	$(UV) ruff check .
+	$(UV) ruff format --check .
+
+format: setup  ## apply ruff's formatting and safe fixes
+	$(UV) ruff format .
+	$(UV) ruff check --fix .
+
+typecheck: setup  ## mypy, strict
+	$(UV) mypy shared services tollgate
+
+migrate: setup  ## apply every service's migrations
+	$(UV) tollgate migrate
+
+asyncapi: setup  ## regenerate docs/asyncapi.yaml from the event models
+	$(UV) tollgate asyncapi
+
+bench: setup  ## run the benchmarks (figures go to bench/README.md by hand)
+	$(UV) python -m bench.bus.run
+
+dlq-list: setup  ## list dead-lettered messages (needs TOLLGATE_AMQP_URL)
+	$(UV) tollgate dlq list
+
+dlq-replay: setup  ## replay every dead-lettered message (needs TOLLGATE_AMQP_URL)
+	$(UV) tollgate dlq replay
+
+clean:  ## remove caches and the embedded data folder
+	rm -rf .pytest_cache .mypy_cache .ruff_cache data bench/results

@@ -1,0 +1,9 @@
+#!/usr/bin/env sh
+# Install uv if this machine lacks it, then the locked dependencies of the whole workspace.
+set -eu
+cd "$(dirname "$0")/.."
+if ! command -v uv >/dev/null 2>&1; then
+    python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+    PATH="$HOME/.local/bin:$PATH"
+fi
+uv sync --frozen --quiet

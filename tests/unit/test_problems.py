@@ -1,0 +1,250 @@
+"""Every error a service answers is an RFC 9457 problem details document."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message
+
+from tollgate_shared.errors import (
+    PROBLEM_CONTENT_TYPE,
+    Conflict,
+    DomainError,
+    NotFound,
+    install_problem_handlers,
+    problem_type,
+)
+from tollgate_shared.money import PositiveMoney
+
+# httpx (needed by fastapi.testclient) is not a dependency of the workspace, so
+# the tests drive the ASGI app directly.
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def request(
+    app: ASGIApp, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
+) -> Answer:
+    """One HTTP request through `app`; like TestClient(raise_server_exceptions=False)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        "client": ("203.0.113.7", 50000),
+        "server": ("testserver", 80),
+    }
+    incoming = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    try:
+        await app(scope, receive, send)
+    except Exception:
+        # Starlette re-raises after its 500 handler answered, for the server to log.
+        if not sent:
+            raise
+    start = sent[0]
+    return Answer(
+        status=start["status"],
+        headers={k.decode().lower(): v.decode() for k, v in start["headers"]},
+        body=b"".join(m.get("body", b"") for m in sent[1:]),
+    )
+
+
+class InsufficientCredits(DomainError):
+    status, code, title = 402, "insufficient_credits", "Insufficient credits"
+
+
+class PaymentIn(BaseModel):
+    amount: PositiveMoney
+    reference: str
+
+
+def build_app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/orders/pay")
+    async def pay() -> None:
+        raise InsufficientCredits("The balance is 5.00.", balance="5.00")
+
+    @app.get("/orders/{order_id}")
+    async def order(order_id: str) -> None:
+        raise NotFound(f"No order {order_id}.")
+
+    @app.post("/decisions")
+    async def decide() -> None:
+        raise Conflict()
+
+    @app.get("/me")
+    async def me() -> None:
+        raise HTTPException(401, detail="Not authenticated", headers={"WWW-Authenticate": "Bearer"})
+
+    @app.get("/forbidden")
+    async def forbidden() -> None:
+        raise HTTPException(403)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("password=hunter2 at postgresql://db.internal:5432")
+
+    @app.post("/payments")
+    async def create_payment(payment: PaymentIn) -> dict[str, str]:
+        return payment.model_dump()
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def app() -> FastAPI:
+    return build_app()
+
+
+def assert_problem(answer: Answer, status: int, code: str) -> dict[str, Any]:
+    assert answer.status == status
+    assert answer.headers["content-type"] == PROBLEM_CONTENT_TYPE
+    problem: dict[str, Any] = answer.json()
+    assert problem["status"] == status
+    assert problem["code"] == code
+    assert problem["type"] == problem_type(code) == f"/problems/{code}"
+    assert isinstance(problem["title"], str) and problem["title"]
+    return problem
+
+
+async def test_domain_error_becomes_a_problem_with_its_code_and_extensions(app: FastAPI) -> None:
+    answer = await request(app, "POST", "/orders/pay")
+
+    problem = assert_problem(answer, 402, "insufficient_credits")
+    assert problem["title"] == "Insufficient credits"
+    assert problem["detail"] == "The balance is 5.00."
+    assert problem["balance"] == "5.00"
+
+
+async def test_not_found_is_a_404_problem(app: FastAPI) -> None:
+    problem = assert_problem(await request(app, "GET", "/orders/abc"), 404, "not_found")
+
+    assert problem["title"] == "Not found"
+    assert problem["detail"] == "No order abc."
+
+
+async def test_domain_error_without_detail_omits_it(app: FastAPI) -> None:
+    problem = assert_problem(await request(app, "POST", "/decisions"), 409, "conflict")
+
+    assert problem["title"] == "Conflict"
+    assert "detail" not in problem
+
+
+async def test_http_exception_keeps_its_detail_and_headers(app: FastAPI) -> None:
+    answer = await request(app, "GET", "/me")
+
+    problem = assert_problem(answer, 401, "unauthorized")
+    assert problem["detail"] == "Not authenticated"
+    assert answer.headers["www-authenticate"] == "Bearer"
+
+
+async def test_http_exception_with_the_default_phrase_has_no_detail(app: FastAPI) -> None:
+    problem = assert_problem(await request(app, "GET", "/forbidden"), 403, "forbidden")
+
+    assert problem["title"] == "Forbidden"
+    assert "detail" not in problem
+
+
+async def test_unknown_path_is_a_404_problem(app: FastAPI) -> None:
+    assert_problem(await request(app, "GET", "/no/such/thing"), 404, "not_found")
+
+
+async def test_wrong_method_is_a_405_problem(app: FastAPI) -> None:
+    answer = await request(app, "GET", "/payments")
+
+    assert_problem(answer, 405, "method_not_allowed")
+    assert "POST" in answer.headers["allow"]
+
+
+async def test_unexpected_error_is_a_500_problem_that_leaks_nothing(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="tollgate_shared.errors"):
+        answer = await request(app, "GET", "/boom")
+
+    problem = assert_problem(answer, 500, "internal_error")
+    assert b"hunter2" not in answer.body
+    assert b"postgresql" not in answer.body
+    assert b"RuntimeError" not in answer.body
+    # The cause goes to the logs instead.
+    assert any(record.exc_info and "hunter2" in str(record.exc_info[1]) for record in caplog.records)
+    assert set(problem) == {"type", "title", "status", "code"}
+
+
+async def test_valid_body_with_money_passes(app: FastAPI) -> None:
+    body = json.dumps({"amount": "12.5", "reference": "UTR123"}).encode()
+
+    answer = await request(app, "POST", "/payments", body=body, headers={"content-type": "application/json"})
+
+    assert answer.status == 200
+    assert answer.json() == {"amount": "12.50", "reference": "UTR123"}
+
+
+async def test_invalid_fields_are_a_422_listing_them(app: FastAPI) -> None:
+    body = json.dumps({"amount": "1.234"}).encode()
+
+    answer = await request(app, "POST", "/payments", body=body, headers={"content-type": "application/json"})
+
+    problem = assert_problem(answer, 422, "validation_error")
+    fields = {error["field"]: error["message"] for error in problem["errors"]}
+    assert set(fields) == {"amount", "reference"}
+    assert "two decimal places" in fields["amount"]
+    assert not fields["amount"].startswith("Value error")
+
+
+async def test_json_float_amount_is_a_422(app: FastAPI) -> None:
+    body = b'{"amount": 1180.0, "reference": "UTR123"}'
+
+    answer = await request(app, "POST", "/payments", body=body, headers={"content-type": "application/json"})
+
+    problem = assert_problem(answer, 422, "validation_error")
+    assert [error["field"] for error in problem["errors"]] == ["amount"]
+    assert "decimal string" in problem["errors"][0]["message"]
+
+
+async def test_zero_positive_money_is_a_422(app: FastAPI) -> None:
+    body = b'{"amount": "0.00", "reference": "UTR123"}'
+
+    answer = await request(app, "POST", "/payments", body=body, headers={"content-type": "application/json"})
+
+    problem = assert_problem(answer, 422, "validation_error")
+    assert [error["field"] for error in problem["errors"]] == ["amount"]
+
+
+async def test_malformed_json_is_a_400(app: FastAPI) -> None:
+    answer = await request(
+        app, "POST", "/payments", body=b'{"amount": "1.00",', headers={"content-type": "application/json"}
+    )
+
+    problem = assert_problem(answer, 400, "malformed_json")
+    assert problem["title"] == "Malformed JSON"
