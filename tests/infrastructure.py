@@ -116,7 +116,7 @@ def start_throwaway_postgres() -> tuple[str, tuple[str, ...]]:
     return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres", stop
 
 
-def start_throwaway_rabbitmq() -> tuple[str, subprocess.Popen[bytes]]:
+def start_throwaway_rabbitmq() -> tuple[str, subprocess.Popen[bytes], tuple[str, ...]]:
     server = shutil.which("rabbitmq-server") or (
         "/usr/sbin/rabbitmq-server" if Path("/usr/sbin/rabbitmq-server").exists() else None
     )
@@ -124,19 +124,30 @@ def start_throwaway_rabbitmq() -> tuple[str, subprocess.Popen[bytes]]:
         raise InfrastructureMissing("RabbitMQ is not answering and rabbitmq-server is not installed. " + HOW_TO_INSTALL)
     base = Path(tempfile.mkdtemp(prefix="tollgate-rabbit-"))
     port = free_port()
+    node = f"tollgate-test-{port}@localhost"
     (base / "enabled_plugins").write_text("[].\n")
+    # Our own config and env files: the system's may pin the node name and port.
+    (base / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{port}\n")
+    (base / "rabbitmq-env.conf").write_text("")
+    if os.geteuid() == 0:
+        # Debian's wrapper runs the broker as the rabbitmq user.
+        for path in [base, *base.iterdir()]:
+            with contextlib.suppress(LookupError, OSError):
+                shutil.chown(path, "rabbitmq", "rabbitmq")
     env = {
         **os.environ,
-        "RABBITMQ_NODENAME": f"tollgate-test-{port}@localhost",
+        "RABBITMQ_NODENAME": node,
         "RABBITMQ_NODE_PORT": str(port),
         "RABBITMQ_DIST_PORT": str(free_port()),
         "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
         "RABBITMQ_LOG_BASE": str(base / "log"),
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
-        "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq"),
+        "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
+        "RABBITMQ_CONF_ENV_FILE": str(base / "rabbitmq-env.conf"),
     }
-    process = subprocess.Popen([server], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return f"amqp://guest:guest@127.0.0.1:{port}/", process
+    process = subprocess.Popen([server], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    stop = ("rabbitmqctl", "-n", node, "stop")
+    return f"amqp://guest:guest@127.0.0.1:{port}/", process, stop
 
 
 def provide_infrastructure() -> Infrastructure:
@@ -149,8 +160,9 @@ def provide_infrastructure() -> Infrastructure:
         infra.cleanups.append(stop)
         infra.notes.append(f"started a throwaway PostgreSQL at {infra.database_url}")
     if not asyncio.run(_rabbitmq_answers(amqp_url)):
-        infra.amqp_url, process = start_throwaway_rabbitmq()
+        infra.amqp_url, process, stop = start_throwaway_rabbitmq()
         infra.started.append(process)
+        infra.cleanups.append(stop)
         deadline = time.monotonic() + 60
         while not asyncio.run(_rabbitmq_answers(infra.amqp_url)):
             if time.monotonic() > deadline or process.poll() is not None:

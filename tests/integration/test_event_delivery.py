@@ -204,3 +204,32 @@ async def test_unrouted_events_are_kept_for_operators_not_returned(start_system:
             return queue.declaration_result.message_count or 0
 
     assert await wait_for(unrouted) >= 2  # account.created (billing is not running) and user.created
+
+
+async def test_consumers_resume_after_the_broker_connection_comes_back(start_system: Any, amqp_url: str) -> None:
+    target = urlsplit(amqp_url)
+    link = TcpProxy(target.hostname or "127.0.0.1", target.port or 5672)
+    await link.start()
+    handler = CountingHandler()
+    system = await start_system(
+        services=("billing",), amqp_urls={"billing": amqp_url_via(link, amqp_url)}, billing_consumers=handler.consumers()
+    )
+
+    await link.cut()
+    async with httpx.AsyncClient() as client:
+
+        async def not_ready() -> bool:
+            return (await client.get(f"{system.urls['billing']}/readyz")).status_code == 503
+
+        await wait_for(not_ready)
+        event = account_created_event()
+        await publish_raw(amqp_url, event.type, event.to_json(), event.id)  # waits in the durable queue
+        await link.restore()
+
+        async def ready() -> bool:
+            return (await client.get(f"{system.urls['billing']}/readyz")).status_code == 200
+
+        await wait_for(ready, timeout=30)
+    await wait_for(lambda: wallets(system.database_urls["billing"], event.account_id), timeout=30)
+    assert handler.calls == 1
+    await link.cut()
