@@ -145,7 +145,7 @@ def start_throwaway_rabbitmq() -> tuple[str, subprocess.Popen[bytes], tuple[str,
         "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
         "RABBITMQ_CONF_ENV_FILE": str(base / "rabbitmq-env.conf"),
     }
-    process = subprocess.Popen([server], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    process = subprocess.Popen([server], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stop = ("rabbitmqctl", "-n", node, "stop")
     return f"amqp://guest:guest@127.0.0.1:{port}/", process, stop
 
