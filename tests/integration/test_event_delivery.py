@@ -211,9 +211,8 @@ async def test_consumers_resume_after_the_broker_connection_comes_back(start_sys
     link = TcpProxy(target.hostname or "127.0.0.1", target.port or 5672)
     await link.start()
     handler = CountingHandler()
-    system = await start_system(
-        services=("billing",), amqp_urls={"billing": amqp_url_via(link, amqp_url)}, billing_consumers=handler.consumers()
-    )
+    through_link = {"billing": amqp_url_via(link, amqp_url)}
+    system = await start_system(services=("billing",), amqp_urls=through_link, billing_consumers=handler.consumers())
 
     await link.cut()
     async with httpx.AsyncClient() as client:
