@@ -9,13 +9,14 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import aio_pika
 import httpx
 import pytest
+from aiohttp import web
 
 from tests.harness import DatabaseFactory, fetch, free_port_pair, wait_for, wait_ready
 
@@ -67,11 +68,32 @@ async def _reaches_every_service(client: httpx.AsyncClient) -> str:
     return account_id
 
 
-async def test_tollgate_dev_runs_everything_in_one_process(launch: Any, tmp_path: Path) -> None:
+@pytest.fixture
+async def otlp_collector() -> AsyncIterator[tuple[str, list[bytes]]]:
+    """A stand-in OTLP/HTTP collector: it keeps the bodies posted to /v1/traces."""
+    received: list[bytes] = []
+
+    async def traces(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/v1/traces", traces)
+    runner = web.AppRunner(app)
+    await runner.setup()
     port = free_port_pair()[0]
-    process = launch(
-        ["dev", "--port", str(port), "--data-dir", str(tmp_path / "data")], _environment(), tmp_path / "dev.log"
-    )
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}", received
+    await runner.cleanup()
+
+
+async def test_tollgate_dev_runs_everything_in_one_process(
+    launch: Any, tmp_path: Path, otlp_collector: tuple[str, list[bytes]]
+) -> None:
+    port = free_port_pair()[0]
+    collector, exported = otlp_collector
+    env = _environment(OTEL_EXPORTER_OTLP_ENDPOINT=collector, OTEL_BSP_SCHEDULE_DELAY="100")
+    process = launch(["dev", "--port", str(port), "--data-dir", str(tmp_path / "data")], env, tmp_path / "dev.log")
     base = f"http://127.0.0.1:{port}"
     await wait_ready(base, timeout=60)
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
@@ -87,6 +109,11 @@ async def test_tollgate_dev_runs_everything_in_one_process(launch: Any, tmp_path
         return await asyncio.to_thread(wallet_count) == 1
 
     await wait_for(wallet_opened)
+
+    async def traces_exported() -> bool:
+        return any(b"auth.account.created process" in body for body in exported)
+
+    await wait_for(traces_exported)  # OTLP export is on because the endpoint is set
     process.send_signal(signal.SIGINT)
     assert await asyncio.to_thread(process.wait, 20) == 0
 
