@@ -1,0 +1,478 @@
+"""The deployment files give every service what it needs (DESIGN.md §4, §6, §9).
+
+Nothing here needs Docker or a cluster: docker-compose.yml, the Kubernetes
+manifests, the Dockerfile and the init script are read as files and held
+against the services' real settings classes and the real `tollgate` command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from sqlalchemy.engine import make_url
+
+from auth.settings import AuthSettings
+from billing.settings import BillingSettings
+from gateway.settings import GatewaySettings
+from invoicing.settings import InvoicingSettings
+from tollgate.cli import _parser as tollgate_command_line
+from tollgate_shared.settings import ServiceSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+INIT_SQL = ROOT / "deploy" / "postgres" / "init-databases.sql"
+COLLECTOR_CONFIG = ROOT / "deploy" / "otel-collector.yaml"
+KUBERNETES = ROOT / "deploy" / "kubernetes"
+
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "auth": AuthSettings,
+    "billing": BillingSettings,
+    "invoicing": InvoicingSettings,
+    "gateway": GatewaySettings,
+}
+BACKENDS = ("auth", "billing", "invoicing")
+TOLLGATE_SERVICES = (*BACKENDS, "gateway")
+ALL_COMPOSE_SERVICES = {"rabbitmq", "postgres", "otel-collector", "migrate", *TOLLGATE_SERVICES}
+ONE_SHOT = {"migrate"}
+# The collector's image is built FROM scratch: no shell or client to run a check with.
+NO_HEALTHCHECK = {"otel-collector"}
+SHARED_SETTINGS = ("TOLLGATE_ENV", "TOLLGATE_SECRET_KEY", "TOLLGATE_INTERNAL_KEY", "TOLLGATE_AMQP_URL")
+UPSTREAM_SETTINGS = ("TOLLGATE_AUTH_URL", "TOLLGATE_BILLING_URL", "TOLLGATE_INVOICING_URL")
+
+# `${NAME}`, `${NAME:?message}`, `${NAME:-default}` (and the forms without a colon).
+INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[?-])(?P<arg>[^}]*))?\}")
+# Compose variables get one random value each for the whole run, so values that
+# must agree across services (the internal key, a database password) do.
+GENERATED: dict[str, str] = {}
+
+
+def interpolate(value: str) -> str:
+    """What Compose would substitute, with a random secret for every required variable."""
+
+    def substitute(match: re.Match[str]) -> str:
+        if match["op"] in (":?", "?"):
+            return GENERATED.setdefault(match["name"], secrets.token_urlsafe(32))
+        if match["op"] in (":-", "-"):
+            return match["arg"]
+        raise AssertionError(f"{match[0]} is neither required (:?) nor defaulted (:-); Compose would leave it empty")
+
+    return INTERPOLATION.sub(substitute, value)
+
+
+def settings_names(service: str) -> set[str]:
+    """Every environment variable the service's settings class reads."""
+    fields = {f"TOLLGATE_{field.upper()}" for field in SETTINGS[service].model_fields}
+    return fields | {f"TOLLGATE_{service.upper()}_DATABASE_URL"}
+
+
+def build_settings(service: str, environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> ServiceSettings:
+    """The service's settings, built from exactly this environment."""
+    for name in [name for name in os.environ if name.startswith(("TOLLGATE_", "OTEL_"))]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return SETTINGS[service]()
+
+
+# --- docker-compose.yml --------------------------------------------------------
+
+
+@cache
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return loaded
+
+
+def service(name: str) -> dict[str, Any]:
+    services: dict[str, dict[str, Any]] = compose()["services"]
+    assert name in services, f"docker-compose.yml has no service {name!r}"
+    return services[name]
+
+
+def raw_environment(name: str) -> dict[str, str]:
+    environment = service(name).get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(entry.split("=", 1) for entry in environment)
+    return {key: "" if value is None else str(value) for key, value in environment.items()}
+
+
+def environment(name: str) -> dict[str, str]:
+    return {key: interpolate(value) for key, value in raw_environment(name).items()}
+
+
+def served_port(name: str) -> int:
+    args = tollgate_command_line().parse_args(service(name)["command"])
+    assert args.command == "serve"
+    assert args.service == name
+    port: int = args.port
+    return port
+
+
+def created_databases() -> dict[str, str]:
+    """Database -> owner, as the init script creates them."""
+    sql = INIT_SQL.read_text()
+    return dict(re.findall(r"^CREATE DATABASE (\w+) OWNER (\w+);", sql, re.MULTILINE))
+
+
+def role_password_variables() -> dict[str, str]:
+    """Role -> the postgres container's environment variable holding its password."""
+    sql = INIT_SQL.read_text()
+    psql_variables = dict(re.findall(r"^\\getenv (\w+) (\w+)$", sql, re.MULTILINE))
+    roles = re.findall(r"^CREATE ROLE (\w+) LOGIN PASSWORD :'(\w+)';", sql, re.MULTILINE)
+    return {role: psql_variables[variable] for role, variable in roles}
+
+
+def test_compose_runs_the_whole_system() -> None:
+    assert set(compose()["services"]) >= ALL_COMPOSE_SERVICES
+
+
+def test_rabbitmq_is_pinned_to_a_version_with_management() -> None:
+    image = service("rabbitmq")["image"]
+    match = re.fullmatch(r"rabbitmq:(\d+)\.(\d+)(?:\.\d+)?-management(?:-alpine)?", image)
+    assert match, f"{image!r} pins no major version or lacks the management plugin"
+    # Quorum queues with at-least-once dead-lettering need 3.10 or newer.
+    assert (int(match[1]), int(match[2])) >= (3, 10)
+
+
+def test_third_party_images_are_pinned() -> None:
+    assert re.fullmatch(r"postgres:16(\.\d+)*(-\w+)?", service("postgres")["image"])
+    assert re.fullmatch(r"otel/opentelemetry-collector-contrib:\d+\.\d+\.\d+", service("otel-collector")["image"])
+
+
+def test_billing_runs_two_replicas() -> None:
+    assert service("billing")["deploy"]["replicas"] == 2
+
+
+def test_the_four_services_and_the_migration_run_one_image_built_from_deploy_dockerfile() -> None:
+    names = [*TOLLGATE_SERVICES, "migrate"]
+    for name in names:
+        build = service(name)["build"]
+        assert (build["context"], build["dockerfile"]) == (".", "deploy/Dockerfile"), name
+        assert (ROOT / build["context"] / build["dockerfile"]).is_file()
+    assert len({service(name)["image"] for name in names}) == 1
+
+
+def test_each_service_serves_itself_and_migrate_runs_once() -> None:
+    for name in TOLLGATE_SERVICES:
+        assert served_port(name) > 0
+        assert tollgate_command_line().parse_args(service(name)["command"]).host == "0.0.0.0"
+    assert tollgate_command_line().parse_args(service("migrate")["command"]).command == "migrate"
+    assert service("migrate")["restart"] == "no"
+
+
+def test_every_long_running_container_has_a_healthcheck() -> None:
+    for name in set(compose()["services"]) - ONE_SHOT - NO_HEALTHCHECK:
+        healthcheck = service(name).get("healthcheck") or {}
+        assert healthcheck.get("test") and not healthcheck.get("disable"), f"{name} has no healthcheck"
+    assert "ping" in service("rabbitmq")["healthcheck"]["test"]
+    assert "rabbitmq-diagnostics" in service("rabbitmq")["healthcheck"]["test"]
+    assert "pg_isready" in service("postgres")["healthcheck"]["test"]
+
+
+def test_service_healthchecks_probe_the_port_the_service_listens_on() -> None:
+    for name in TOLLGATE_SERVICES:
+        probe = " ".join(service(name)["healthcheck"]["test"])
+        urls = re.findall(r"http://127\.0\.0\.1:(\d+)/(healthz|readyz)", probe)
+        assert urls, f"{name}'s healthcheck asks neither /healthz nor /readyz"
+        assert all(int(port) == served_port(name) for port, _ in urls), name
+
+
+def test_depends_on_waits_for_the_right_condition() -> None:
+    for name, definition in compose()["services"].items():
+        depends_on = definition.get("depends_on", {})
+        assert isinstance(depends_on, dict), f"{name}: depends_on without conditions"
+        for dependency, spec in depends_on.items():
+            if dependency in ONE_SHOT:
+                expected = "service_completed_successfully"
+            elif service(dependency).get("healthcheck"):
+                expected = "service_healthy"
+            else:
+                expected = "service_started"
+            assert spec["condition"] == expected, f"{name} -> {dependency}"
+    for name in BACKENDS:
+        assert set(service(name)["depends_on"]) >= {"migrate", "postgres", "rabbitmq"}
+    assert set(service("gateway")["depends_on"]) >= {*BACKENDS, "rabbitmq"}
+    assert "postgres" in service("migrate")["depends_on"]
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_backend_services_get_their_settings(name: str) -> None:
+    required = {*SHARED_SETTINGS, f"TOLLGATE_{name.upper()}_DATABASE_URL"}
+    assert required <= set(raw_environment(name))
+    assert raw_environment(name)["TOLLGATE_ENV"] == "production"
+
+
+def test_gateway_gets_its_upstreams_and_the_internal_key() -> None:
+    env = environment("gateway")
+    assert {*UPSTREAM_SETTINGS, "TOLLGATE_INTERNAL_KEY", "TOLLGATE_SECRET_KEY", "TOLLGATE_ENV"} <= set(env)
+    assert env["TOLLGATE_TRUSTED_PROXIES"] == ""
+    for upstream in BACKENDS:
+        # One address per upstream: billing's replicas answer behind its one DNS name.
+        url = urlsplit(env[f"TOLLGATE_{upstream.upper()}_URL"])
+        assert (url.scheme, url.hostname, url.port) == ("http", upstream, served_port(upstream))
+    assert any(str(port).split(":")[-1] == str(served_port("gateway")) for port in service("gateway")["ports"])
+
+
+def test_secrets_are_required_and_shared_by_every_service() -> None:
+    for setting in ("TOLLGATE_SECRET_KEY", "TOLLGATE_INTERNAL_KEY"):
+        values = {raw_environment(name)[setting] for name in [*TOLLGATE_SERVICES, "migrate"]}
+        # The gateway signs with the internal key and the services verify: one value for all.
+        assert len(values) == 1, f"{setting} differs between services: {values}"
+        (value,) = values
+        assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", value), f"{setting} must be a required ${{VAR:?...}}"
+
+
+@pytest.mark.parametrize("name", TOLLGATE_SERVICES)
+def test_compose_sets_only_real_settings(name: str) -> None:
+    configured = {key for key in raw_environment(name) if key.startswith("TOLLGATE_")}
+    assert configured, f"{name} gets no settings"
+    assert configured - settings_names(name) == set()
+
+
+def test_migrate_sets_only_settings_of_the_services_it_migrates() -> None:
+    known = set().union(*(settings_names(name) for name in BACKENDS))
+    assert {key for key in raw_environment("migrate") if key.startswith("TOLLGATE_")} - known == set()
+
+
+@pytest.mark.parametrize("name", TOLLGATE_SERVICES)
+def test_compose_environment_builds_the_production_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = environment(name)
+    settings = build_settings(name, env, monkeypatch)
+    assert settings.env == "production"
+    assert settings.internal_key.get_secret_value() == env["TOLLGATE_INTERNAL_KEY"]
+    assert settings.amqp_url == env["TOLLGATE_AMQP_URL"]
+    if isinstance(settings, GatewaySettings):
+        assert settings.upstream_urls() == {up: [f"http://{up}:{served_port(up)}"] for up in BACKENDS}
+        assert settings.trusted_networks() == []
+    else:
+        assert settings.effective_database_url == env[f"TOLLGATE_{name.upper()}_DATABASE_URL"]
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_migrate_migrates_the_database_each_service_uses(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = build_settings(name, environment("migrate"), monkeypatch)
+    assert settings.effective_database_url == environment(name)[f"TOLLGATE_{name.upper()}_DATABASE_URL"]
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_each_service_logs_in_to_a_database_the_init_script_creates(name: str) -> None:
+    url = make_url(environment(name)[f"TOLLGATE_{name.upper()}_DATABASE_URL"])
+    assert (url.drivername, url.host, url.port) == ("postgresql+asyncpg", "postgres", 5432)
+    databases = created_databases()
+    assert url.database in databases, f"the init script does not create {url.database}"
+    assert databases[url.database] == url.username, "the service should log in as its database's owner"
+    # The password in the URL is the one the init script gives the role.
+    password_variable = role_password_variables()[url.username]
+    assert url.password == environment("postgres")[password_variable]
+
+
+def test_postgres_runs_the_init_script() -> None:
+    mounts = [str(volume) for volume in service("postgres")["volumes"]]
+    target = f"./{INIT_SQL.relative_to(ROOT)}:/docker-entrypoint-initdb.d/"
+    assert any(mount.startswith(target) for mount in mounts), mounts
+    assert len(created_databases()) == len(BACKENDS)
+
+
+def test_services_log_in_to_the_broker_as_its_user() -> None:
+    broker = environment("rabbitmq")
+    for name in [*TOLLGATE_SERVICES]:
+        url = urlsplit(environment(name)["TOLLGATE_AMQP_URL"])
+        assert (url.scheme, url.hostname) == ("amqp", "rabbitmq")
+        assert (url.username, url.password) == (broker["RABBITMQ_DEFAULT_USER"], broker["RABBITMQ_DEFAULT_PASS"])
+
+
+def test_telemetry_goes_to_the_collector() -> None:
+    for name in [*TOLLGATE_SERVICES, "migrate"]:
+        env = environment(name)
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+        assert env["OTEL_SERVICE_NAME"] == f"tollgate-{name}"
+    mounts = [str(volume) for volume in service("otel-collector")["volumes"]]
+    assert any(mount.startswith(f"./{COLLECTOR_CONFIG.relative_to(ROOT)}:") for mount in mounts)
+
+
+def test_collector_receives_otlp_and_batches_to_the_debug_exporter() -> None:
+    config = yaml.safe_load(COLLECTOR_CONFIG.read_text())
+    assert {"grpc", "http"} <= set(config["receivers"]["otlp"]["protocols"])
+    assert "batch" in config["processors"]
+    assert "debug" in config["exporters"]
+    pipelines = config["service"]["pipelines"]
+    assert "traces" in pipelines
+    for pipeline in pipelines.values():
+        for kind in ("receivers", "processors", "exporters"):
+            assert set(pipeline.get(kind, [])) <= set(config[kind]), f"{kind} used but not defined"
+        assert "batch" in pipeline["processors"]
+
+
+# --- deploy/Dockerfile ---------------------------------------------------------
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+def test_dockerfile_installs_the_lock_with_uv_into_app_venv() -> None:
+    instructions = dockerfile_instructions()
+    runs = " ".join(argument for name, argument in instructions if name == "RUN")
+    assert re.search(r"uv sync --frozen --no-dev\b", runs)
+    assert "UV_PROJECT_ENVIRONMENT=/app/.venv" in " ".join(arg for name, arg in instructions if name == "ENV")
+    stages = [argument for name, argument in instructions if name == "FROM"]
+    assert len(stages) >= 2, "a builder stage and a runtime stage"
+    arguments = dict(argument.split("=", 1) for name, argument in instructions if name == "ARG" and "=" in argument)
+    runtime_image = re.sub(r"\$\{(\w+)\}", lambda m: arguments[m[1]], stages[-1].split()[0])
+    assert re.fullmatch(r"python:3\.11[\w.-]*slim[\w.-]*", runtime_image), runtime_image
+
+
+def test_dockerfile_runs_tollgate_as_a_non_root_user() -> None:
+    instructions = dockerfile_instructions()
+    users = [argument for name, argument in instructions if name == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    entrypoints = [argument for name, argument in instructions if name == "ENTRYPOINT"]
+    assert json.loads(entrypoints[-1]) == ["tollgate"]
+
+
+def test_dockerfile_copies_only_what_the_context_holds() -> None:
+    ignored = {line.strip() for line in DOCKERIGNORE.read_text().splitlines() if line.strip()}
+    assert {".git", ".venv", "data", ".env"} <= ignored
+    for name, argument in dockerfile_instructions():
+        if name != "COPY" or argument.startswith("--from"):
+            continue
+        *sources, _destination = argument.split()
+        for source in sources:
+            assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
+            assert source.rstrip("/").split("/")[0] not in ignored, f"COPY {source}: excluded by .dockerignore"
+
+
+# --- deploy/kubernetes -----------------------------------------------------------
+
+
+@cache
+def manifests() -> tuple[tuple[Path, dict[str, Any]], ...]:
+    found: list[tuple[Path, dict[str, Any]]] = []
+    for path in sorted(KUBERNETES.rglob("*.yaml")):
+        found.extend((path, document) for document in yaml.safe_load_all(path.read_text()) if document)
+    return tuple(found)
+
+
+def objects(kind: str) -> dict[str, dict[str, Any]]:
+    """Manifests of one kind by name (by file for those without one, like the Kustomization)."""
+    return {
+        document.get("metadata", {}).get("name", path.name): document
+        for path, document in manifests()
+        if document["kind"] == kind
+    }
+
+
+def containers(workload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from workload["spec"]["template"]["spec"]["containers"]
+
+
+def container_environment(container: dict[str, Any]) -> dict[str, str]:
+    """The container's variables; those from the Secret get a random value."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(objects("ConfigMap")[source["configMapRef"]["name"]]["data"])
+    for variable in container.get("env", []):
+        if "valueFrom" in variable:
+            env[variable["name"]] = secrets.token_urlsafe(32)
+        else:
+            env[variable["name"]] = variable["value"]
+    return env
+
+
+def test_kubernetes_has_the_four_deployments_with_probes_and_resources() -> None:
+    deployments = objects("Deployment")
+    assert set(deployments) == set(TOLLGATE_SERVICES)
+    for name, deployment in deployments.items():
+        for container in containers(deployment):
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
+            for bound in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{name} {bound}"
+
+
+def test_kubernetes_billing_runs_two_replicas() -> None:
+    assert objects("Deployment")["billing"]["spec"]["replicas"] == 2
+
+
+def test_kubernetes_services_reach_their_deployments() -> None:
+    services = objects("Service")
+    gateway_env = container_environment(next(containers(objects("Deployment")["gateway"])))
+    for name, deployment in objects("Deployment").items():
+        (container,) = containers(deployment)
+        args = tollgate_command_line().parse_args(container["args"])
+        assert (args.command, args.service) == ("serve", name)
+        assert args.port in [port["containerPort"] for port in container["ports"]]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert services[name]["spec"]["selector"].items() <= labels.items(), name
+        if name != "gateway":
+            url = urlsplit(gateway_env[f"TOLLGATE_{name.upper()}_URL"])
+            assert url.hostname == name
+            assert url.port in [port["port"] for port in services[name]["spec"]["ports"]]
+
+
+@pytest.mark.parametrize("name", TOLLGATE_SERVICES)
+def test_kubernetes_environment_builds_the_production_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    (container,) = containers(objects("Deployment")[name])
+    env = container_environment(container)
+    configured = {key for key in env if key.startswith("TOLLGATE_")}
+    assert configured - settings_names(name) == set(), "not settings of this service"
+    required = set(SHARED_SETTINGS) | (
+        {*UPSTREAM_SETTINGS} if name == "gateway" else {f"TOLLGATE_{name.upper()}_DATABASE_URL"}
+    )
+    assert required <= configured
+    assert build_settings(name, env, monkeypatch).env == "production"
+
+
+def test_kubernetes_migration_job_migrates_every_database() -> None:
+    (job,) = objects("Job").values()
+    (container,) = containers(job)
+    assert tollgate_command_line().parse_args(container["args"]).command == "migrate"
+    env = container_environment(container)
+    assert {f"TOLLGATE_{name.upper()}_DATABASE_URL" for name in BACKENDS} <= set(env)
+    known = set().union(*(settings_names(name) for name in BACKENDS))
+    assert {key for key in env if key.startswith("TOLLGATE_")} <= known
+
+
+def test_kubernetes_secret_example_lists_every_key_and_no_placeholder() -> None:
+    (example,) = objects("Secret").values()
+    keys = example["stringData"]
+    assert all(value == "" for value in keys.values()), "the example must not ship usable-looking secrets"
+    for _, document in manifests():
+        if document["kind"] not in ("Deployment", "Job"):
+            continue
+        for container in containers(document):
+            for variable in container.get("env", []):
+                reference = variable.get("valueFrom", {}).get("secretKeyRef")
+                if reference:
+                    assert reference["name"] == example["metadata"]["name"]
+                    assert reference["key"] in keys, f"{reference['key']} is missing from the Secret example"
+
+
+def test_kustomization_applies_every_manifest_but_the_secret_example() -> None:
+    (kustomization,) = objects("Kustomization").values()
+    listed = set(kustomization["resources"])
+    on_disk = {path.name for path in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk
+    secret_files = {str(path.relative_to(KUBERNETES)) for path, doc in manifests() if doc["kind"] == "Secret"}
+    assert secret_files and not secret_files & listed
+
+
+def test_kubernetes_expects_the_rabbitmq_compose_runs() -> None:
+    (namespace,) = objects("Namespace").values()
+    compose_version = re.match(r"rabbitmq:(\d+\.\d+)", service("rabbitmq")["image"])
+    assert compose_version
+    assert namespace["metadata"]["labels"]["tollgate/expects-rabbitmq"] == compose_version[1]
