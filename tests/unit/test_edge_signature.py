@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
-from starlette.types import ASGIApp, Message
+from starlette.types import ASGIApp
 
+from tests.asgi import request
 from tollgate_shared.edge import (
     EDGE_HEADER,
     BadEdgeSignature,
@@ -140,49 +139,6 @@ def test_sign_edge_uses_the_current_time_by_default() -> None:
 # --- the middleware -------------------------------------------------------
 
 
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-async def request(app: ASGIApp, method: str, path: str, *, headers: dict[str, str] | None = None) -> Answer:
-    """One HTTP request through `app` (httpx, which TestClient needs, is not installed)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-        "client": ("10.0.0.5", 50000),
-        "server": ("billing", 8102),
-    }
-    incoming = [{"type": "http.request", "body": b"", "more_body": False}]
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return Answer(
-        status=sent[0]["status"],
-        headers={k.decode().lower(): v.decode() for k, v in sent[0]["headers"]},
-        body=b"".join(m.get("body", b"") for m in sent[1:]),
-    )
-
-
 @pytest.fixture(scope="module")
 def service() -> ASGIApp:
     app = FastAPI()
@@ -207,15 +163,15 @@ def service() -> ASGIApp:
 async def test_health_checks_pass_unsigned(service: ASGIApp, path: str) -> None:
     answer = await request(service, "GET", path)
 
-    assert answer.status == 200
+    assert answer.status_code == 200
 
 
 async def test_unsigned_requests_are_refused_with_a_problem(service: ASGIApp) -> None:
     answer = await request(service, "GET", "/api/billing/balance")
 
-    assert answer.status == 403
+    assert answer.status_code == 403
     assert answer.headers["content-type"] == PROBLEM_CONTENT_TYPE
-    assert int(answer.headers["content-length"]) == len(answer.body)
+    assert int(answer.headers["content-length"]) == len(answer.content)
     problem = answer.json()
     assert problem["code"] == "not_from_gateway"
     assert problem["type"] == "/problems/not_from_gateway"
@@ -225,7 +181,7 @@ async def test_unsigned_requests_are_refused_with_a_problem(service: ASGIApp) ->
 async def test_unknown_paths_are_refused_unsigned_too(service: ASGIApp) -> None:
     answer = await request(service, "GET", "/internal/anything")
 
-    assert answer.status == 403
+    assert answer.status_code == 403
     assert answer.json()["code"] == "not_from_gateway"
 
 
@@ -234,7 +190,7 @@ async def test_signed_requests_reach_the_route_with_the_edge_context(service: AS
 
     answer = await request(service, "GET", "/api/billing/balance", headers={EDGE_HEADER: header})
 
-    assert answer.status == 200
+    assert answer.status_code == 200
     assert answer.json() == {"ip": "198.51.100.9", "request_id": "abc"}
 
 
@@ -243,7 +199,7 @@ async def test_a_signature_for_another_path_is_refused(service: ASGIApp) -> None
 
     answer = await request(service, "GET", "/api/billing/balance", headers={EDGE_HEADER: header})
 
-    assert answer.status == 403
+    assert answer.status_code == 403
 
 
 async def test_a_signature_with_another_key_is_refused(service: ASGIApp) -> None:
@@ -251,7 +207,7 @@ async def test_a_signature_with_another_key_is_refused(service: ASGIApp) -> None
 
     answer = await request(service, "GET", "/api/billing/balance", headers={EDGE_HEADER: header})
 
-    assert answer.status == 403
+    assert answer.status_code == 403
 
 
 async def test_a_stale_signature_is_refused(service: ASGIApp) -> None:
@@ -261,4 +217,4 @@ async def test_a_stale_signature_is_refused(service: ASGIApp) -> None:
 
     answer = await request(service, "GET", "/api/billing/balance", headers={EDGE_HEADER: header})
 
-    assert answer.status == 403
+    assert answer.status_code == 403

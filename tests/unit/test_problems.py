@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
-from starlette.types import ASGIApp, Message
 
+from tests.asgi import request
 from tollgate_shared.errors import (
     PROBLEM_CONTENT_TYPE,
     Conflict,
@@ -21,60 +21,6 @@ from tollgate_shared.errors import (
     problem_type,
 )
 from tollgate_shared.money import PositiveMoney
-
-# httpx (needed by fastapi.testclient) is not a dependency of the workspace, so
-# the tests drive the ASGI app directly.
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-async def request(
-    app: ASGIApp, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
-) -> Answer:
-    """One HTTP request through `app`; like TestClient(raise_server_exceptions=False)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-        "client": ("203.0.113.7", 50000),
-        "server": ("testserver", 80),
-    }
-    incoming = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    try:
-        await app(scope, receive, send)
-    except Exception:
-        # Starlette re-raises after its 500 handler answered, for the server to log.
-        if not sent:
-            raise
-    start = sent[0]
-    return Answer(
-        status=start["status"],
-        headers={k.decode().lower(): v.decode() for k, v in start["headers"]},
-        body=b"".join(m.get("body", b"") for m in sent[1:]),
-    )
 
 
 class InsufficientCredits(DomainError):
@@ -126,8 +72,8 @@ def app() -> FastAPI:
     return build_app()
 
 
-def assert_problem(answer: Answer, status: int, code: str) -> dict[str, Any]:
-    assert answer.status == status
+def assert_problem(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert answer.status_code == status
     assert answer.headers["content-type"] == PROBLEM_CONTENT_TYPE
     problem: dict[str, Any] = answer.json()
     assert problem["status"] == status
@@ -193,9 +139,9 @@ async def test_unexpected_error_is_a_500_problem_that_leaks_nothing(
         answer = await request(app, "GET", "/boom")
 
     problem = assert_problem(answer, 500, "internal_error")
-    assert b"hunter2" not in answer.body
-    assert b"postgresql" not in answer.body
-    assert b"RuntimeError" not in answer.body
+    assert b"hunter2" not in answer.content
+    assert b"postgresql" not in answer.content
+    assert b"RuntimeError" not in answer.content
     # The cause goes to the logs instead.
     assert any(record.exc_info and "hunter2" in str(record.exc_info[1]) for record in caplog.records)
     assert set(problem) == {"type", "title", "status", "code"}
@@ -206,7 +152,7 @@ async def test_valid_body_with_money_passes(app: FastAPI) -> None:
 
     answer = await request(app, "POST", "/payments", body=body, headers={"content-type": "application/json"})
 
-    assert answer.status == 200
+    assert answer.status_code == 200
     assert answer.json() == {"amount": "12.50", "reference": "UTR123"}
 
 
