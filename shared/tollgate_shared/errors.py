@@ -42,6 +42,15 @@ class Conflict(DomainError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class InvalidField(DomainError):
+    """A rule about one field that the request's schema cannot express (422, like schema errors)."""
+
+    status, code, title = 422, "validation_error", "Invalid request"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__("One or more fields are invalid.", errors=[{"field": field, "message": message}])
+
+
 def problem_type(code: str) -> str:
     """The stable `type` URI of a problem code (relative to the API's base)."""
     return f"/problems/{code}"

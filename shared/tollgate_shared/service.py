@@ -101,7 +101,7 @@ def create_service_app(
     broker: InProcessBroker | None = None,
     bus: Bus | None = None,
     instance: str | None = None,
-    on_startup: Callable[[Runtime], Awaitable[None]] | None = None,
+    on_startup: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """The FastAPI app of a service, with its runtime built in the lifespan."""
     instance_name = instance or definition.name
@@ -127,7 +127,7 @@ def create_service_app(
         runtime = Runtime(settings, engine, session_factory, the_bus, relay)
         app.state.runtime = runtime
         if on_startup is not None:
-            await on_startup(runtime)
+            await on_startup(app, runtime)
         runtime.tasks.append(asyncio.create_task(_start_bus_until_up(runtime), name=f"{instance_name}-bus"))
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{instance_name}-outbox-relay"))
         try:

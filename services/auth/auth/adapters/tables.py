@@ -1,6 +1,18 @@
-"""Auth's tables: accounts and their users (plus the outbox and inbox)."""
+"""Auth's tables (plus the outbox and inbox)."""
 
-from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, ForeignKey, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 
 from tollgate_shared.db import new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
@@ -13,6 +25,9 @@ account = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("name", String(200), nullable=False),
+    Column("enforce_totp", Boolean, nullable=False, default=False, server_default="0"),
+    # Grows with every change of the account's IP rules; gateways keep the newest.
+    Column("ip_rules_revision", BigInteger, nullable=False, default=0, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -20,11 +35,120 @@ user = Table(
     "user",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("account_id", String(36), ForeignKey("account.id"), nullable=False, index=True),
+    # NULL for platform staff (finance), who belong to no account.
+    Column("account_id", String(36), ForeignKey("account.id"), nullable=True, index=True),
     Column("email", String(320), nullable=False, unique=True),
     Column("password_hash", String(200), nullable=False),
     Column("role", String(20), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    # TOTP: the seed sealed by the secret box; the last accepted time step stops replays.
+    Column("totp_secret", Text, nullable=True),
+    Column("totp_last_step", BigInteger, nullable=True),
+    Column("totp_enrolled_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    CheckConstraint("role IN ('admin', 'user')", name="role"),
+    Column("deactivated_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("role IN ('admin', 'user', 'finance')", name="role"),
+    CheckConstraint("(role = 'finance') = (account_id IS NULL)", name="staff_have_no_account"),
+)
+
+recovery_code = Table(
+    "recovery_code",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("user.id"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+login_challenge = Table(
+    "login_challenge",
+    metadata,
+    # The SHA-256 of the opaque challenge the client holds; the challenge itself is never stored.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("user.id"), nullable=False, index=True),
+    Column("purpose", String(20), nullable=False),
+    # Setup challenges carry the seed being enrolled (sealed) until it is confirmed.
+    Column("pending_secret", Text, nullable=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("purpose IN ('totp', 'totp_setup')", name="purpose"),
+)
+
+session = Table(
+    "session",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("user.id"), nullable=False, index=True),
+    Column("account_id", String(36), nullable=True),
+    Column("amr", String(50), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_reason", String(40), nullable=True),
+)
+
+refresh_token = Table(
+    "refresh_token",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("session_id", String(36), ForeignKey("session.id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Set when it was exchanged for the next one: presenting it again is theft.
+    Column("replaced_at", DateTime(timezone=True), nullable=True),
+)
+
+signing_key = Table(
+    "signing_key",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(10), nullable=False),
+    Column("private_key", Text, nullable=False),  # sealed PEM
+    Column("public_jwk", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Retired keys no longer sign but still verify until removed.
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+)
+
+ip_rule = Table(
+    "ip_rule",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), ForeignKey("account.id"), nullable=False, index=True),
+    Column("user_id", String(36), ForeignKey("user.id"), nullable=True),
+    Column("start_ip", String(45), nullable=False),
+    Column("end_ip", String(45), nullable=False),
+    Column("description", String(255), nullable=False, default=""),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(36), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_entry = Table(
+    "audit_entry",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=True),
+    Column("actor_id", String(36), nullable=True),
+    Column("actor_email", String(320), nullable=True),
+    Column("action", String(60), nullable=False),
+    Column("target_user_id", String(36), nullable=True),
+    Column("target", String(200), nullable=True),
+    Column("ip", String(45), nullable=True),
+    Column("details", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_audit_entry_account_created", audit_entry.c.account_id, audit_entry.c.created_at)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    # "user:<id>" or "ip:<address>": failures counted per user and per client address.
+    Column("key", String(100), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("blocked_until", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

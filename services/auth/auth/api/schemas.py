@@ -1,14 +1,21 @@
 """Request and answer bodies of auth's public API."""
 
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 
-class AccountCreate(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class AccountCreate(Strict):
     account_name: str = Field(min_length=1, max_length=200)
     email: EmailStr
-    password: str = Field(min_length=12, max_length=1024)
+    password: str = Field(min_length=1, max_length=1024)
 
 
 class AccountRead(BaseModel):
@@ -20,9 +27,121 @@ class UserRead(BaseModel):
     id: str
     email: str
     role: str
+    active: bool = True
+    totp_enrolled: bool = False
+    created_at: datetime | None = None
 
 
 class AccountCreated(BaseModel):
     id: str
     account: AccountRead
     admin: UserRead
+
+
+class LoginRequest(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TotpSetupRequest(Strict):
+    challenge: str | None = Field(default=None, max_length=200)
+
+
+class TotpSetupAnswer(BaseModel):
+    challenge: str
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class TotpVerifyRequest(Strict):
+    challenge: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=1, max_length=32, description="a 6-digit code, or a recovery code")
+
+
+class RefreshRequest(Strict):
+    refresh_token: str | None = Field(default=None, max_length=200)
+
+
+class ChallengeAnswer(BaseModel):
+    status: Literal["totp_required", "totp_setup_required"]
+    challenge: str
+
+
+class SessionAnswer(BaseModel):
+    status: Literal["ok"] = "ok"
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (the scheme's name, not a secret)
+    expires_in: int
+    refresh_token: str
+    recovery_codes: list[str] | None = None
+
+
+class Me(BaseModel):
+    user_id: str
+    email: str
+    role: str
+    account_id: str | None
+    account_name: str | None
+    totp_enrolled: bool
+    amr: list[str]
+
+
+class SecurityPolicy(Strict):
+    enforce_totp: bool
+
+
+class UserCreate(Strict):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=1024)
+    role: Literal["admin", "user"] = "user"
+
+
+class UserUpdate(Strict):
+    active: Literal[False] = Field(description="false deactivates the user; deactivation is final")
+
+
+class IpRuleCreate(Strict):
+    user_id: str | None = None
+    start_ip: str = Field(min_length=2, max_length=45)
+    end_ip: str = Field(min_length=2, max_length=45)
+    description: str = Field(default="", max_length=255)
+    enabled: bool = True
+    confirm_self_lockout: bool = False
+
+
+class IpRuleUpdate(Strict):
+    enabled: bool | None = None
+    description: str | None = Field(default=None, max_length=255)
+    confirm_self_lockout: bool = False
+
+
+class IpRuleRead(BaseModel):
+    id: str
+    user_id: str | None
+    start_ip: str
+    end_ip: str
+    description: str
+    enabled: bool
+    created_at: datetime
+    created_by: str
+
+
+class IpRuleList(BaseModel):
+    items: list[IpRuleRead]
+    total: int
+    page: int
+    page_size: int
+    your_ip: str
+
+
+class AuditEntryRead(BaseModel):
+    id: str
+    action: str
+    actor_id: str | None
+    actor_email: str | None
+    target_user_id: str | None
+    target: str | None
+    ip: str | None
+    details: dict[str, object] | None
+    created_at: datetime

@@ -1,0 +1,50 @@
+"""Browser sessions: HttpOnly cookies, and a double-submit CSRF token for unsafe methods."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import Response
+
+from auth.context import AuthContext
+from auth.sessions import IssuedSession
+
+ACCESS_COOKIE = "tg_access"
+REFRESH_COOKIE = "tg_refresh"
+CSRF_COOKIE = "tg_csrf"
+CSRF_HEADER = "x-csrf-token"
+REFRESH_PATH = "/api/auth"
+
+
+def set_session_cookies(response: Response, context: AuthContext, issued: IssuedSession) -> None:
+    secure = context.settings.cookie_secure
+    response.set_cookie(
+        ACCESS_COOKIE,
+        issued.access_token,
+        max_age=issued.expires_in,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
+    response.set_cookie(
+        REFRESH_COOKIE,
+        issued.refresh_token,
+        max_age=context.settings.refresh_token_days * 86400,
+        path=REFRESH_PATH,
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
+    # Readable by the page's script, which echoes it in X-CSRF-Token: a forged
+    # cross-site request cannot read it, so cannot echo it.
+    response.set_cookie(
+        CSRF_COOKIE, secrets.token_urlsafe(24), path="/", secure=secure, httponly=False, samesite="strict"
+    )
+
+
+def clear_session_cookies(response: Response, context: AuthContext) -> None:
+    secure = context.settings.cookie_secure
+    response.delete_cookie(ACCESS_COOKIE, path="/", secure=secure, httponly=True, samesite="strict")
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_PATH, secure=secure, httponly=True, samesite="strict")
+    response.delete_cookie(CSRF_COOKIE, path="/", secure=secure, samesite="strict")

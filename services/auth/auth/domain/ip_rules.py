@@ -1,0 +1,64 @@
+"""IP restriction rules (DESIGN.md §1): pure rules, no I/O.
+
+A user to whom no enabled rule applies is unrestricted; otherwise the client
+address must fall inside at least one enabled rule that applies to them (their
+own, or one for all users of the account).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+IPAddress = IPv4Address | IPv6Address
+
+
+class InvalidRule(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def parse_ip(text: str, *, field: str) -> IPAddress:
+    """An address as written by an administrator; mapped IPv6 counts as IPv4."""
+    try:
+        address = ip_address(text.strip())
+    except ValueError:
+        raise InvalidRule(field, "is not an IPv4 or IPv6 address") from None
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    user_id: str | None
+    start: IPAddress
+    end: IPAddress
+    enabled: bool
+
+    def applies_to(self, user_id: str) -> bool:
+        return self.enabled and (self.user_id is None or self.user_id == user_id)
+
+    def contains(self, address: IPAddress) -> bool:
+        return address.version == self.start.version and self.start <= address <= self.end  # type: ignore[operator]
+
+
+def validated_range(start_ip: str, end_ip: str) -> tuple[IPAddress, IPAddress]:
+    start = parse_ip(start_ip, field="start_ip")
+    end = parse_ip(end_ip, field="end_ip")
+    if start.version != end.version:
+        raise InvalidRule("end_ip", "must be of the same family as start_ip")
+    if end < start:  # type: ignore[operator]
+        raise InvalidRule("end_ip", "must not be lower than start_ip")
+    return start, end
+
+
+def is_allowed(rules: Iterable[Rule], *, user_id: str, address: IPAddress | None) -> bool:
+    """Whether `user_id` may act from `address` under `rules`."""
+    applicable = [rule for rule in rules if rule.applies_to(user_id)]
+    if not applicable:
+        return True
+    return address is not None and any(rule.contains(address) for rule in applicable)
