@@ -100,6 +100,7 @@ async def start_system(databases: DatabaseFactory, amqp_url: str) -> AsyncIterat
         amqp_urls: dict[str, str] | None = None,
         billing_consumers: Any = None,
         gateway_upstreams: dict[str, str] | None = None,
+        gateway_settings: dict[str, Any] | None = None,
     ) -> System:
         group = ServerGroup()
         groups.append(group)
@@ -119,7 +120,9 @@ async def start_system(databases: DatabaseFactory, amqp_url: str) -> AsyncIterat
             f"{name}_url": system.urls.get(name, "http://127.0.0.1:9") for name in ("auth", "billing", "invoicing")
         }
         upstreams.update(gateway_upstreams or {})
-        system.apps["gateway"] = SERVICES["gateway"].create_app(settings_for("gateway", **upstreams))
+        system.apps["gateway"] = SERVICES["gateway"].create_app(
+            settings_for("gateway", **upstreams, **(gateway_settings or {}))
+        )
         system.urls["gateway"] = await group.start("gateway", system.apps["gateway"])
         for service in services:
             await wait_ready(system.urls[service])
