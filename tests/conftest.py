@@ -15,7 +15,15 @@ from auth.settings import AuthSettings
 from billing.settings import BillingSettings
 from gateway.settings import GatewaySettings
 from invoicing.settings import InvoicingSettings
-from tests.harness import TEST_INTERNAL_KEY, TEST_RETRY_DELAYS, DatabaseFactory, ServerGroup, reset_broker, wait_ready
+from tests.harness import (
+    TEST_INTERNAL_KEY,
+    TEST_RETRY_DELAYS,
+    TEST_SECRET_KEY,
+    DatabaseFactory,
+    ServerGroup,
+    reset_broker,
+    wait_ready,
+)
 from tests.infrastructure import Infrastructure, InfrastructureMissing, infrastructure
 from tollgate.services import SERVICES
 from tollgate_shared.settings import ServiceSettings
@@ -67,7 +75,7 @@ def settings_for(service: str, **values: Any) -> Any:
     """Production settings with test secrets (what `tollgate serve` would build)."""
     base: dict[str, Any] = {
         "env": "production",
-        "secret_key": "test-secret-key-" + "y" * 16,
+        "secret_key": TEST_SECRET_KEY,
         "internal_key": TEST_INTERNAL_KEY,
         "bus_retry_delays": ",".join(str(d) for d in TEST_RETRY_DELAYS),
         "outbox_poll_interval": 0.5,

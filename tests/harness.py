@@ -24,6 +24,7 @@ from tollgate_shared.edge import EDGE_HEADER, sign_edge
 from tollgate_shared.migrations import upgrade
 
 TEST_INTERNAL_KEY = "test-internal-key-" + "x" * 16
+TEST_SECRET_KEY = "test-secret-key-" + "y" * 16
 
 
 async def wait_for(predicate: Callable[[], Awaitable[Any]], *, timeout: float = 15.0, interval: float = 0.05) -> Any:

@@ -32,6 +32,20 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("service", nargs="?", choices=("auth", "billing", "invoicing"))
     migrate.add_argument("--data-dir", type=Path, help="the embedded data folder (default: TOLLGATE_DATA_DIR)")
 
+    staff = commands.add_parser("staff", help="platform staff users")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    staff_create = staff_commands.add_parser(
+        "create", help="create a staff user (password: TOLLGATE_STAFF_PASSWORD or a prompt)"
+    )
+    staff_create.add_argument("--email", required=True)
+    staff_create.add_argument("--role", required=True, choices=("finance",))
+    staff_create.add_argument("--data-dir", type=Path, help="the embedded data folder (default: TOLLGATE_DATA_DIR)")
+
+    auth = commands.add_parser("auth", help="auth operations")
+    auth_commands = auth.add_subparsers(dest="auth_command", required=True)
+    rotate = auth_commands.add_parser("rotate-keys", help="sign access tokens with a new key from now on")
+    rotate.add_argument("--data-dir", type=Path, help="the embedded data folder (default: TOLLGATE_DATA_DIR)")
+
     asyncapi = commands.add_parser("asyncapi", help="write the AsyncAPI document of the event contract")
     asyncapi.add_argument("--output", type=Path, default=Path("docs/asyncapi.yaml"))
 
@@ -68,6 +82,14 @@ def main(argv: list[str] | None = None) -> int:
 
         migrate([args.service] if args.service else None)
         return 0
+    if args.command == "staff":
+        from tollgate.auth_admin import create_staff
+
+        return create_staff(args.email, args.role)
+    if args.command == "auth":
+        from tollgate.auth_admin import rotate_keys
+
+        return rotate_keys()
     if args.command == "asyncapi":
         from tollgate_shared.events.asyncapi import render
 

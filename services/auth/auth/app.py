@@ -1,17 +1,20 @@
 """The auth service: accounts, users, TOTP, IP rules, sessions, audit log."""
 
+import asyncio
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from auth.adapters.tables import messaging, metadata
 from auth.api import accounts, audit_log, internal, ip_restrictions, login, security, totp, users
-from auth.context import build_context
+from auth.context import AuthContext, build_context
 from auth.settings import AuthSettings
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.service import Runtime, ServiceDefinition, create_service_app
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = [
     accounts.router,
@@ -23,6 +26,19 @@ ROUTERS = [
     audit_log.router,
     internal.router,
 ]
+
+
+KEY_RELOAD_SECONDS = 60
+
+
+async def reload_keys_periodically(context: AuthContext, runtime: Runtime) -> None:
+    """Pick up a rotation made elsewhere (`tollgate auth rotate-keys`, another replica)."""
+    while True:
+        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        try:
+            await context.keys.load(runtime.session_factory)
+        except Exception:
+            log.exception("reloading the signing keys failed; keeping the current ones")
 
 
 def create_app(
@@ -38,6 +54,7 @@ def create_app(
     async def load_keys(app: FastAPI, runtime: Runtime) -> None:
         await context.keys.load(runtime.session_factory)
         app.state.auth = context
+        runtime.tasks.append(asyncio.create_task(reload_keys_periodically(context, runtime), name="auth-key-reload"))
 
     definition = ServiceDefinition(
         name="auth",

@@ -38,7 +38,8 @@ def check_password_policy(password: str, *, email: str) -> None:
     folded = password.lower()
     if folded in _common_passwords() or folded.rstrip("0123456789!") in _common_passwords():
         raise WeakPassword("is one of the most common passwords")
-    if email.lower().split("@", 1)[0] in folded:
+    local_part = email.lower().split("@", 1)[0]
+    if len(local_part) >= 5 and local_part in folded:
         raise WeakPassword("must not contain the email address")
     if len(set(password)) < 4:
         raise WeakPassword("uses too few different characters")

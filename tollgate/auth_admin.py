@@ -1,0 +1,79 @@
+"""Operator commands of auth: `tollgate staff create`, `tollgate auth rotate-keys`."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from auth.adapters.tables import messaging
+from auth.api.users import add_user
+from auth.audit import record_audit
+from auth.context import build_context
+from auth.settings import AuthSettings
+from tollgate_shared.db import create_engine
+from tollgate_shared.errors import DomainError
+from tollgate_shared.outbox import OUTBOX_INFO_KEY
+
+
+def _password() -> str:
+    password = os.environ.get("TOLLGATE_STAFF_PASSWORD")
+    if password:
+        return password
+    first = getpass.getpass("Password for the new staff user: ")
+    if first != getpass.getpass("Again: "):
+        raise SystemExit("the passwords differ")
+    return first
+
+
+async def _create_staff(email: str, role: str, password: str) -> str:
+    engine = create_engine(AuthSettings().effective_database_url)
+    factory = async_sessionmaker(engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: messaging})
+    try:
+        async with factory() as db, db.begin():
+            staff = await add_user(db, account_id=None, email=email, password=password, role=role)
+            await record_audit(
+                db,
+                action="staff.created",
+                account_id=None,
+                target_user_id=staff.id,
+                target=staff.email,
+                details={"role": role},
+            )
+        return staff.id
+    finally:
+        await engine.dispose()
+
+
+def create_staff(email: str, role: str) -> int:
+    """Create a platform staff user; they must enrol TOTP at their first login."""
+    try:
+        user_id = asyncio.run(_create_staff(email, role, _password()))
+    except DomainError as exc:
+        print(f"refused: {exc.detail or exc.title} {exc.extensions.get('errors', '')}")
+        return 1
+    print(f"created {role} staff user {email} ({user_id}); TOTP enrolment is required at the first login")
+    return 0
+
+
+async def _rotate(remove_after: timedelta) -> str:
+    settings = AuthSettings()
+    engine = create_engine(settings.effective_database_url)
+    try:
+        keys = build_context(settings).keys
+        return await keys.rotate(async_sessionmaker(engine, expire_on_commit=False), remove_retired_before=remove_after)
+    finally:
+        await engine.dispose()
+
+
+def rotate_keys() -> int:
+    """Sign with a new key; the old one keeps verifying until tokens it signed have expired."""
+    settings = AuthSettings()
+    kid = asyncio.run(_rotate(timedelta(minutes=settings.access_token_minutes * 2)))
+    print(
+        f"new signing key {kid}; running auth replicas pick it up when they see a token signed with it, or on restart"
+    )
+    return 0
