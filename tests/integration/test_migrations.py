@@ -35,7 +35,9 @@ def _round_trip(migrations: Path, url: str) -> None:
 
 
 @pytest.mark.parametrize("service", BACKEND_SERVICES)
-async def test_migrations_round_trip_and_match_the_tables_on_postgresql(service: str, databases: DatabaseFactory) -> None:
+async def test_migrations_round_trip_and_match_the_tables_on_postgresql(
+    service: str, databases: DatabaseFactory
+) -> None:
     entry = SERVICES[service]
     assert entry.migrations is not None
     url = await databases.fresh(service)  # already at head
