@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -128,12 +129,16 @@ async def start_system(databases: DatabaseFactory, amqp_url: str) -> AsyncIterat
             f"{name}_url": system.urls.get(name, "http://127.0.0.1:9") for name in ("auth", "billing", "invoicing")
         }
         upstreams.update(gateway_upstreams or {})
+        gateway_values = {"amqp_url": amqp_url, **upstreams, **(gateway_settings or {})}
         system.apps["gateway"] = SERVICES["gateway"].create_app(
-            settings_for("gateway", **upstreams, **(gateway_settings or {}))
+            settings_for("gateway", **gateway_values), instance="gateway-test"
         )
         system.urls["gateway"] = await group.start("gateway", system.apps["gateway"])
         for service in services:
             await wait_ready(system.urls[service])
+        if "auth" in services:
+            # The gateway refuses authenticated calls until it has the IP rules (fail closed).
+            await asyncio.wait_for(system.apps["gateway"].gateway.sync.synced.wait(), timeout=20)
         return system
 
     yield start

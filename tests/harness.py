@@ -174,7 +174,9 @@ class ServerGroup:
         self.servers[name] = running
         while not running.server.started:
             if running.task.done():
-                running.task.result()
+                # uvicorn ends with SystemExit when the app's startup fails; say so plainly.
+                self.servers.pop(name)
+                raise RuntimeError(f"{name} did not start; see the log above")
             await asyncio.sleep(0.02)
         return running.url
 

@@ -64,7 +64,7 @@ async def serve_embedded(port: int) -> None:
         auth_url=urls["auth"], billing_url=urls["billing"], invoicing_url=urls["invoicing"]
     )
     gateway_socket = bind_loopback(port)
-    gateway_server = server(SERVICES["gateway"].create_app(gateway_settings))
+    gateway_server = server(SERVICES["gateway"].create_app(gateway_settings, broker=broker))
     everyone = [*servers.values(), gateway_server]
 
     def stop() -> None:

@@ -14,6 +14,5 @@ def run_service(name: str, host: str, port: int, instance: str | None = None) ->
     entry = SERVICES[name]
     settings = entry.settings()
     setup_telemetry(f"tollgate-{name}", log_level=settings.log_level)
-    kwargs = {} if name == "gateway" else {"instance": instance or f"{name}@{os.uname().nodename}:{port}"}
-    app = entry.create_app(settings, **kwargs)
+    app = entry.create_app(settings, instance=instance or f"{name}@{os.uname().nodename}:{port}")
     uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", log_config=None, access_log=False)

@@ -78,19 +78,20 @@ def build_bus(settings: ServiceSettings, *, broker: InProcessBroker | None, inst
     return InProcessBus(broker, retry_delays=settings.retry_delays)
 
 
-async def _start_bus_until_up(runtime: Runtime) -> None:
+async def start_bus_until_up(bus: Bus, started: asyncio.Event) -> None:
+    """Connect the bus, retrying with backoff; the service serves (not ready) meanwhile."""
     delay = 0.5
     while True:
         try:
-            await runtime.bus.start()
+            await bus.start()
         except Exception as exc:
             log.warning("bus not reachable yet (%s); retrying in %.1fs", exc, delay)
             with contextlib.suppress(Exception):
-                await runtime.bus.close()
+                await bus.close()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
             continue
-        runtime.bus_started.set()
+        started.set()
         return
 
 
@@ -128,7 +129,9 @@ def create_service_app(
         app.state.runtime = runtime
         if on_startup is not None:
             await on_startup(app, runtime)
-        runtime.tasks.append(asyncio.create_task(_start_bus_until_up(runtime), name=f"{instance_name}-bus"))
+        runtime.tasks.append(
+            asyncio.create_task(start_bus_until_up(the_bus, runtime.bus_started), name=f"{instance_name}-bus")
+        )
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{instance_name}-outbox-relay"))
         try:
             yield

@@ -19,19 +19,43 @@ from fastapi.responses import FileResponse, JSONResponse
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.access import EdgeAccess
 from gateway.client_address import client_address
 from gateway.headers import SECURITY_HEADERS, UI_HEADERS
-from gateway.proxy import ProxySettings, Upstream, proxy
+from gateway.ip_index import IpRuleIndex
+from gateway.problems import send_problem
+from gateway.proxy import ProxySettings, Upstream, proxy, request_id_of
+from gateway.rate_limit import RateLimiter
+from gateway.revocations import RevokedSessions
 from gateway.routes import route
+from gateway.rule_sync import RuleSync
 from gateway.settings import GatewaySettings
+from tollgate_shared.bus import Bus
+from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.edge import EDGE_HEADER, sign_edge
 from tollgate_shared.errors import install_problem_handlers, problem_response
+from tollgate_shared.jwks import JwksCache
+from tollgate_shared.service import build_bus, start_bus_until_up
 
 UI_DIR = Path(__file__).parent / "ui"
 
 
 class Gateway:
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(
+        self, settings: GatewaySettings, *, broker: InProcessBroker | None = None, instance: str = "gateway"
+    ) -> None:
         self.settings = settings
+        self.instance = instance
+        self.broker = broker
+        self.index = IpRuleIndex()
+        self.revoked = RevokedSessions(remember_seconds=settings.access_token_minutes * 60 + 60)
+        self.jwks = JwksCache(lambda: self.fetch_from_auth("/api/auth/jwks.json"))
+        self.access = EdgeAccess(
+            jwks=self.jwks, index=self.index, revoked=self.revoked, limiter=RateLimiter(settings.auth_rate_per_minute)
+        )
+        self.sync = RuleSync(self.index, self.revoked, self.fetch_from_auth)
+        self.bus: Bus | None = None
+        self.bus_started = asyncio.Event()
         self.trusted = settings.trusted_networks()
         self.upstreams = {name: Upstream(name, urls) for name, urls in settings.upstream_urls().items()}
         self.proxy_settings = ProxySettings(settings.internal_key.get_secret_value().encode(), settings.max_body_bytes)
@@ -52,6 +76,13 @@ class Gateway:
             service = route(scope["path"])
             if service is not None:
                 assert self.session is not None, "the gateway's lifespan has not run"
+                client_ip = self.client_ip(scope)
+                refusal = await self.access.check(scope, client_ip)
+                if refusal is not None:
+                    await send_problem(
+                        send, refusal.status, refusal.code, refusal.detail, request_id_of(scope), list(refusal.headers)
+                    )
+                    return
                 await proxy(
                     scope,
                     receive,
@@ -59,13 +90,37 @@ class Gateway:
                     upstream=self.upstreams[service],
                     session=self.session,
                     settings=self.proxy_settings,
-                    client_ip=self.client_ip(scope),
+                    client_ip=client_ip,
                     client_timeout=self.timeout,
                 )
                 return
             await self.api(scope, receive, _with_headers(send, scope["path"]))
             return
         await self.api(scope, receive, send)
+
+    async def fetch_from_auth(self, path: str) -> dict[str, Any]:
+        """GET one of auth's endpoints the gateway itself needs (keys, rules), signed like any request."""
+        assert self.session is not None
+        timeout = aiohttp.ClientTimeout(total=5)
+        last_error: Exception | None = None
+        for base in self.upstreams["auth"].order():
+            headers = {
+                EDGE_HEADER: sign_edge(
+                    self.proxy_settings.internal_key,
+                    method="GET",
+                    path=path,
+                    client_ip="127.0.0.1",
+                    request_id=f"gateway-{self.instance}",
+                )
+            }
+            try:
+                async with self.session.get(base + path, headers=headers, timeout=timeout) as response:
+                    response.raise_for_status()
+                    body: dict[str, Any] = await response.json()
+                    return body
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                last_error = exc
+        raise ConnectionError(f"auth unreachable for {path}: {last_error!r}")
 
     async def upstreams_ready(self) -> dict[str, bool]:
         """Each service is ready when at least one of its replicas says so."""
@@ -93,9 +148,20 @@ class Gateway:
             self.session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
             )
+            self.bus = build_bus(self.settings, broker=self.broker, instance=self.instance)
+            self.bus.subscribe(self.sync.subscription())
+            self.bus.on_reconnect(self.sync.on_reconnect)
+            tasks = [
+                asyncio.create_task(start_bus_until_up(self.bus, self.bus_started), name="gateway-bus"),
+                asyncio.create_task(self.sync.keep_in_sync(), name="gateway-rule-sync"),
+            ]
             try:
                 yield
             finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await self.bus.close()
                 await self.session.close()
 
         api = FastAPI(title="Tollgate gateway", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
@@ -107,8 +173,10 @@ class Gateway:
 
         @api.get("/readyz", include_in_schema=False)
         async def readyz() -> JSONResponse:
-            """Ready when every service has a ready replica."""
+            """Ready when every service has a ready replica, the IP rules are loaded and the bus is up."""
             checks = await self.upstreams_ready()
+            checks["ip_rules"] = self.index.loaded
+            checks["bus"] = self.bus_started.is_set() and self.bus is not None and self.bus.is_ready()
             if all(checks.values()):
                 return JSONResponse({"status": "ready", "checks": checks})
             return problem_response(503, "not_ready", "Not ready", checks=checks)
@@ -138,9 +206,11 @@ def _with_headers(send: Send, path: str) -> Send:
     return wrapped
 
 
-def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
+def create_app(
+    settings: GatewaySettings | None = None, *, broker: InProcessBroker | None = None, instance: str = "gateway"
+) -> ASGIApp:
     """The gateway as an ASGI app, traced (incoming trace context is continued)."""
-    gateway = Gateway(settings or GatewaySettings())
+    gateway = Gateway(settings or GatewaySettings(), broker=broker, instance=instance)
     app: Any = OpenTelemetryMiddleware(gateway, excluded_urls="healthz,readyz")
     app.gateway = gateway
     traced: ASGIApp = app

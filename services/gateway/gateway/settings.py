@@ -24,6 +24,10 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     upstream_connect_timeout: float = Field(default=2.0, gt=0)
     upstream_timeout: float = Field(default=30.0, gt=0)
+    # Login, TOTP and sign-up requests per client address and minute.
+    auth_rate_per_minute: int = Field(default=30, ge=1, le=100_000)
+    # How long a revoked session's tokens could still be presented.
+    access_token_minutes: int = Field(default=15, ge=1, le=60)
 
     def upstream_urls(self) -> dict[str, list[str]]:
         return {

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from auth.adapters.tables import account, ip_rule
+from auth.adapters.tables import account, ip_rule, session
+from auth.context import ContextDep
 from tollgate_shared.service import SessionDep
 
 router = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
@@ -41,3 +43,11 @@ async def ip_rules_snapshot(db: SessionDep) -> dict[str, Any]:
             if revision > 0
         ]
     }
+
+
+@router.get("/revoked-sessions")
+async def revoked_sessions(db: SessionDep, context: ContextDep) -> dict[str, list[str]]:
+    """Sessions revoked within an access token's lifetime: their tokens may still be presented."""
+    since = datetime.now(UTC) - timedelta(minutes=context.settings.access_token_minutes)
+    rows = (await db.execute(select(session.c.id).where(session.c.revoked_at >= since))).all()
+    return {"session_ids": [row.id for row in rows]}

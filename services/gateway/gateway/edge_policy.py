@@ -1,0 +1,38 @@
+"""Which public paths need no token, and which are rate-limited per client address."""
+
+from __future__ import annotations
+
+# (method, path) that anyone may call: sign-up, the login steps, the keys,
+# the OpenAPI documents. Everything else under the routed prefixes needs a token.
+PUBLIC: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/api/accounts"),
+        ("POST", "/api/auth/login"),
+        ("POST", "/api/auth/totp/setup"),
+        ("POST", "/api/auth/totp/verify"),
+        ("POST", "/api/auth/refresh"),
+        ("GET", "/api/auth/jwks.json"),
+        ("GET", "/api/auth/openapi.json"),
+        ("GET", "/api/billing/openapi.json"),
+        ("GET", "/api/invoices/openapi.json"),
+    }
+)
+# Payment providers call these; the service checks their signatures.
+PUBLIC_PREFIXES: tuple[str, ...] = ("/api/billing/webhooks/",)
+
+RATE_LIMITED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/api/accounts"),
+        ("POST", "/api/auth/login"),
+        ("POST", "/api/auth/totp/setup"),
+        ("POST", "/api/auth/totp/verify"),
+    }
+)
+
+
+def is_public(method: str, path: str) -> bool:
+    return (method, path) in PUBLIC or path.startswith(PUBLIC_PREFIXES)
+
+
+def is_rate_limited(method: str, path: str) -> bool:
+    return (method, path) in RATE_LIMITED
