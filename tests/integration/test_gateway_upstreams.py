@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.conftest import settings_for
 from tests.harness import wait_for
+from tollgate.services import SERVICES
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +85,46 @@ async def test_readyz_turns_ready_when_every_service_is(start_system: Any) -> No
             return (await client.get("/readyz")).status_code == 200
 
         assert await wait_for(ready)
+
+
+async def slow_service(scope: Any, receive: Any, send: Any) -> None:
+    """An upstream that takes longer than the gateway waits."""
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(3)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"late"})
+
+
+async def test_a_slow_service_is_a_504_and_does_not_block_other_requests(start_system: Any, amqp_url: str) -> None:
+    system = await start_system(services=("auth",))
+    slow = await system.group.start("slow", slow_service)
+    gateway_app = SERVICES["gateway"].create_app(
+        settings_for(
+            "gateway", auth_url=system.urls["auth"], invoicing_url=slow, upstream_timeout=0.5, amqp_url=amqp_url
+        )
+    )
+    gateway = await system.group.start("gateway-slow", gateway_app)
+    async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+        slow_call = asyncio.create_task(client.get("/api/invoices/openapi.json"))
+        fast = await client.get("/api/auth/openapi.json")  # answered while the slow one waits
+        assert fast.status_code == 200 and not slow_call.done()
+        answer = await slow_call
+        assert answer.status_code == 504 and answer.json()["code"] == "upstream_timeout"
+
+
+async def test_a_service_answering_garbage_is_a_502(start_system: Any) -> None:
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(b"this is not HTTP\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    system = await start_system(services=("auth",), gateway_upstreams={"invoicing_url": f"http://127.0.0.1:{port}"})
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        answer = await client.get("/api/invoices/openapi.json")
+        assert answer.status_code == 502 and answer.json()["code"] == "bad_gateway"
+        assert answer.headers["content-type"] == "application/problem+json"
+    server.close()
