@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from tollgate.dev import QuietServer, bind_loopback
+from tollgate.dev import QuietServer, bind_loopback, server
 from tollgate.services import SERVICES
 from tollgate_shared.bus import topology
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
@@ -166,10 +166,8 @@ class ServerGroup:
         return self.servers[name].url
 
     async def start(self, name: str, app: Any) -> str:
-        import uvicorn
-
         running = self.servers.get(name) or RunningServer(name, None, bind_loopback())  # type: ignore[arg-type]
-        running.server = QuietServer(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+        running.server = server(app)  # configured exactly as `tollgate dev` serves
         running.task = asyncio.create_task(running.server.serve(sockets=[running.sock]))
         self.servers[name] = running
         while not running.server.started:

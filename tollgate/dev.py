@@ -43,7 +43,11 @@ def bind_loopback(port: int = 0) -> socket.socket:
 
 
 def server(app: Any) -> QuietServer:
-    return QuietServer(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", http="httptools"))
+    # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from
+    # 127.0.0.1 and let a local client choose its address; the gateway decides that.
+    return QuietServer(
+        uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", http="httptools", proxy_headers=False)
+    )
 
 
 def prepare_environment(data_dir: Path) -> None:

@@ -15,4 +15,13 @@ def run_service(name: str, host: str, port: int, instance: str | None = None) ->
     settings = entry.settings()
     setup_telemetry(f"tollgate-{name}", log_level=settings.log_level)
     app = entry.create_app(settings, instance=instance or f"{name}@{os.uname().nodename}:{port}")
-    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", log_config=None, access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )

@@ -183,3 +183,39 @@ async def test_authenticated_calls_fail_closed_until_the_rules_are_loaded(start_
         assert answer.status_code == 503 and answer.json()["code"] == "not_ready"
         ready = await client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["checks"]["ip_rules"] is False
+
+
+async def test_clients_cannot_choose_their_address_or_forge_the_gateways_headers(start_system: Any) -> None:
+    system = await start_system(services=("auth",))  # no trusted proxies
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        forged = {
+            "X-Forwarded-For": "203.0.113.50",
+            "X-Real-IP": "203.0.113.51",
+            "X-Tollgate-Edge": "v1;0;203.0.113.52;x;y",
+        }
+        assert (await client.get("/api/whoami", headers=forged)).json() == {"ip": "127.0.0.1"}
+        side = AuthClient(client)
+        admin = await side.sign_up()
+        # The forged edge header is replaced by the gateway's own; the service sees 127.0.0.1.
+        listing = await client.get("/api/account/ip-restrictions", headers={**admin.auth, **forged})
+        assert listing.status_code == 200 and listing.json()["your_ip"] == "127.0.0.1"
+    trusting = await start_system(services=("auth",), gateway_settings=TRUST_LOCAL_PROXY)
+    async with httpx.AsyncClient(base_url=trusting.gateway, timeout=10) as client:
+        chain = {"X-Forwarded-For": "198.51.100.9, 203.0.113.50"}
+        assert (await client.get("/api/whoami", headers=chain)).json() == {"ip": "203.0.113.50"}
+
+
+async def test_cors_is_off_unless_origins_are_configured(start_system: Any) -> None:
+    plain = await start_system(services=("auth",))
+    preflight = {"Origin": "https://portal.example", "Access-Control-Request-Method": "POST"}
+    async with httpx.AsyncClient(base_url=plain.gateway, timeout=10) as client:
+        answer = await client.options("/api/auth/login", headers=preflight)
+        assert "access-control-allow-origin" not in answer.headers
+    allowing = await start_system(services=("auth",), gateway_settings={"cors_origins": "https://portal.example"})
+    async with httpx.AsyncClient(base_url=allowing.gateway, timeout=10) as client:
+        answer = await client.options("/api/auth/login", headers=preflight)
+        assert answer.status_code == 204 and answer.headers["access-control-allow-origin"] == "https://portal.example"
+        other = await client.options("/api/auth/login", headers={**preflight, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        simple = await client.get("/api/auth/jwks.json", headers={"Origin": "https://portal.example"})
+        assert simple.headers["access-control-allow-origin"] == "https://portal.example"

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access import EdgeAccess
 from gateway.client_address import client_address
+from gateway.cors import answer_preflight, is_preflight, origin_of, with_cors
 from gateway.headers import SECURITY_HEADERS, UI_HEADERS
 from gateway.ip_index import IpRuleIndex
 from gateway.problems import send_problem
@@ -57,6 +58,7 @@ class Gateway:
         self.bus: Bus | None = None
         self.bus_started = asyncio.Event()
         self.trusted = settings.trusted_networks()
+        self.cors_origins = settings.allowed_origins()
         self.upstreams = {name: Upstream(name, urls) for name, urls in settings.upstream_urls().items()}
         self.proxy_settings = ProxySettings(settings.internal_key.get_secret_value().encode(), settings.max_body_bytes)
         self.timeout = aiohttp.ClientTimeout(
@@ -72,6 +74,14 @@ class Gateway:
         return str(address) if address is not None else peer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.cors_origins:
+            origin = origin_of(scope)
+            if origin in self.cors_origins:
+                assert origin is not None
+                if is_preflight(scope):
+                    await answer_preflight(send, origin)
+                    return
+                send = with_cors(send, origin)
         if scope["type"] == "http":
             service = route(scope["path"])
             if service is not None:

@@ -24,6 +24,8 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     upstream_connect_timeout: float = Field(default=2.0, gt=0)
     upstream_timeout: float = Field(default=30.0, gt=0)
+    # Origins (scheme://host[:port], comma-separated) browsers may call the API from; empty: CORS off.
+    cors_origins: str = ""
     # Login, TOTP and sign-up requests per client address and minute.
     auth_rate_per_minute: int = Field(default=30, ge=1, le=100_000)
     # How long a revoked session's tokens could still be presented.
@@ -35,6 +37,9 @@ class GatewaySettings(ServiceSettings):
             "billing": _split(self.billing_url),
             "invoicing": _split(self.invoicing_url),
         }
+
+    def allowed_origins(self) -> frozenset[bytes]:
+        return frozenset(origin.encode() for origin in _split(self.cors_origins))
 
     def trusted_networks(self) -> list[IPv4Network | IPv6Network]:
         return [ip_network(cidr, strict=False) for cidr in _split(self.trusted_proxies)]
