@@ -8,11 +8,9 @@ from fastapi import Response
 
 from auth.context import AuthContext
 from auth.sessions import IssuedSession
+from tollgate_shared.callers import ACCESS_COOKIE, CSRF_COOKIE
 
-ACCESS_COOKIE = "tg_access"
 REFRESH_COOKIE = "tg_refresh"
-CSRF_COOKIE = "tg_csrf"
-CSRF_HEADER = "x-csrf-token"
 REFRESH_PATH = "/api/auth"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -11,21 +10,11 @@ from sqlalchemy import select
 
 from auth.adapters.tables import account, user
 from auth.adapters.tables import session as session_table
-from auth.api.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
 from auth.context import ContextDep
-from tollgate_shared.access_tokens import InvalidToken, Principal, UnknownKey, decode_access_token
+from tollgate_shared.access_tokens import Principal, UnknownKey, decode_access_token
+from tollgate_shared.callers import Unauthenticated, authenticate
 from tollgate_shared.errors import DomainError
 from tollgate_shared.service import RuntimeDep, SessionDep
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class Unauthenticated(DomainError):
-    status, code, title = 401, "unauthenticated", "Authentication required"
-
-
-class CsrfFailed(DomainError):
-    status, code, title = 403, "csrf_failed", "Missing or wrong CSRF token"
 
 
 class AdminRequired(DomainError):
@@ -49,32 +38,15 @@ class Caller:
         return str(self.account.id)
 
 
-def _token_of(request: Request) -> tuple[str, bool]:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip(), False
-    cookie = request.cookies.get(ACCESS_COOKIE)
-    if cookie:
-        return cookie, True
-    raise Unauthenticated()
-
-
 async def current_caller(request: Request, db: SessionDep, context: ContextDep, runtime: RuntimeDep) -> Caller:
-    token, from_cookie = _token_of(request)
-    if from_cookie and request.method not in SAFE_METHODS:
-        sent, expected = request.headers.get(CSRF_HEADER, ""), request.cookies.get(CSRF_COOKIE, "")
-        if not expected or not hmac.compare_digest(sent, expected):
-            raise CsrfFailed()
-    try:
-        principal = decode_access_token(token, context.keys.public_keys)
-    except UnknownKey:
-        await context.keys.load(runtime.session_factory)  # another replica may have rotated
+    async def verify(token: str) -> Principal:
         try:
-            principal = decode_access_token(token, context.keys.public_keys)
-        except InvalidToken as exc:
-            raise Unauthenticated("The access token is not valid.") from exc
-    except InvalidToken as exc:
-        raise Unauthenticated("The access token is not valid.") from exc
+            return decode_access_token(token, context.keys.public_keys)
+        except UnknownKey:
+            await context.keys.load(runtime.session_factory)  # another replica may have rotated
+            return decode_access_token(token, context.keys.public_keys)
+
+    principal = await authenticate(request, verify)
     live = await db.execute(
         select(session_table.c.id).where(
             session_table.c.id == principal.session_id, session_table.c.revoked_at.is_(None)
