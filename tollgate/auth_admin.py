@@ -43,7 +43,7 @@ async def _create_staff(email: str, role: str, password: str) -> str:
                 target=staff.email,
                 details={"role": role},
             )
-        return staff.id
+        return str(staff.id)
     finally:
         await engine.dispose()
 
@@ -64,7 +64,9 @@ async def _rotate(remove_after: timedelta) -> str:
     engine = create_engine(settings.effective_database_url)
     try:
         keys = build_context(settings).keys
-        return await keys.rotate(async_sessionmaker(engine, expire_on_commit=False), remove_retired_before=remove_after)
+        return str(
+            await keys.rotate(async_sessionmaker(engine, expire_on_commit=False), remove_retired_before=remove_after)
+        )
     finally:
         await engine.dispose()
 

@@ -60,10 +60,11 @@ def prepare_environment(data_dir: Path) -> None:
 async def serve_embedded(port: int) -> None:
     broker = InProcessBroker()
     sockets = {name: bind_loopback() for name in BACKEND_SERVICES}
-    servers = {
-        name: server(SERVICES[name].create_app(SERVICES[name].settings(), broker=broker)) for name in BACKEND_SERVICES
-    }
     urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
+    servers = {
+        name: server(SERVICES[name].create_app(SERVICES[name].settings(auth_url=urls["auth"]), broker=broker))
+        for name in BACKEND_SERVICES
+    }
     gateway_settings = GatewaySettings(
         auth_url=urls["auth"], billing_url=urls["billing"], invoicing_url=urls["invoicing"]
     )

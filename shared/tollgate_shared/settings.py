@@ -40,6 +40,8 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path("data")
     amqp_url: str | None = None
     database_url: str | None = None
+    # auth's address (or its replicas, comma-separated): services fetch its public keys there.
+    auth_url: str = "http://127.0.0.1:8101"
 
     bus_prefetch: int = Field(default=100, ge=1, le=10_000)
     bus_delivery_limit: int = Field(default=10, ge=1, le=1_000)
@@ -82,6 +84,10 @@ class ServiceSettings(BaseSettings):
     def secret_fields(self) -> tuple[str, ...]:
         """Names of the settings that must hold real secrets in production."""
         return ("secret_key", "internal_key")
+
+    @property
+    def auth_urls(self) -> list[str]:
+        return [url.strip() for url in self.auth_url.split(",") if url.strip()]
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

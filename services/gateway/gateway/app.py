@@ -31,9 +31,9 @@ from gateway.revocations import RevokedSessions
 from gateway.routes import route
 from gateway.rule_sync import RuleSync
 from gateway.settings import GatewaySettings
+from tollgate_shared.auth_upstream import fetch_signed_json
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
-from tollgate_shared.edge import EDGE_HEADER, sign_edge
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.jwks import JwksCache
 from tollgate_shared.service import build_bus, start_bus_until_up
@@ -109,28 +109,15 @@ class Gateway:
         await self.api(scope, receive, send)
 
     async def fetch_from_auth(self, path: str) -> dict[str, Any]:
-        """GET one of auth's endpoints the gateway itself needs (keys, rules), signed like any request."""
+        """GET one of auth's endpoints the gateway itself needs (keys, rules)."""
         assert self.session is not None
-        timeout = aiohttp.ClientTimeout(total=5)
-        last_error: Exception | None = None
-        for base in self.upstreams["auth"].order():
-            headers = {
-                EDGE_HEADER: sign_edge(
-                    self.proxy_settings.internal_key,
-                    method="GET",
-                    path=path,
-                    client_ip="127.0.0.1",
-                    request_id=f"gateway-{self.instance}",
-                )
-            }
-            try:
-                async with self.session.get(base + path, headers=headers, timeout=timeout) as response:
-                    response.raise_for_status()
-                    body: dict[str, Any] = await response.json()
-                    return body
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                last_error = exc
-        raise ConnectionError(f"auth unreachable for {path}: {last_error!r}")
+        return await fetch_signed_json(
+            self.session,
+            self.upstreams["auth"].order(),
+            path,
+            key=self.proxy_settings.internal_key,
+            caller=self.instance,
+        )
 
     async def upstreams_ready(self) -> dict[str, bool]:
         """Each service is ready when at least one of its replicas says so."""

@@ -16,7 +16,6 @@ class GatewaySettings(ServiceSettings):
     service_name: ClassVar[str] = "gateway"
 
     # Upstreams: one address per service, or a comma-separated list of replicas.
-    auth_url: str = "http://127.0.0.1:8101"
     billing_url: str = "http://127.0.0.1:8102"
     invoicing_url: str = "http://127.0.0.1:8103"
     # CIDRs whose X-Forwarded-For the gateway believes; empty: nobody's.
@@ -33,7 +32,7 @@ class GatewaySettings(ServiceSettings):
 
     def upstream_urls(self) -> dict[str, list[str]]:
         return {
-            "auth": _split(self.auth_url),
+            "auth": self.auth_urls,
             "billing": _split(self.billing_url),
             "invoicing": _split(self.invoicing_url),
         }
