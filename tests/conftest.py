@@ -120,6 +120,7 @@ async def start_system(databases: DatabaseFactory, amqp_url: str) -> AsyncIterat
                 service,
                 database_url=system.database_urls[service],
                 amqp_url=(amqp_urls or {}).get(service, amqp_url),
+                auth_url=system.urls.get("auth", "http://127.0.0.1:9"),
             )
             extra = {"consumers": billing_consumers} if service == "billing" and billing_consumers is not None else {}
             app = SERVICES[service].create_app(settings, instance=f"{service}-test", **extra)

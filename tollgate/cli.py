@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     rotate = auth_commands.add_parser("rotate-keys", help="sign access tokens with a new key from now on")
     rotate.add_argument("--data-dir", type=Path, help="the embedded data folder (default: TOLLGATE_DATA_DIR)")
 
+    billing = commands.add_parser("billing", help="billing operations")
+    billing_commands = billing.add_subparsers(dest="billing_command", required=True)
+    reconcile = billing_commands.add_parser("reconcile", help="prove every balance equals the sum of its ledger")
+    reconcile.add_argument("--data-dir", type=Path, help="the embedded data folder (default: TOLLGATE_DATA_DIR)")
+
     asyncapi = commands.add_parser("asyncapi", help="write the AsyncAPI document of the event contract")
     asyncapi.add_argument("--output", type=Path, default=Path("docs/asyncapi.yaml"))
 
@@ -90,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         from tollgate.auth_admin import rotate_keys
 
         return rotate_keys()
+    if args.command == "billing":
+        from tollgate.reconcile import reconcile
+
+        return reconcile()
     if args.command == "asyncapi":
         from tollgate_shared.events.asyncapi import render
 

@@ -39,3 +39,13 @@ async def fetch_signed_json(
 def auth_jwks(session: aiohttp.ClientSession, bases: Sequence[str], *, key: bytes, caller: str) -> JwksCache:
     """The JWKS cache of a service or gateway, fed from auth's `/api/auth/jwks.json`."""
     return JwksCache(lambda: fetch_signed_json(session, bases, "/api/auth/jwks.json", key=key, caller=caller))
+
+
+async def verify_tokens_with_auth(app: Any, runtime: Any) -> None:
+    """`on_startup` of a service that verifies access tokens: `app.state.jwks`, fed from auth."""
+    session = aiohttp.ClientSession()
+    settings = runtime.settings
+    app.state.jwks = auth_jwks(
+        session, settings.auth_urls, key=settings.internal_key.get_secret_value().encode(), caller=settings.service_name
+    )
+    runtime.cleanups.append(session.close)

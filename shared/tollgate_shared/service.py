@@ -61,6 +61,8 @@ class Runtime:
     relay: OutboxRelay
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     bus_started: asyncio.Event = field(default_factory=asyncio.Event)
+    # Run at shutdown, newest first: what `on_startup` opened (HTTP sessions, …).
+    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def build_bus(settings: ServiceSettings, *, broker: InProcessBroker | None, instance: str) -> Bus:
@@ -139,6 +141,8 @@ def create_service_app(
             for task in runtime.tasks:
                 task.cancel()
             await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            for cleanup in reversed(runtime.cleanups):
+                await cleanup()
             await the_bus.close()
             await engine.dispose()
 

@@ -5,8 +5,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from billing.adapters.tables import messaging, metadata
+from billing.api import wallet
 from billing.handlers import event_handlers
 from billing.settings import BillingSettings
+from tollgate_shared.auth_upstream import verify_tokens_with_auth
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.service import Consumers, ServiceDefinition, create_service_app
@@ -19,7 +21,7 @@ def definition(settings: BillingSettings, consumers: Consumers | None = None) ->
         name="billing",
         metadata=metadata,
         tables=messaging,
-        routers=[],
+        routers=[wallet.router],
         consumers=event_handlers(settings) if consumers is None else consumers,
         api_prefix="/api/billing",
         description="Credits, payments, offline approvals and orders.",
@@ -35,4 +37,11 @@ def create_app(
     instance: str | None = None,
 ) -> FastAPI:
     settings = settings or BillingSettings()
-    return create_service_app(definition(settings, consumers), settings, broker=broker, bus=bus, instance=instance)
+    return create_service_app(
+        definition(settings, consumers),
+        settings,
+        broker=broker,
+        bus=bus,
+        instance=instance,
+        on_startup=verify_tokens_with_auth,
+    )

@@ -1,6 +1,6 @@
-"""Billing's tables: wallets (plus the outbox and inbox)."""
+"""Billing's tables: wallets and their append-only ledger (plus the outbox and inbox)."""
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, String, Table
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, DateTime, Index, String, Table, UniqueConstraint
 
 from tollgate_shared.db import new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
@@ -15,6 +15,29 @@ wallet = Table(
     Column("currency", String(3), nullable=False),
     # Minor units; the database refuses a negative balance whatever the code does.
     Column("balance_minor", BigInteger, nullable=False, default=0),
+    Column("low_balance_threshold_minor", BigInteger, nullable=False, default=0, server_default="0"),
+    # Whether the balance is below the threshold now: `billing.balance.low` goes out when this turns true.
+    Column("below_threshold", Boolean, nullable=False, default=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("balance_minor >= 0", name="balance_not_negative"),
+    CheckConstraint("low_balance_threshold_minor >= 0", name="threshold_not_negative"),
 )
+
+ledger_entry = Table(
+    "ledger_entry",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("kind", String(30), nullable=False),
+    # What the entry applies: a payment id, an offline payment id, an order id.
+    Column("reference", String(100), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),  # signed: credits positive, debits negative
+    Column("balance_after_minor", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # The same payment, approval or order can never be applied twice.
+    UniqueConstraint("account_id", "kind", "reference", name="applied_once"),
+    CheckConstraint("balance_after_minor >= 0", name="balance_after_not_negative"),
+    CheckConstraint("kind IN ('online_payment', 'offline_payment', 'order', 'adjustment')", name="kind"),
+)
+Index("ix_ledger_entry_account_created", ledger_entry.c.account_id, ledger_entry.c.created_at)
