@@ -1,0 +1,130 @@
+"""GST rules with no I/O: states, GSTIN validation, and tax per line.
+
+Tax per line (DESIGN.md §9): CGST and SGST within the seller's state, IGST
+across states, each computed on the line's taxable value and rounded half-up to
+the paisa; totals are sums of lines; no rupee round-off.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+# GST state codes (the first two digits of a GSTIN).
+STATES: dict[str, str] = {
+    "01": "Jammu and Kashmir",
+    "02": "Himachal Pradesh",
+    "03": "Punjab",
+    "04": "Chandigarh",
+    "05": "Uttarakhand",
+    "06": "Haryana",
+    "07": "Delhi",
+    "08": "Rajasthan",
+    "09": "Uttar Pradesh",
+    "10": "Bihar",
+    "11": "Sikkim",
+    "12": "Arunachal Pradesh",
+    "13": "Nagaland",
+    "14": "Manipur",
+    "15": "Mizoram",
+    "16": "Tripura",
+    "17": "Meghalaya",
+    "18": "Assam",
+    "19": "West Bengal",
+    "20": "Jharkhand",
+    "21": "Odisha",
+    "22": "Chhattisgarh",
+    "23": "Madhya Pradesh",
+    "24": "Gujarat",
+    "26": "Dadra and Nagar Haveli and Daman and Diu",
+    "27": "Maharashtra",
+    "29": "Karnataka",
+    "30": "Goa",
+    "31": "Lakshadweep",
+    "32": "Kerala",
+    "33": "Tamil Nadu",
+    "34": "Puducherry",
+    "35": "Andaman and Nicobar Islands",
+    "36": "Telangana",
+    "37": "Andhra Pradesh",
+    "38": "Ladakh",
+    "97": "Other Territory",
+}
+STATE_CODES = {name.lower(): code for code, name in STATES.items()}
+_GSTIN = re.compile(r"^[0-9]{2}[A-Z]{5}[0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]$")
+_CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+PAISA = Decimal("0.01")
+
+
+class InvalidGstin(ValueError):
+    pass
+
+
+def state_code(state: str) -> str:
+    """The GST code of a state given by name or code; ValueError when unknown."""
+    text = state.strip()
+    if text in STATES:
+        return text
+    code = STATE_CODES.get(text.lower())
+    if code is None:
+        raise ValueError("is not an Indian state or union territory")
+    return code
+
+
+def gstin_check_character(first14: str) -> str:
+    total = 0
+    for position, character in enumerate(first14):
+        product = _CHARSET.index(character) * (1 if position % 2 == 0 else 2)
+        total += product // 36 + product % 36
+    return _CHARSET[(36 - total % 36) % 36]
+
+
+def validate_gstin(gstin: str, *, state: str) -> str:
+    """The GSTIN, upper-cased, if its format, checksum and state code are right."""
+    value = gstin.strip().upper()
+    if not _GSTIN.match(value):
+        raise InvalidGstin("must be 15 characters: state code, PAN, entity number, Z, check character")
+    if gstin_check_character(value[:14]) != value[14]:
+        raise InvalidGstin("has a wrong check character")
+    if value[:2] != state_code(state):
+        raise InvalidGstin("does not belong to the state of the address")
+    return value
+
+
+@dataclass(frozen=True)
+class Rates:
+    cgst: Decimal
+    sgst: Decimal
+    igst: Decimal
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    description: str
+    sac: str
+    quantity: int
+    unit_price: Decimal
+    taxable_value: Decimal
+    cgst: Decimal
+    sgst: Decimal
+    igst: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.taxable_value + self.cgst + self.sgst + self.igst
+
+
+def _percent(amount: Decimal, rate: Decimal) -> Decimal:
+    return (amount * rate / 100).quantize(PAISA, rounding=ROUND_HALF_UP)
+
+
+def price_line(
+    description: str, sac: str, quantity: int, unit_price: Decimal, *, intra_state: bool, rates: Rates
+) -> PricedLine:
+    taxable = (unit_price * quantity).quantize(PAISA)
+    if intra_state:
+        cgst, sgst, igst = _percent(taxable, rates.cgst), _percent(taxable, rates.sgst), Decimal("0.00")
+    else:
+        cgst, sgst, igst = Decimal("0.00"), Decimal("0.00"), _percent(taxable, rates.igst)
+    return PricedLine(description, sac, quantity, unit_price, taxable, cgst, sgst, igst)
