@@ -38,3 +38,27 @@ async def record_audit(
             created_at=datetime.now(UTC),
         )
     )
+
+
+async def record_admin_action(
+    session: AsyncSession,
+    admin: Any,
+    *,
+    action: str,
+    ip: str,
+    target_user_id: str | None = None,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """An administrator's change to their account (`admin` is the calling `Caller`)."""
+    await record_audit(
+        session,
+        action=action,
+        account_id=admin.account_id,
+        actor_id=admin.user.id,
+        actor_email=admin.user.email,
+        target_user_id=target_user_id,
+        target=target,
+        ip=ip,
+        details=details,
+    )

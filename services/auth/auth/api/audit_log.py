@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from auth.adapters.tables import audit_entry
 from auth.api.deps import AdminDep
 from auth.api.schemas import AuditEntryRead
-from tollgate_shared.pagination import Page, PageDep
+from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import SessionDep
 
 router = APIRouter(prefix="/api/account/audit-log", tags=["audit"])
@@ -19,17 +19,10 @@ router = APIRouter(prefix="/api/account/audit-log", tags=["audit"])
 @router.get("")
 async def audit_log(admin: AdminDep, db: SessionDep, paging: PageDep) -> Page[AuditEntryRead]:
     """The account's audit entries, newest first."""
-    where = audit_entry.c.account_id == admin.account_id
-    total = await db.scalar(select(func.count()).select_from(audit_entry).where(where)) or 0
-    rows = (
-        await db.execute(
-            select(audit_entry)
-            .where(where)
-            .order_by(audit_entry.c.created_at.desc(), audit_entry.c.id)
-            .limit(paging.page_size)
-            .offset(paging.offset)
-        )
-    ).all()
+    query = select(audit_entry).where(audit_entry.c.account_id == admin.account_id)
+    rows, total = await fetch_page(
+        db, query, order_by=[audit_entry.c.created_at.desc(), audit_entry.c.id], paging=paging
+    )
     items = [
         AuditEntryRead(
             id=r.id,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.adapters.tables import account, ip_rule, user
 from auth.api.deps import AdminDep, Caller
 from auth.api.schemas import IpRuleCreate, IpRuleList, IpRuleRead, IpRuleUpdate
-from auth.audit import record_audit
+from auth.audit import record_admin_action
 from auth.domain.ip_rules import InvalidRule, Rule, is_allowed, parse_ip, validated_range
 from auth.ip_access import account_rules, rule_of
 from tollgate_shared.errors import DomainError, InvalidField, NotFound
@@ -144,12 +144,10 @@ async def create_rule(body: IpRuleCreate, admin: AdminDep, db: SessionDep, edge:
         )
     )
     revision = await publish_rules(db, admin.account_id)
-    await record_audit(
+    await record_admin_action(
         db,
+        admin,
         action="ip_rule.created",
-        account_id=admin.account_id,
-        actor_id=admin.user.id,
-        actor_email=admin.user.email,
         target_user_id=body.user_id,
         target=f"{start}-{end}",
         ip=edge.client_ip,
@@ -177,12 +175,10 @@ async def update_rule(rule_id: str, body: IpRuleUpdate, admin: AdminDep, db: Ses
         _refuse_self_lockout(admin, after, edge.client_ip, body.confirm_self_lockout)
         await db.execute(update(ip_rule).where(ip_rule.c.id == rule_id).values(**changes, updated_at=datetime.now(UTC)))
         revision = await publish_rules(db, admin.account_id)
-        await record_audit(
+        await record_admin_action(
             db,
+            admin,
             action="ip_rule.changed",
-            account_id=admin.account_id,
-            actor_id=admin.user.id,
-            actor_email=admin.user.email,
             target_user_id=row.user_id,
             target=f"{row.start_ip}-{row.end_ip}",
             ip=edge.client_ip,
@@ -201,12 +197,10 @@ async def delete_rule(
     _refuse_self_lockout(admin, after, edge.client_ip, confirm_self_lockout)
     await db.execute(delete(ip_rule).where(ip_rule.c.id == rule_id))
     revision = await publish_rules(db, admin.account_id)
-    await record_audit(
+    await record_admin_action(
         db,
+        admin,
         action="ip_rule.deleted",
-        account_id=admin.account_id,
-        actor_id=admin.user.id,
-        actor_email=admin.user.email,
         target_user_id=row.user_id,
         target=f"{row.start_ip}-{row.end_ip}",
         ip=edge.client_ip,

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from auth.adapters.tables import account
 from auth.api.deps import AccountUserDep, AdminDep
 from auth.api.schemas import SecurityPolicy
-from auth.audit import record_audit
+from auth.audit import record_admin_action
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import SecurityPolicyChanged
 from tollgate_shared.outbox import record_event
@@ -28,12 +28,10 @@ async def put_policy(body: SecurityPolicy, admin: AdminDep, db: SessionDep, edge
     """Enforce or relax 2FA for the account's next logins (administrators)."""
     if bool(admin.account.enforce_totp) != body.enforce_totp:
         await db.execute(update(account).where(account.c.id == admin.account_id).values(enforce_totp=body.enforce_totp))
-        await record_audit(
+        await record_admin_action(
             db,
+            admin,
             action="security.totp_enforced" if body.enforce_totp else "security.totp_relaxed",
-            account_id=admin.account_id,
-            actor_id=admin.user.id,
-            actor_email=admin.user.email,
             ip=edge.client_ip,
         )
         await record_event(

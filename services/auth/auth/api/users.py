@@ -13,14 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.adapters.tables import recovery_code, user
 from auth.api.deps import AdminDep
 from auth.api.schemas import UserCreate, UserRead, UserUpdate
-from auth.audit import record_audit
+from auth.audit import record_admin_action
 from auth.domain.passwords import WeakPassword, check_password_policy, hash_password
 from auth.sessions import revoke_sessions
 from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import UserCreated
 from tollgate_shared.outbox import record_event
-from tollgate_shared.pagination import Page, PageDep
+from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import EdgeDep, SessionDep
 
 router = APIRouter(prefix="/api/account/users", tags=["users"])
@@ -88,17 +88,8 @@ async def user_of_account(db: AsyncSession, account_id: str, user_id: str) -> An
 @router.get("")
 async def list_users(admin: AdminDep, db: SessionDep, paging: PageDep) -> Page[UserRead]:
     """The account's users, newest first."""
-    where = user.c.account_id == admin.account_id
-    total = await db.scalar(select(func.count()).select_from(user).where(where)) or 0
-    rows = (
-        await db.execute(
-            select(user)
-            .where(where)
-            .order_by(user.c.created_at.desc(), user.c.id)
-            .limit(paging.page_size)
-            .offset(paging.offset)
-        )
-    ).all()
+    query = select(user).where(user.c.account_id == admin.account_id)
+    rows, total = await fetch_page(db, query, order_by=[user.c.created_at.desc(), user.c.id], paging=paging)
     return Page(items=[user_read(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
 
 
@@ -108,12 +99,10 @@ async def create_user(body: UserCreate, admin: AdminDep, db: SessionDep, edge: E
     created = await add_user(
         db, account_id=admin.account_id, email=str(body.email), password=body.password, role=body.role
     )
-    await record_audit(
+    await record_admin_action(
         db,
+        admin,
         action="user.added",
-        account_id=admin.account_id,
-        actor_id=admin.user.id,
-        actor_email=admin.user.email,
         target_user_id=created.id,
         target=created.email,
         ip=edge.client_ip,
@@ -139,12 +128,10 @@ async def deactivate_user(user_id: str, body: UserUpdate, admin: AdminDep, db: S
             update(user).where(user.c.id == target.id).values(active=False, deactivated_at=datetime.now(UTC))
         )
         await revoke_sessions(db, reason="deactivated", user_id=target.id)
-        await record_audit(
+        await record_admin_action(
             db,
+            admin,
             action="user.deactivated",
-            account_id=admin.account_id,
-            actor_id=admin.user.id,
-            actor_email=admin.user.email,
             target_user_id=target.id,
             target=target.email,
             ip=edge.client_ip,
@@ -163,12 +150,10 @@ async def reset_totp(user_id: str, admin: AdminDep, db: SessionDep, edge: EdgeDe
     )
     await db.execute(delete(recovery_code).where(recovery_code.c.user_id == target.id))
     await revoke_sessions(db, reason="totp_reset", user_id=target.id)
-    await record_audit(
+    await record_admin_action(
         db,
+        admin,
         action="totp.reset",
-        account_id=admin.account_id,
-        actor_id=admin.user.id,
-        actor_email=admin.user.email,
         target_user_id=target.id,
         target=target.email,
         ip=edge.client_ip,

@@ -8,14 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from billing.adapters.tables import ledger_entry, wallet
 from billing.api.deps import AccountUserDep, AdminDep
 from billing.domain.ledger import is_below
 from billing.ledger import set_threshold
 from tollgate_shared.money import Money, SignedMoney, from_minor, to_minor
-from tollgate_shared.pagination import Page, PageDep
+from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import SessionDep
 
 router = APIRouter(prefix="/api/billing", tags=["wallet"])
@@ -82,17 +82,9 @@ async def put_threshold(body: ThresholdUpdate, admin: AdminDep, db: SessionDep, 
 @router.get("/ledger")
 async def get_ledger(caller: AccountUserDep, db: SessionDep, paging: PageDep) -> Page[LedgerEntryRead]:
     """Every change of the balance, newest first."""
-    where = ledger_entry.c.account_id == caller.account_id
-    total = await db.scalar(select(func.count()).select_from(ledger_entry).where(where)) or 0
-    rows = (
-        await db.execute(
-            select(ledger_entry)
-            .where(where)
-            .order_by(ledger_entry.c.created_at.desc(), ledger_entry.c.id)
-            .limit(paging.page_size)
-            .offset(paging.offset)
-        )
-    ).all()
+    query = select(ledger_entry).where(ledger_entry.c.account_id == caller.account_id)
+    order = [ledger_entry.c.created_at.desc(), ledger_entry.c.id]
+    rows, total = await fetch_page(db, query, order_by=order, paging=paging)
     items = [
         LedgerEntryRead(
             id=r.id,
