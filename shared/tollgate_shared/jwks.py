@@ -33,24 +33,32 @@ class JwksCache:
 
     async def refresh(self) -> None:
         async with self._lock:
-            self._last_refresh = time.monotonic()
-            document = await self.fetch()
-            keys = {}
-            for jwk in document.get("keys", []):
-                if jwk.get("kty") == "OKP" and jwk.get("alg") == "EdDSA" and "kid" in jwk:
-                    keys[jwk["kid"]] = OKPAlgorithm.from_jwk(json.dumps(jwk))
-            self.keys = keys
+            await self._refresh_locked()
+
+    async def _refresh_locked(self) -> None:
+        self._last_refresh = time.monotonic()
+        document = await self.fetch()
+        keys = {}
+        for jwk in document.get("keys", []):
+            if jwk.get("kty") == "OKP" and jwk.get("alg") == "EdDSA" and "kid" in jwk:
+                keys[jwk["kid"]] = OKPAlgorithm.from_jwk(json.dumps(jwk))
+        self.keys = keys
 
     async def verify(self, token: str) -> Principal:
         """The token's principal; `InvalidToken` when it does not verify."""
         try:
             return decode_access_token(token, self.keys)
         except UnknownKey:
-            if time.monotonic() - self._last_refresh < self.min_refresh_interval:
-                raise
-        try:
-            await self.refresh()
-        except Exception as exc:
-            log.warning("could not refresh the signing keys: %s", exc)
-            raise InvalidToken("unknown signing key") from exc
+            pass
+        async with self._lock:
+            try:  # another request may have fetched the keys while this one waited
+                return decode_access_token(token, self.keys)
+            except UnknownKey:
+                if time.monotonic() - self._last_refresh < self.min_refresh_interval:
+                    raise
+            try:
+                await self._refresh_locked()
+            except Exception as exc:
+                log.warning("could not refresh the signing keys: %s", exc)
+                raise InvalidToken("unknown signing key") from exc
         return decode_access_token(token, self.keys)

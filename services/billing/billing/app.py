@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from billing.adapters.tables import messaging, metadata
-from billing.api import wallet
+from billing.api import orders, profile, wallet
 from billing.handlers import event_handlers
 from billing.settings import BillingSettings
 from tollgate_shared.auth_upstream import verify_tokens_with_auth
@@ -21,7 +21,7 @@ def definition(settings: BillingSettings, consumers: Consumers | None = None) ->
         name="billing",
         metadata=metadata,
         tables=messaging,
-        routers=[wallet.router],
+        routers=[wallet.router, profile.router, orders.router],
         consumers=event_handlers(settings) if consumers is None else consumers,
         api_prefix="/api/billing",
         description="Credits, payments, offline approvals and orders.",

@@ -1,6 +1,17 @@
 """Billing's tables: wallets and their append-only ledger (plus the outbox and inbox)."""
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, DateTime, Index, String, Table, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from tollgate_shared.db import new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
@@ -41,3 +52,44 @@ ledger_entry = Table(
     CheckConstraint("kind IN ('online_payment', 'offline_payment', 'order', 'adjustment')", name="kind"),
 )
 Index("ix_ledger_entry_account_created", ledger_entry.c.account_id, ledger_entry.c.created_at)
+
+billing_profile = Table(
+    "billing_profile",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    # From auth.account.created: what an invoice names when no legal name is on record.
+    Column("account_name", String(200), nullable=True),
+    Column("legal_name", String(200), nullable=True),
+    Column("address", String(500), nullable=True),
+    Column("state", String(60), nullable=True),
+    Column("state_code", String(2), nullable=True),
+    Column("gstin", String(15), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+order = Table(
+    "order",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("order_id", String(100), nullable=False),
+    # SHA-256 of the canonical request: the same id with another body is a conflict.
+    Column("request_hash", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("lines", Text, nullable=False),  # JSON: the priced lines
+    Column("subtotal_minor", BigInteger, nullable=False),
+    Column("cgst_minor", BigInteger, nullable=False),
+    Column("sgst_minor", BigInteger, nullable=False),
+    Column("igst_minor", BigInteger, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("buyer", Text, nullable=False),  # JSON: the billing profile when ordered
+    Column("place_of_supply", String(60), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("payment_method", String(20), nullable=True),
+    UniqueConstraint("account_id", "order_id", name="order_id_per_account"),
+    CheckConstraint("status IN ('awaiting_payment', 'paid')", name="status"),
+    CheckConstraint("total_minor >= 0", name="total_not_negative"),
+)
+Index("ix_order_account_created", order.c.account_id, order.c.created_at)

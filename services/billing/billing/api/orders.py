@@ -1,0 +1,113 @@
+"""Certificate orders: place (priced with GST, paid from credits when they cover it), list, view, pay."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from billing.adapters.tables import order
+from billing.api.deps import AccountUserDep
+from billing.orders import Item, find_order, pay_order, place_order
+from billing.settings import BillingSettings
+from tollgate_shared.errors import InvalidField
+from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, TaxSplit
+from tollgate_shared.money import Money, PositiveMoney, from_minor
+from tollgate_shared.pagination import Page, PageDep, fetch_page
+from tollgate_shared.service import SessionDep
+
+router = APIRouter(prefix="/api/billing/orders", tags=["orders"])
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = Field(min_length=1, max_length=200)
+    sac: str = Field(pattern=r"^99[0-9]{4}$", description="the 6-digit services accounting code")
+    quantity: int = Field(ge=1, le=100_000)
+    unit_price: PositiveMoney
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+    items: list[ItemIn] = Field(min_length=1)
+
+
+class PayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["credits"] = Field(description="online payment of orders arrives with online top-ups")
+
+
+class OrderRead(BaseModel):
+    order_id: str
+    status: str
+    currency: str
+    lines: list[OrderLine]
+    subtotal: Money
+    tax: TaxSplit
+    total: Money
+    buyer: BuyerSnapshot
+    place_of_supply: str
+    created_at: datetime
+    paid_at: datetime | None
+
+
+def order_view(row: Any) -> OrderRead:
+    return OrderRead(
+        order_id=row.order_id,
+        status=row.status,
+        currency=row.currency,
+        lines=json.loads(row.lines),
+        subtotal=from_minor(row.subtotal_minor),
+        tax=TaxSplit(cgst=from_minor(row.cgst_minor), sgst=from_minor(row.sgst_minor), igst=from_minor(row.igst_minor)),
+        total=from_minor(row.total_minor),
+        buyer=BuyerSnapshot.model_validate_json(row.buyer),
+        place_of_supply=row.place_of_supply,
+        created_at=row.created_at,
+        paid_at=row.paid_at,
+    )
+
+
+def settings_of(request: Request) -> BillingSettings:
+    settings: BillingSettings = request.app.state.runtime.settings
+    return settings
+
+
+@router.post("", status_code=201)
+async def create_order(body: OrderCreate, caller: AccountUserDep, db: SessionDep, request: Request) -> OrderRead:
+    """Place an order; the same order id with the same items answers the first result and charges nothing more."""
+    settings = settings_of(request)
+    assert caller.account_id is not None
+    if len(body.items) > settings.max_order_lines:
+        raise InvalidField("items", f"must have at most {settings.max_order_lines} lines")
+    items = [Item(i.description.strip(), i.sac, i.quantity, i.unit_price) for i in body.items]
+    row = await place_order(db, account_id=caller.account_id, order_id=body.order_id, items=items, settings=settings)
+    return order_view(row)
+
+
+@router.get("")
+async def list_orders(caller: AccountUserDep, db: SessionDep, paging: PageDep) -> Page[OrderRead]:
+    """The account's orders, newest first."""
+    query = select(order).where(order.c.account_id == caller.account_id)
+    rows, total = await fetch_page(db, query, order_by=[order.c.created_at.desc(), order.c.id], paging=paging)
+    return Page(items=[order_view(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
+
+
+@router.get("/{order_id}")
+async def get_order(order_id: str, caller: AccountUserDep, db: SessionDep) -> OrderRead:
+    """One order with its lines and tax (another account's order is a 404)."""
+    assert caller.account_id is not None
+    return order_view(await find_order(db, caller.account_id, order_id))
+
+
+@router.post("/{order_id}/pay")
+async def pay(order_id: str, body: PayRequest, caller: AccountUserDep, db: SessionDep, request: Request) -> OrderRead:
+    """Pay an awaiting order from credits: 200, or 402 `insufficient_credits`."""
+    assert caller.account_id is not None
+    return order_view(
+        await pay_order(db, account_id=caller.account_id, order_id=order_id, settings=settings_of(request))
+    )

@@ -1,0 +1,83 @@
+"""The account's billing profile: legal name, address, state, GSTIN — what invoices name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from billing.api.deps import AccountUserDep, AdminDep
+from billing.domain.gst import STATES, InvalidGstin, state_code, validate_gstin
+from billing.profiles import profile_row, upsert_profile
+from tollgate_shared.errors import InvalidField
+from tollgate_shared.service import SessionDep
+
+router = APIRouter(prefix="/api/billing/profile", tags=["profile"])
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    legal_name: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=500)
+    state: str = Field(
+        min_length=2, max_length=60, description="an Indian state or union territory, by name or GST code"
+    )
+    gstin: str | None = Field(
+        default=None, max_length=15, description="15 characters; its first two digits are the state's code"
+    )
+
+
+class Profile(BaseModel):
+    account_name: str | None
+    legal_name: str | None
+    address: str | None
+    state: str | None
+    gstin: str | None
+    configured: bool
+
+
+def profile_view(row: Any | None) -> Profile:
+    if row is None:
+        return Profile(account_name=None, legal_name=None, address=None, state=None, gstin=None, configured=False)
+    return Profile(
+        account_name=row.account_name,
+        legal_name=row.legal_name,
+        address=row.address,
+        state=row.state,
+        gstin=row.gstin,
+        configured=row.legal_name is not None,
+    )
+
+
+@router.get("")
+async def get_profile(caller: AccountUserDep, db: SessionDep) -> Profile:
+    """The account's billing profile (`configured: false` until an administrator sets it)."""
+    assert caller.account_id is not None
+    return profile_view(await profile_row(db, caller.account_id))
+
+
+@router.put("")
+async def put_profile(body: ProfileUpdate, admin: AdminDep, db: SessionDep) -> Profile:
+    """Set the billing profile (administrators); the GSTIN is checked by format, checksum and state."""
+    assert admin.account_id is not None
+    try:
+        code = state_code(body.state)
+    except ValueError as exc:
+        raise InvalidField("state", str(exc)) from None
+    gstin = None
+    if body.gstin:
+        try:
+            gstin = validate_gstin(body.gstin, state=code)
+        except InvalidGstin as exc:
+            raise InvalidField("gstin", str(exc)) from None
+    await upsert_profile(
+        db,
+        admin.account_id,
+        legal_name=body.legal_name.strip(),
+        address=body.address.strip(),
+        state=STATES[code],
+        state_code=code,
+        gstin=gstin,
+    )
+    return profile_view(await profile_row(db, admin.account_id))

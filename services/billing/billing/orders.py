@@ -1,0 +1,207 @@
+"""Orders: priced with GST from the buyer's profile, charged once, paid from credits when they cover it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.adapters.tables import order
+from billing.domain.gst import Rates, price_line, state_code
+from billing.domain.ledger import InsufficientCredits
+from billing.ledger import apply_to_wallet
+from billing.profiles import profile_row
+from billing.settings import BillingSettings
+from tollgate_shared.errors import Conflict, NotFound
+from tollgate_shared.events import new_event
+from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
+from tollgate_shared.money import format_money, from_minor, to_minor
+from tollgate_shared.outbox import record_event
+
+
+class OrderConflict(Conflict):
+    code, title = "order_id_conflict", "This order id was used for a different order"
+
+
+@dataclass(frozen=True)
+class Item:
+    description: str
+    sac: str
+    quantity: int
+    unit_price: Decimal
+
+
+def request_hash(items: list[Item]) -> str:
+    canonical = json.dumps(
+        [[i.description, i.sac, i.quantity, format_money(i.unit_price)] for i in items], separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def buyer_of(db: AsyncSession, account_id: str, settings: BillingSettings) -> tuple[BuyerSnapshot, str]:
+    """The buyer as invoices name them, and the place of supply.
+
+    Without a profile: the account's name, and a supply within the seller's
+    state (the place of supply when the recipient's address is not on record).
+    """
+    row = await profile_row(db, account_id)
+    if row is None or row.legal_name is None:
+        name = (row.account_name if row is not None else None) or f"Account {account_id}"
+        return BuyerSnapshot(
+            legal_name=name, address="", state=settings.seller_state, gstin=None
+        ), settings.seller_state
+    return BuyerSnapshot(legal_name=row.legal_name, address=row.address, state=row.state, gstin=row.gstin), row.state
+
+
+async def place_order(
+    db: AsyncSession, *, account_id: str, order_id: str | None, items: list[Item], settings: BillingSettings
+) -> Any:
+    """Price and record the order once per (account, order id); pay it from credits if they cover it."""
+    order_id = order_id or str(uuid.uuid4())
+    fingerprint = request_hash(items)
+    existing = await _order_row(db, account_id, order_id)
+    if existing is not None:
+        return _same_or_conflict(existing, fingerprint)
+    buyer, place_of_supply = await buyer_of(db, account_id, settings)
+    intra_state = state_code(place_of_supply) == state_code(settings.seller_state)
+    rates = Rates(settings.cgst_rate, settings.sgst_rate, settings.igst_rate)
+    lines = [
+        price_line(i.description, i.sac, i.quantity, i.unit_price, intra_state=intra_state, rates=rates) for i in items
+    ]
+    priced = [
+        OrderLine(
+            description=line.description,
+            sac=line.sac,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            taxable_value=line.taxable_value,
+            cgst=line.cgst,
+            sgst=line.sgst,
+            igst=line.igst,
+            total=line.total,
+        )
+        for line in lines
+    ]
+    totals = {
+        name: sum((getattr(line, name) for line in lines), Decimal("0.00"))
+        for name in ("taxable_value", "cgst", "sgst", "igst")
+    }
+    total = sum(totals.values(), Decimal("0.00"))
+    insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
+    inserted = await db.execute(
+        insert(order)
+        .values(
+            id=str(uuid.uuid4()),
+            account_id=account_id,
+            order_id=order_id,
+            request_hash=fingerprint,
+            status="awaiting_payment",
+            currency=settings.currency,
+            lines=json.dumps([line.model_dump(mode="json") for line in priced]),
+            subtotal_minor=to_minor(totals["taxable_value"]),
+            cgst_minor=to_minor(totals["cgst"]),
+            sgst_minor=to_minor(totals["sgst"]),
+            igst_minor=to_minor(totals["igst"]),
+            total_minor=to_minor(total),
+            buyer=buyer.model_dump_json(),
+            place_of_supply=place_of_supply,
+            created_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing()
+    )
+    if not inserted.rowcount:  # type: ignore[attr-defined]
+        # A concurrent request with the same id won (we waited for its commit).
+        concurrent = await _order_row(db, account_id, order_id)
+        assert concurrent is not None
+        return _same_or_conflict(concurrent, fingerprint)
+    row = await _order_row(db, account_id, order_id, lock=True)
+    paid = await _pay_from_credits(db, row, settings)
+    row = await _order_row(db, account_id, order_id)
+    placed = OrderPlaced(**_event_fields(row))
+    await record_event(db, new_event("billing.order.placed", placed, source="billing", account_id=account_id))
+    if paid is not None:
+        await _publish_paid(db, row, paid)
+    return row
+
+
+async def pay_order(db: AsyncSession, *, account_id: str, order_id: str, settings: BillingSettings) -> Any:
+    """Pay an awaiting order from credits (402 when they do not cover it); a paid order stays paid."""
+    row = await _order_row(db, account_id, order_id, lock=True)
+    if row is None:
+        raise NotFound("No such order.")
+    if row.status == "paid":
+        return row
+    paid = await _pay_from_credits(db, row, settings)
+    if paid is None:
+        raise InsufficientCredits(f"The order's total is {from_minor(row.total_minor)}.")
+    row = await _order_row(db, account_id, order_id)
+    await _publish_paid(db, row, paid)
+    return row
+
+
+async def find_order(db: AsyncSession, account_id: str, order_id: str) -> Any:
+    row = await _order_row(db, account_id, order_id)
+    if row is None:
+        raise NotFound("No such order.")
+    return row
+
+
+async def _order_row(db: AsyncSession, account_id: str, order_id: str, *, lock: bool = False) -> Any:
+    query = select(order).where(order.c.account_id == account_id, order.c.order_id == order_id)
+    return (await db.execute(query.with_for_update() if lock else query)).first()
+
+
+def _same_or_conflict(row: Any, fingerprint: str) -> Any:
+    if row.request_hash != fingerprint:
+        raise OrderConflict("An order with this id and other items exists; nothing was charged.")
+    return row
+
+
+async def _pay_from_credits(db: AsyncSession, row: Any, settings: BillingSettings) -> str | None:
+    """The ledger entry id when credits paid the order; None when they do not cover it."""
+    try:
+        applied = await apply_to_wallet(
+            db,
+            account_id=row.account_id,
+            kind="order",
+            reference=row.order_id,
+            amount_minor=-row.total_minor,
+            currency=settings.currency,
+        )
+    except InsufficientCredits:
+        return None
+    await db.execute(
+        update(order)
+        .where(order.c.id == row.id)
+        .values(status="paid", paid_at=datetime.now(UTC), payment_method="credits")
+    )
+    return applied.entry_id
+
+
+def _event_fields(row: Any) -> dict[str, Any]:
+    return {
+        "order_id": row.order_id,
+        "status": row.status,
+        "currency": row.currency,
+        "lines": json.loads(row.lines),
+        "subtotal": from_minor(row.subtotal_minor),
+        "tax": TaxSplit(
+            cgst=from_minor(row.cgst_minor), sgst=from_minor(row.sgst_minor), igst=from_minor(row.igst_minor)
+        ),
+        "total": from_minor(row.total_minor),
+        "buyer": BuyerSnapshot.model_validate_json(row.buyer),
+        "place_of_supply": row.place_of_supply,
+    }
+
+
+async def _publish_paid(db: AsyncSession, row: Any, payment_reference: str) -> None:
+    paid = OrderPaid(**_event_fields(row), method="credits", paid_at=row.paid_at, payment_reference=payment_reference)
+    await record_event(db, new_event("billing.order.paid", paid, source="billing", account_id=row.account_id))

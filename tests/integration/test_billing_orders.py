@@ -1,0 +1,149 @@
+"""Orders: GST from the billing profile, paid from credits once, idempotent order ids, events for invoicing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.auth_client import AuthClient, User
+from tests.harness import fetch
+from tests.integration.test_billing_wallet import apply, balance
+
+pytestmark = pytest.mark.integration
+
+CERTIFICATE = {"description": "OV SSL certificate, 1 year", "sac": "998319", "quantity": 2, "unit_price": "500.00"}
+SELLER_STATE_GSTIN = "29AAGCB7383J1Z4"  # Karnataka, the seller's state by default
+OTHER_STATE_GSTIN = "27AAPFU0939F1ZV"  # Maharashtra
+
+
+@pytest.fixture
+async def shop(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
+    system = await start_system(services=("auth", "billing"))
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        yield AuthClient(client), system
+
+
+async def order(client: AuthClient, user: User, **body: Any) -> httpx.Response:
+    return await client.call("POST", "/api/billing/orders", user, json={"items": [CERTIFICATE], **body})
+
+
+async def set_profile(client: AuthClient, admin: User, state: str, gstin: str | None) -> httpx.Response:
+    profile = {"legal_name": "Acme Private Limited", "address": "1 MG Road", "state": state, "gstin": gstin}
+    return await client.call("PUT", "/api/billing/profile", admin, json=profile)
+
+
+async def test_inter_state_order_is_igst_and_paid_from_credits(shop: Any) -> None:
+    client, system = shop
+    admin = await client.sign_up()
+    assert (await set_profile(client, admin, "Maharashtra", OTHER_STATE_GSTIN)).status_code == 200
+    await apply(system, admin.account_id, 2000_00, "top-up")
+
+    answer = await order(client, admin, order_id="ord-1")
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["status"] == "paid" and body["subtotal"] == "1000.00" and body["total"] == "1180.00"
+    assert body["tax"] == {"cgst": "0.00", "sgst": "0.00", "igst": "180.00"}
+    assert body["buyer"]["gstin"] == OTHER_STATE_GSTIN and body["place_of_supply"] == "Maharashtra"
+    assert (await balance(client, admin))["balance"] == "820.00"
+
+    rows = await fetch(
+        system.database_urls["billing"],
+        "SELECT event_type, payload FROM outbox WHERE event_type LIKE 'billing.order.%' ORDER BY seq",
+    )
+    assert [r["event_type"] for r in rows] == ["billing.order.placed", "billing.order.paid"]
+    paid = json.loads(rows[1]["payload"])["data"]
+    assert (
+        paid["lines"][0]["igst"] == "180.00"
+        and paid["buyer"]["legal_name"] == "Acme Private Limited"
+        and paid["method"] == "credits"
+    )
+
+
+async def test_intra_state_order_without_credits_awaits_payment_then_is_paid(shop: Any) -> None:
+    client, system = shop
+    admin = await client.sign_up()
+    assert (await set_profile(client, admin, "Karnataka", SELLER_STATE_GSTIN)).status_code == 200
+    answer = await order(client, admin, order_id="ord-2")
+    assert answer.status_code == 201 and answer.json()["status"] == "awaiting_payment"
+    assert answer.json()["tax"] == {"cgst": "90.00", "sgst": "90.00", "igst": "0.00"}
+
+    short = await client.call("POST", "/api/billing/orders/ord-2/pay", admin, json={"method": "credits"})
+    assert short.status_code == 402 and short.json()["code"] == "insufficient_credits"
+    await apply(system, admin.account_id, 1180_00, "top-up")
+    paid = await client.call("POST", "/api/billing/orders/ord-2/pay", admin, json={"method": "credits"})
+    assert paid.status_code == 200 and paid.json()["status"] == "paid"
+    again = await client.call("POST", "/api/billing/orders/ord-2/pay", admin, json={"method": "credits"})
+    assert again.status_code == 200 and (await balance(client, admin))["balance"] == "0.00"
+
+
+async def test_an_account_without_a_profile_is_named_and_taxed_within_the_sellers_state(shop: Any) -> None:
+    client, _ = shop
+    admin = await client.sign_up()
+    body = (await order(client, admin)).json()
+    assert body["buyer"]["legal_name"] == "Acme" and body["buyer"]["gstin"] is None  # the account's name
+    assert body["tax"]["cgst"] == "90.00" and body["tax"]["igst"] == "0.00"
+
+
+async def test_the_same_order_id_is_charged_once_even_concurrently(shop: Any) -> None:
+    client, system = shop
+    admin = await client.sign_up()
+    await apply(system, admin.account_id, 5000_00, "top-up")
+    answers = await asyncio.gather(*(order(client, admin, order_id="same") for _ in range(8)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["created_at"] for a in answers}) == 1
+    assert (await balance(client, admin))["balance"] == "3820.00"
+    different = await client.call(
+        "POST", "/api/billing/orders", admin, json={"order_id": "same", "items": [{**CERTIFICATE, "quantity": 3}]}
+    )
+    assert different.status_code == 409 and different.json()["code"] == "order_id_conflict"
+    assert (await balance(client, admin))["balance"] == "3820.00"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"items": []}, "items"),
+        ({"items": [{**CERTIFICATE, "unit_price": 500.0}]}, "items.0.unit_price"),
+        ({"items": [{**CERTIFICATE, "unit_price": "0.00"}]}, "items.0.unit_price"),
+        ({"items": [{**CERTIFICATE, "sac": "12345"}]}, "items.0.sac"),
+        ({"items": [{**CERTIFICATE, "quantity": 0}]}, "items.0.quantity"),
+        ({"order_id": "no spaces please", "items": [CERTIFICATE]}, "order_id"),
+    ],
+)
+async def test_bad_orders_are_422_and_change_nothing(shop: Any, body: dict[str, Any], field: str) -> None:
+    client, _ = shop
+    admin = await client.sign_up()
+    answer = await client.call("POST", "/api/billing/orders", admin, json=body)
+    assert answer.status_code == 422 and field in [e["field"] for e in answer.json()["errors"]], answer.text
+    assert (await client.call("GET", "/api/billing/orders", admin)).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("state", "gstin", "field"),
+    [
+        ("Atlantis", None, "state"),
+        ("Karnataka", OTHER_STATE_GSTIN, "gstin"),
+        ("Maharashtra", "27AAPFU0939F1ZA", "gstin"),
+    ],
+)
+async def test_bad_profiles_are_422(shop: Any, state: str, gstin: str | None, field: str) -> None:
+    client, _ = shop
+    admin = await client.sign_up()
+    answer = await set_profile(client, admin, state, gstin)
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == field
+
+
+async def test_another_accounts_order_is_404(shop: Any) -> None:
+    client, _ = shop
+    alice, bob = await client.sign_up(), await client.sign_up()
+    await order(client, alice, order_id="alice-1")
+    assert (await client.call("GET", "/api/billing/orders/alice-1", bob)).status_code == 404
+    assert (
+        await client.call("POST", "/api/billing/orders/alice-1/pay", bob, json={"method": "credits"})
+    ).status_code == 404
+    assert (await client.call("GET", "/api/billing/orders/alice-1", alice)).status_code == 200
