@@ -110,6 +110,7 @@ async def start_system(databases: DatabaseFactory, amqp_url: str) -> AsyncIterat
         billing_consumers: Any = None,
         gateway_upstreams: dict[str, str] | None = None,
         gateway_settings: dict[str, Any] | None = None,
+        billing_settings: dict[str, Any] | None = None,
     ) -> System:
         group = ServerGroup()
         groups.append(group)
@@ -121,6 +122,7 @@ async def start_system(databases: DatabaseFactory, amqp_url: str) -> AsyncIterat
                 database_url=system.database_urls[service],
                 amqp_url=(amqp_urls or {}).get(service, amqp_url),
                 auth_url=system.urls.get("auth", "http://127.0.0.1:9"),
+                **((billing_settings or {}) if service == "billing" else {}),
             )
             extra = {"consumers": billing_consumers} if service == "billing" and billing_consumers is not None else {}
             app = SERVICES[service].create_app(settings, instance=f"{service}-test", **extra)

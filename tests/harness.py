@@ -120,7 +120,7 @@ def queues_of_tests(extra: tuple[str, ...] = ()) -> list[str]:
     """Every queue the services (and tests) declare, with their retry and dead-letter queues."""
     from tollgate.services import all_queues
 
-    names = [topology.UNROUTED_QUEUE]
+    names = []
     for queue in [*all_queues(), *extra]:
         names += [queue, topology.dead_letter_queue(queue)]
         names += [topology.retry_queue(queue, delay) for delay in TEST_RETRY_DELAYS]
@@ -133,6 +133,11 @@ TEST_RETRY_DELAYS = (0.2, 0.4)
 async def reset_broker(amqp_url: str, extra: tuple[str, ...] = ()) -> None:
     """Delete the tests' queues so every test starts from an empty broker."""
     async with await aio_pika.connect(amqp_url) as connection:
+        # ops.unrouted is the broker's, not a test's: empty it, never delete it
+        # (publishers of events nobody consumes would get NO_ROUTE meanwhile).
+        channel = await connection.channel()
+        with contextlib.suppress(aio_pika.exceptions.AMQPError):
+            await (await channel.get_queue(topology.UNROUTED_QUEUE)).purge()
         for name in queues_of_tests(extra):
             channel = await connection.channel()
             with contextlib.suppress(aio_pika.exceptions.AMQPError):

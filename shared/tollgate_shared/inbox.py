@@ -87,3 +87,20 @@ def inbox_handler(
                 await handler(session, envelope)
 
     return handle
+
+
+def only_from_publisher(
+    broker_user: str, handler: Callable[[Delivery], Awaitable[None]]
+) -> Callable[[Delivery], Awaitable[None]]:
+    """Accept a delivery only when the broker vouches that `broker_user` published it.
+
+    RabbitMQ refuses a `user_id` property that differs from the publishing
+    connection's login, so the property proves who sent the message.
+    """
+
+    async def guarded(delivery: Delivery) -> None:
+        if delivery.user_id != broker_user:
+            raise PoisonMessage(f"{delivery.message_id}: published by {delivery.user_id!r}, not {broker_user!r}")
+        await handler(delivery)
+
+    return guarded

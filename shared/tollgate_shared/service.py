@@ -27,7 +27,7 @@ from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.db import create_engine
 from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
 from tollgate_shared.errors import install_problem_handlers, problem_response
-from tollgate_shared.inbox import EventHandler, inbox_handler
+from tollgate_shared.inbox import EventHandler, inbox_handler, only_from_publisher
 from tollgate_shared.messaging_tables import MessagingTables
 from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay
 from tollgate_shared.settings import ServiceSettings
@@ -48,6 +48,10 @@ class ServiceDefinition:
     consumers: Consumers = field(default_factory=dict)
     api_prefix: str = "/api"
     description: str = ""
+    # Durable queues the service fills for another consumer: queue → routing keys.
+    outbound_queues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Queues whose messages count only from one broker user: queue → user.
+    trusted_publishers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -124,9 +128,12 @@ def create_service_app(
         )
         session_factory.kw["info"][WAKE_INFO_KEY] = relay.wake
         for queue, handlers in definition.consumers.items():
-            the_bus.subscribe(
-                Subscription(queue, tuple(handlers), inbox_handler(queue, handlers, session_factory, definition.tables))
-            )
+            handler = inbox_handler(queue, handlers, session_factory, definition.tables)
+            if queue in definition.trusted_publishers:
+                handler = only_from_publisher(definition.trusted_publishers[queue], handler)
+            the_bus.subscribe(Subscription(queue, tuple(handlers), handler))
+        for queue, keys in definition.outbound_queues.items():
+            the_bus.declare(queue, keys)
         runtime = Runtime(settings, engine, session_factory, the_bus, relay)
         app.state.runtime = runtime
         if on_startup is not None:
@@ -214,5 +221,7 @@ def get_edge(request: Request) -> EdgeContext:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the transaction commits before the answer is sent, so a client
+# never holds a 200 for a change that is not yet (or never) committed.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 EdgeDep = Annotated[EdgeContext, Depends(get_edge)]

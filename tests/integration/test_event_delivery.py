@@ -232,3 +232,12 @@ async def test_consumers_resume_after_the_broker_connection_comes_back(start_sys
     await wait_for(lambda: wallets(system.database_urls["billing"], event.account_id), timeout=30)
     assert handler.calls == 1
     await link.cut()
+
+
+async def test_the_relay_recovers_when_the_unrouted_queue_was_deleted(start_system: Any, amqp_url: str) -> None:
+    system = await start_system(services=("auth",))
+    async with await aio_pika.connect(amqp_url) as connection:
+        channel = await connection.channel()
+        await channel.queue_delete("ops.unrouted")  # an operator's mistake
+    await sign_up(system.gateway)  # its events have no consumer here
+    await wait_for(lambda: _is_zero(unsent_events(system.database_urls["auth"])), timeout=20)

@@ -5,8 +5,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from billing.adapters.tables import messaging, metadata
-from billing.api import orders, profile, wallet
-from billing.handlers import event_handlers
+from billing.api import offline_payments, orders, profile, wallet
+from billing.handlers import DECISIONS_QUEUE, FINANCE_QUEUE, event_handlers
 from billing.settings import BillingSettings
 from tollgate_shared.auth_upstream import verify_tokens_with_auth
 from tollgate_shared.bus import Bus
@@ -21,9 +21,12 @@ def definition(settings: BillingSettings, consumers: Consumers | None = None) ->
         name="billing",
         metadata=metadata,
         tables=messaging,
-        routers=[wallet.router, profile.router, orders.router],
+        routers=[wallet.router, profile.router, orders.router, offline_payments.router],
         consumers=event_handlers(settings) if consumers is None else consumers,
         api_prefix="/api/billing",
+        # The finance approval service reads submissions from a queue billing keeps for it.
+        outbound_queues={FINANCE_QUEUE: ("billing.offline_payment.submitted",)},
+        trusted_publishers={DECISIONS_QUEUE: settings.finance_broker_user},
         description="Credits, payments, offline approvals and orders.",
     )
 

@@ -1,15 +1,21 @@
 """What billing does when other services' events arrive (routing as data)."""
 
+import logging
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.ledger import locked_wallet
+from billing.offline_payments import AlreadyDecided, decide
 from billing.profiles import upsert_profile
 from billing.settings import BillingSettings
+from tollgate_shared.bus import PoisonMessage
+from tollgate_shared.errors import DomainError
 from tollgate_shared.events import Envelope
-from tollgate_shared.events.catalogue import AccountCreated
+from tollgate_shared.events.catalogue import AccountCreated, OfflinePaymentDecided
 from tollgate_shared.service import Consumers
+
+log = logging.getLogger(__name__)
 
 
 async def open_wallet(session: AsyncSession, event: Envelope, *, currency: str) -> None:
@@ -20,8 +26,33 @@ async def open_wallet(session: AsyncSession, event: Envelope, *, currency: str) 
     await upsert_profile(session, data.account_id, account_name=data.account_name)
 
 
+async def apply_finance_decision(session: AsyncSession, event: Envelope, *, settings: BillingSettings) -> None:
+    """The finance approval service decided: the same rules as the staff API, through the same function."""
+    data = OfflinePaymentDecided.model_validate(event.data)
+    try:
+        await decide(
+            session,
+            payment_id=data.offline_payment_id,
+            decision=data.decision,
+            decided_by=data.decided_by,
+            amount=data.amount,
+            reason=data.reason,
+            settings=settings,
+        )
+    except AlreadyDecided:
+        log.info("offline payment %s was already decided; %s ignored", data.offline_payment_id, event.id)
+    except (DomainError, ValueError) as exc:
+        # A decision the rules refuse will not pass on a retry either: park it for an operator.
+        raise PoisonMessage(f"decision {event.id} refused: {exc}") from exc
+
+
+FINANCE_QUEUE = "finance.offline-payments"
+DECISIONS_QUEUE = "billing.finance-decisions"
+
+
 def event_handlers(settings: BillingSettings) -> Consumers:
     """Queue → event type → handler."""
     return {
         "billing.auth-events": {"auth.account.created": partial(open_wallet, currency=settings.currency)},
+        DECISIONS_QUEUE: {"finance.offline_payment.decided": partial(apply_finance_decision, settings=settings)},
     }

@@ -18,7 +18,7 @@ from billing.adapters.tables import order
 from billing.domain.gst import Rates, price_line, state_code
 from billing.domain.ledger import InsufficientCredits
 from billing.ledger import apply_to_wallet
-from billing.profiles import profile_row
+from billing.profiles import buyer_of
 from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, NotFound
 from tollgate_shared.events import new_event
@@ -44,21 +44,6 @@ def request_hash(items: list[Item]) -> str:
         [[i.description, i.sac, i.quantity, format_money(i.unit_price)] for i in items], separators=(",", ":")
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def buyer_of(db: AsyncSession, account_id: str, settings: BillingSettings) -> tuple[BuyerSnapshot, str]:
-    """The buyer as invoices name them, and the place of supply.
-
-    Without a profile: the account's name, and a supply within the seller's
-    state (the place of supply when the recipient's address is not on record).
-    """
-    row = await profile_row(db, account_id)
-    if row is None or row.legal_name is None:
-        name = (row.account_name if row is not None else None) or f"Account {account_id}"
-        return BuyerSnapshot(
-            legal_name=name, address="", state=settings.seller_state, gstin=None
-        ), settings.seller_state
-    return BuyerSnapshot(legal_name=row.legal_name, address=row.address, state=row.state, gstin=row.gstin), row.state
 
 
 async def place_order(

@@ -10,6 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import billing_profile
+from billing.settings import BillingSettings
+from tollgate_shared.events.catalogue import BuyerSnapshot
 
 
 async def upsert_profile(db: AsyncSession, account_id: str, **values: Any) -> None:
@@ -24,3 +26,18 @@ async def upsert_profile(db: AsyncSession, account_id: str, **values: Any) -> No
 
 async def profile_row(db: AsyncSession, account_id: str) -> Any | None:
     return (await db.execute(select(billing_profile).where(billing_profile.c.account_id == account_id))).first()
+
+
+async def buyer_of(db: AsyncSession, account_id: str, settings: BillingSettings) -> tuple[BuyerSnapshot, str]:
+    """The buyer as invoices name them, and the place of supply.
+
+    Without a profile: the account's name, and a supply within the seller's
+    state (the place of supply when the recipient's address is not on record).
+    """
+    row = await profile_row(db, account_id)
+    if row is None or row.legal_name is None:
+        name = (row.account_name if row is not None else None) or f"Account {account_id}"
+        return BuyerSnapshot(
+            legal_name=name, address="", state=settings.seller_state, gstin=None
+        ), settings.seller_state
+    return BuyerSnapshot(legal_name=row.legal_name, address=row.address, state=row.state, gstin=row.gstin), row.state

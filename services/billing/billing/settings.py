@@ -18,6 +18,9 @@ class BillingSettings(ServiceSettings):
     sgst_rate: Decimal = Field(default=Decimal("9"), ge=0, le=50)
     igst_rate: Decimal = Field(default=Decimal("18"), ge=0, le=100)
     max_order_lines: int = Field(default=100, ge=1, le=1000)
+    # Decisions from the finance approval service count only when RabbitMQ says
+    # this broker user published them (the AMQP user_id property).
+    finance_broker_user: str = "finance"
 
     @field_validator("seller_state")
     @classmethod

@@ -63,6 +63,13 @@ class Bus(abc.ABC):
     def __init__(self) -> None:
         self.subscriptions: list[Subscription] = []
         self.reconnect_listeners: list[Callable[[], Awaitable[None]]] = []
+        # Durable queues this service fills for someone else, declared so nothing is lost
+        # before their consumer first connects: queue → routing keys.
+        self.declared_queues: dict[str, tuple[str, ...]] = {}
+
+    def declare(self, queue: str, routing_keys: tuple[str, ...]) -> None:
+        """Keep `routing_keys` in the durable queue `queue` for another consumer (before `start()`)."""
+        self.declared_queues[queue] = routing_keys
 
     def subscribe(self, subscription: Subscription) -> None:
         """Register before `start()`; the adapter declares and consumes the queue."""

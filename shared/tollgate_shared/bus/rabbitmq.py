@@ -102,6 +102,8 @@ class RabbitMQBus(Bus):
         self.connection.reconnect_callbacks.add(self._on_reconnect)
         self.publish_channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         self.exchange = await declare_exchanges(self.publish_channel)
+        for queue_name, keys in self.declared_queues.items():
+            await self._declare_work_queue(self.publish_channel, queue_name, keys)
         if self.subscriptions:
             self.consume_channel = await self.connection.channel()
             await self.consume_channel.set_qos(prefetch_count=self.prefetch)
@@ -114,16 +116,7 @@ class RabbitMQBus(Bus):
         if sub.broadcast:
             queue = await channel.declare_queue(f"{sub.queue}.{self.connection_name}", exclusive=True, auto_delete=True)
         else:
-            queue = await channel.declare_queue(
-                sub.queue,
-                durable=True,
-                arguments=topology.work_queue_arguments(sub.queue, self.delivery_limit),
-            )
-            await channel.declare_queue(
-                topology.dead_letter_queue(sub.queue),
-                durable=True,
-                arguments=topology.DEAD_LETTER_QUEUE_ARGUMENTS,
-            )
+            queue = await self._declare_work_queue(channel, sub.queue, ())
             for delay in self.retry_delays:
                 await channel.declare_queue(
                     topology.retry_queue(sub.queue, delay),
@@ -134,6 +127,20 @@ class RabbitMQBus(Bus):
             await queue.bind(topology.EXCHANGE, routing_key=key)
         await queue.consume(partial(self._on_message, sub))
         self.queues.append(queue)
+
+    async def _declare_work_queue(
+        self, channel: AbstractChannel, name: str, routing_keys: tuple[str, ...]
+    ) -> AbstractQueue:
+        """A durable quorum queue with its dead-letter queue, bound to `routing_keys`."""
+        queue = await channel.declare_queue(
+            name, durable=True, arguments=topology.work_queue_arguments(name, self.delivery_limit)
+        )
+        await channel.declare_queue(
+            topology.dead_letter_queue(name), durable=True, arguments=topology.DEAD_LETTER_QUEUE_ARGUMENTS
+        )
+        for key in routing_keys:
+            await queue.bind(topology.EXCHANGE, routing_key=key)
+        return queue
 
     async def _on_message(self, sub: Subscription, message: AbstractIncomingMessage) -> None:
         delivery = to_delivery(message)
@@ -192,7 +199,20 @@ class RabbitMQBus(Bus):
             raise PublishFailed("the bus is not started")
         exchange = self.publish_channel.default_exchange if default_exchange else self.exchange
         try:
-            await exchange.publish(message, routing_key=routing_key, mandatory=True, timeout=PUBLISH_TIMEOUT_SECONDS)
+            try:
+                await exchange.publish(
+                    message, routing_key=routing_key, mandatory=True, timeout=PUBLISH_TIMEOUT_SECONDS
+                )
+            except aio_pika.exceptions.PublishError:
+                if default_exchange:
+                    raise
+                # Returned as unroutable: someone removed the alternate exchange or
+                # ops.unrouted. Declare them again rather than stall the outbox.
+                log.warning("%s came back unroutable; declaring the exchanges again", routing_key)
+                await declare_exchanges(self.publish_channel)
+                await exchange.publish(
+                    message, routing_key=routing_key, mandatory=True, timeout=PUBLISH_TIMEOUT_SECONDS
+                )
         except (TimeoutError, aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
             raise PublishFailed(f"{routing_key}: {exc!r}") from exc
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import account, refresh_token, user
@@ -112,7 +112,7 @@ async def must_enrol_totp(db: AsyncSession, user_row: Any) -> bool:
 async def login(body: LoginRequest, response: Response, db: SessionDep, context: ContextDep, edge: EdgeDep) -> Any:
     """Log in with email and password; answers a session or the TOTP step to take next."""
     ip, now = edge.client_ip, datetime.now(UTC)
-    user_row = (await db.execute(select(user).where(func.lower(user.c.email) == body.email.strip().lower()))).first()
+    user_row = (await db.execute(select(user).where(user.c.email == body.email.strip().lower()))).first()
     wait = await seconds_blocked(db, throttle_keys(user_id=user_row.id if user_row else None, ip=ip), now=now)
     if wait:
         await login_failed(db, context, user_row=user_row, ip=ip, reason="throttled", email=body.email)

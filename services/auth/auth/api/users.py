@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import recovery_code, user
@@ -52,7 +52,7 @@ async def add_user(db: AsyncSession, *, account_id: str | None, email: str, pass
         check_password_policy(password, email=email)
     except WeakPassword as exc:
         raise InvalidField("password", str(exc)) from None
-    if (await db.execute(select(user.c.id).where(func.lower(user.c.email) == email))).first():
+    if (await db.execute(select(user.c.id).where(user.c.email == email))).first():
         raise EmailTaken()
     now = datetime.now(UTC)
     user_id = str(uuid.uuid4())

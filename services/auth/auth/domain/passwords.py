@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -45,8 +47,13 @@ def check_password_policy(password: str, *, email: str) -> None:
         raise WeakPassword("uses too few different characters")
 
 
+# At most cores - 1 hashes at once: the event loop (and PostgreSQL) keep a core
+# instead of six argon2 threads fighting over two.
+_HASHING = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="argon2")
+
+
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(HASHER.hash, password)
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, HASHER.hash, password)
 
 
 _DUMMY_HASH = HASHER.hash("an unknown user's password is compared against this")
@@ -61,4 +68,4 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(verify)
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, verify)

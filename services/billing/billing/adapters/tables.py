@@ -5,6 +5,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Index,
     String,
@@ -93,3 +94,37 @@ order = Table(
     CheckConstraint("total_minor >= 0", name="total_not_negative"),
 )
 Index("ix_order_account_created", order.c.account_id, order.c.created_at)
+
+offline_payment = Table(
+    "offline_payment",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("reference", String(100), nullable=False),
+    Column("paid_on", Date, nullable=False),
+    Column("bank", String(100), nullable=True),
+    Column("note", String(500), nullable=True),
+    Column("submitted_by", String(36), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("approved_amount_minor", BigInteger, nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("decided_by", String(100), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("status IN ('pending_approval', 'approved', 'rejected')", name="status"),
+    CheckConstraint("mode IN ('neft', 'rtgs', 'imps', 'cheque', 'wire')", name="mode"),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+)
+# One pending request per reference and account: a second submission of the same transfer is a 409.
+Index(
+    "ix_offline_payment_pending_reference",
+    offline_payment.c.account_id,
+    offline_payment.c.reference,
+    unique=True,
+    postgresql_where=offline_payment.c.status == "pending_approval",
+    sqlite_where=offline_payment.c.status == "pending_approval",
+)
+Index("ix_offline_payment_status_created", offline_payment.c.status, offline_payment.c.created_at)

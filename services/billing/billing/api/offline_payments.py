@@ -1,0 +1,169 @@
+"""Offline top-ups: users submit and follow them; finance staff decide."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from billing.adapters.tables import offline_payment
+from billing.api.deps import AccountUserDep
+from billing.offline_payments import THANK_YOU, decide, find, submit
+from billing.settings import BillingSettings
+from tollgate_shared.access_tokens import Principal
+from tollgate_shared.callers import authenticate
+from tollgate_shared.errors import DomainError
+from tollgate_shared.jwks import JwksCache
+from tollgate_shared.money import Money, PositiveMoney, from_minor
+from tollgate_shared.pagination import Page, PageDep, fetch_page
+from tollgate_shared.service import SessionDep
+
+router = APIRouter(tags=["offline payments"])
+Status = Literal["pending_approval", "approved", "rejected"]
+
+
+class OfflinePaymentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: PositiveMoney
+    mode: Literal["neft", "rtgs", "imps", "cheque", "wire"]
+    reference: str = Field(min_length=1, max_length=100, description="the UTR or cheque number")
+    paid_on: date
+    bank: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class OfflinePaymentRead(BaseModel):
+    id: str
+    account_id: str
+    status: Status
+    amount: Money
+    approved_amount: Money | None
+    currency: str
+    mode: str
+    reference: str
+    paid_on: date
+    bank: str | None
+    note: str | None
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class Submitted(BaseModel):
+    id: str
+    status: Status
+    message: str
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approve", "reject"]
+    amount: PositiveMoney | None = None
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class StaffTotpRequired(DomainError):
+    status, code, title = 403, "finance_staff_only", "Only finance staff who logged in with TOTP decide"
+
+
+def view(row: Any) -> OfflinePaymentRead:
+    return OfflinePaymentRead(
+        id=row.id,
+        account_id=row.account_id,
+        status=row.status,
+        amount=from_minor(row.amount_minor),
+        approved_amount=from_minor(row.approved_amount_minor) if row.approved_amount_minor is not None else None,
+        currency=row.currency,
+        mode=row.mode,
+        reference=row.reference,
+        paid_on=row.paid_on,
+        bank=row.bank,
+        note=row.note,
+        reason=row.reason,
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+    )
+
+
+def settings_of(request: Request) -> BillingSettings:
+    settings: BillingSettings = request.app.state.runtime.settings
+    return settings
+
+
+async def finance_staff(request: Request) -> Principal:
+    jwks: JwksCache = request.app.state.jwks
+    principal = await authenticate(request, jwks.verify)
+    if not principal.is_staff or not principal.used_totp:
+        raise StaffTotpRequired()
+    return principal
+
+
+StaffDep = Annotated[Principal, Depends(finance_staff)]
+
+
+@router.post("/api/billing/credits/offline", status_code=202)
+async def submit_offline_payment(
+    body: OfflinePaymentCreate, caller: AccountUserDep, db: SessionDep, request: Request
+) -> Submitted:
+    """Tell finance about a bank transfer or cheque; the wallet is credited when finance approves."""
+    assert caller.account_id is not None
+    row = await submit(
+        db,
+        account_id=caller.account_id,
+        submitted_by=caller.user_id,
+        amount=body.amount,
+        mode=body.mode,
+        reference=body.reference.strip(),
+        paid_on=body.paid_on,
+        bank=body.bank,
+        note=body.note,
+        settings=settings_of(request),
+    )
+    return Submitted(id=row.id, status=row.status, message=THANK_YOU)
+
+
+@router.get("/api/billing/offline-payments")
+async def list_own(caller: AccountUserDep, db: SessionDep, paging: PageDep) -> Page[OfflinePaymentRead]:
+    """The account's offline payments with their status and reason, newest first."""
+    query = select(offline_payment).where(offline_payment.c.account_id == caller.account_id)
+    rows, total = await fetch_page(
+        db, query, order_by=[offline_payment.c.created_at.desc(), offline_payment.c.id], paging=paging
+    )
+    return Page(items=[view(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
+
+
+@router.get("/api/finance/offline-payments")
+async def list_for_finance(
+    staff: StaffDep, db: SessionDep, paging: PageDep, status: Annotated[Status | None, Query()] = None
+) -> Page[OfflinePaymentRead]:
+    """Every account's offline payments (finance staff), newest first, by status."""
+    query = select(offline_payment)
+    if status is not None:
+        query = query.where(offline_payment.c.status == status)
+    rows, total = await fetch_page(
+        db, query, order_by=[offline_payment.c.created_at.desc(), offline_payment.c.id], paging=paging
+    )
+    return Page(items=[view(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
+
+
+@router.post("/api/finance/offline-payments/{payment_id}/decision")
+async def post_decision(
+    payment_id: str, body: Decision, staff: StaffDep, db: SessionDep, request: Request
+) -> OfflinePaymentRead:
+    """Approve (for the amount that arrived) or reject (with a reason) a pending request, once."""
+    await find(db, payment_id)  # 404 before anything else
+    amount: Decimal | None = body.amount
+    row = await decide(
+        db,
+        payment_id=payment_id,
+        decision=body.decision,
+        decided_by=staff.user_id,
+        amount=amount,
+        reason=body.reason,
+        settings=settings_of(request),
+    )
+    return view(row)

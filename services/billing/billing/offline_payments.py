@@ -1,0 +1,180 @@
+"""Offline top-ups: submitted by users, decided by finance once, credited on approval.
+
+Both ways finance decides — the finance approval service's event and the
+staff API — go through `decide`, so the rules hold whichever way arrives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.adapters.tables import offline_payment
+from billing.ledger import apply_to_wallet
+from billing.profiles import buyer_of
+from billing.settings import BillingSettings
+from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
+from tollgate_shared.events import new_event
+from tollgate_shared.events.catalogue import OfflinePaymentApproved, OfflinePaymentRejected, OfflinePaymentSubmitted
+from tollgate_shared.money import from_minor, to_minor
+from tollgate_shared.outbox import record_event
+
+THANK_YOU = (
+    "Thank you. We have received the details of your payment; finance will credit your account "
+    "once the amount reaches our bank account and is approved."
+)
+
+
+class DuplicateReference(Conflict):
+    code, title = "duplicate_reference", "A request with this reference is already pending"
+
+
+class AlreadyDecided(Conflict):
+    code, title = "already_decided", "This request was already decided"
+
+
+class OwnSubmission(DomainError):
+    status, code, title = 403, "own_submission", "Nobody decides their own submission"
+
+
+async def submit(
+    db: AsyncSession,
+    *,
+    account_id: str,
+    submitted_by: str,
+    amount: Decimal,
+    mode: str,
+    reference: str,
+    paid_on: date,
+    bank: str | None,
+    note: str | None,
+    settings: BillingSettings,
+) -> Any:
+    if paid_on > datetime.now(UTC).date():
+        raise InvalidField("paid_on", "must not be in the future")
+    payment_id = str(uuid.uuid4())
+    values = {
+        "id": payment_id,
+        "account_id": account_id,
+        "amount_minor": to_minor(amount),
+        "currency": settings.currency,
+        "mode": mode,
+        "reference": reference,
+        "paid_on": paid_on,
+        "bank": bank,
+        "note": note,
+        "submitted_by": submitted_by,
+        "status": "pending_approval",
+        "created_at": datetime.now(UTC),
+    }
+    try:
+        async with db.begin_nested():
+            await db.execute(offline_payment.insert().values(**values))
+    except IntegrityError:
+        raise DuplicateReference(f"Reference {reference} is already awaiting approval.") from None
+    submitted = OfflinePaymentSubmitted(
+        offline_payment_id=payment_id,
+        amount=amount,
+        currency=settings.currency,
+        mode=mode,
+        reference=reference,
+        paid_on=paid_on,
+        bank=bank,
+        note=note,
+        submitted_by=submitted_by,
+    )
+    await record_event(
+        db, new_event("billing.offline_payment.submitted", submitted, source="billing", account_id=account_id)
+    )
+    return await find(db, payment_id)
+
+
+async def find(db: AsyncSession, payment_id: str, *, account_id: str | None = None, lock: bool = False) -> Any:
+    query = select(offline_payment).where(offline_payment.c.id == payment_id)
+    if account_id is not None:
+        query = query.where(offline_payment.c.account_id == account_id)
+    row = (await db.execute(query.with_for_update() if lock else query)).first()
+    if row is None:
+        raise NotFound("No such offline payment.")
+    return row
+
+
+async def decide(
+    db: AsyncSession,
+    *,
+    payment_id: str,
+    decision: str,
+    decided_by: str,
+    amount: Decimal | None,
+    reason: str | None,
+    settings: BillingSettings,
+) -> Any:
+    """Approve (crediting `amount`, by default the submitted one) or reject (with a reason), once."""
+    row = await find(db, payment_id, lock=True)
+    reason = (reason or "").strip() or None
+    # Validation (422) before conflicts (409).
+    if decision == "reject" and reason is None:
+        raise InvalidField("reason", "is required to reject")
+    approved_minor = to_minor(amount) if amount is not None else int(row.amount_minor)
+    if decision == "approve" and approved_minor <= 0:
+        raise InvalidField("amount", "must be greater than zero")
+    if decision == "approve" and approved_minor != row.amount_minor and reason is None:
+        raise InvalidField("reason", "is required when approving another amount than submitted")
+    if row.status != "pending_approval":
+        raise AlreadyDecided(f"It was {row.status}.")
+    if decided_by == row.submitted_by:
+        raise OwnSubmission()
+    now = datetime.now(UTC)
+    if decision == "reject":
+        await db.execute(
+            update(offline_payment)
+            .where(offline_payment.c.id == payment_id)
+            .values(status="rejected", reason=reason, decided_by=decided_by, decided_at=now)
+        )
+        assert reason is not None
+        rejected = OfflinePaymentRejected(offline_payment_id=payment_id, reason=reason, rejected_by=decided_by)
+        await record_event(
+            db, new_event("billing.offline_payment.rejected", rejected, source="billing", account_id=row.account_id)
+        )
+        return await find(db, payment_id)
+    await db.execute(
+        update(offline_payment)
+        .where(offline_payment.c.id == payment_id)
+        .values(
+            status="approved",
+            approved_amount_minor=approved_minor,
+            reason=reason,
+            decided_by=decided_by,
+            decided_at=now,
+        )
+    )
+    await apply_to_wallet(
+        db,
+        account_id=row.account_id,
+        kind="offline_payment",
+        reference=payment_id,
+        amount_minor=approved_minor,
+        currency=row.currency,
+    )
+    buyer, _ = await buyer_of(db, row.account_id, settings)
+    approved = OfflinePaymentApproved(
+        offline_payment_id=payment_id,
+        amount=from_minor(approved_minor),
+        currency=row.currency,
+        mode=row.mode,
+        reference=row.reference,
+        paid_on=row.paid_on,
+        bank=row.bank,
+        approved_by=decided_by,
+        buyer=buyer,
+    )
+    await record_event(
+        db, new_event("billing.offline_payment.approved", approved, source="billing", account_id=row.account_id)
+    )
+    return await find(db, payment_id)

@@ -1,0 +1,163 @@
+"""Offline top-ups: submitted by users, decided once by finance (staff API or the finance service's event)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+
+from tests.auth_client import AuthClient, User, new_email
+from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch, wait_for
+from tests.integration.test_billing_wallet import balance
+from tollgate_shared.events import new_event
+from tollgate_shared.events.catalogue import OfflinePaymentDecided
+
+pytestmark = pytest.mark.integration
+
+TRANSFER = {"amount": "5000.00", "mode": "neft", "reference": "UTR0001", "paid_on": str(date.today()), "bank": "HDFC"}
+
+
+@pytest.fixture
+async def office(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
+    system = await start_system(services=("auth", "billing"))
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        yield AuthClient(client), system
+
+
+async def finance_staff(client: AuthClient, system: Any, monkeypatch: pytest.MonkeyPatch) -> User:
+    from tollgate.cli import main
+
+    staff = User(new_email(), password="ledger balanced 2026!")
+    for name, value in {
+        "TOLLGATE_AUTH_DATABASE_URL": system.database_urls["auth"],
+        "TOLLGATE_SECRET_KEY": TEST_SECRET_KEY,
+        "TOLLGATE_INTERNAL_KEY": TEST_INTERNAL_KEY,
+        "TOLLGATE_STAFF_PASSWORD": staff.password,
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert await asyncio.to_thread(main, ["staff", "create", "--email", staff.email, "--role", "finance"]) == 0
+    await client.enrol(staff)
+    return staff
+
+
+async def submit(client: AuthClient, user: User, **changes: Any) -> httpx.Response:
+    return await client.call("POST", "/api/billing/credits/offline", user, json={**TRANSFER, **changes})
+
+
+async def test_submission_is_thanked_queued_for_finance_and_checked(office: Any, amqp_url: str) -> None:
+    client, _ = office
+    admin = await client.sign_up()
+    answer = await submit(client, admin)
+    assert answer.status_code == 202 and answer.json()["status"] == "pending_approval"
+    assert "Thank you" in answer.json()["message"]
+    assert (await submit(client, admin)).status_code == 409  # the same reference is pending
+    future = await submit(client, admin, reference="UTR0002", paid_on=str(date.today() + timedelta(days=1)))
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "paid_on"
+    for bad in ({"amount": 100.0}, {"amount": "0.00"}, {"mode": "cash"}):
+        assert (await submit(client, admin, reference="UTR0003", **bad)).status_code == 422
+    listing = (await client.call("GET", "/api/billing/offline-payments", admin)).json()
+    assert listing["total"] == 1 and listing["items"][0]["reference"] == "UTR0001"
+
+    async def queued() -> int:
+        async with await aio_pika.connect(amqp_url) as connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue("finance.offline-payments", passive=True)
+            return queue.declaration_result.message_count or 0
+
+    assert await wait_for(queued) == 1  # kept for the finance service, which has never connected
+
+
+async def test_finance_staff_approve_once_for_the_amount_that_arrived(
+    office: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, system = office
+    admin = await client.sign_up()
+    staff = await finance_staff(client, system, monkeypatch)
+    payment_id = (await submit(client, admin)).json()["id"]
+    assert (await client.call("GET", "/api/finance/offline-payments", admin)).status_code == 403  # not staff
+    pending = await client.call("GET", "/api/finance/offline-payments", staff, params={"status": "pending_approval"})
+    assert [p["id"] for p in pending.json()["items"]] == [payment_id]
+
+    decision = f"/api/finance/offline-payments/{payment_id}/decision"
+    no_reason = await client.call("POST", decision, staff, json={"decision": "approve", "amount": "4990.00"})
+    assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
+    approved = await client.call(
+        "POST", decision, staff, json={"decision": "approve", "amount": "4990.00", "reason": "bank charges"}
+    )
+    assert approved.status_code == 200 and approved.json()["approved_amount"] == "4990.00"
+    assert (await balance(client, admin))["balance"] == "4990.00"
+    again = await client.call("POST", decision, staff, json={"decision": "reject", "reason": "changed my mind"})
+    assert again.status_code == 409
+    reject_without_reason = await client.call("POST", decision, staff, json={"decision": "reject"})
+    assert reject_without_reason.status_code == 422  # validation comes before the conflict
+    assert (await balance(client, admin))["balance"] == "4990.00"
+    mine = (await client.call("GET", "/api/billing/offline-payments", admin)).json()["items"][0]
+    assert mine["status"] == "approved" and mine["reason"] == "bank charges"
+
+
+async def test_rejection_needs_a_reason_and_credits_nothing(office: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, system = office
+    admin = await client.sign_up()
+    staff = await finance_staff(client, system, monkeypatch)
+    payment_id = (await submit(client, admin)).json()["id"]
+    decision = f"/api/finance/offline-payments/{payment_id}/decision"
+    rejected = await client.call("POST", decision, staff, json={"decision": "reject", "reason": "no such transfer"})
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    assert (await balance(client, admin))["balance"] == "0.00"
+    rows = await fetch(
+        system.database_urls["billing"],
+        "SELECT event_type FROM outbox WHERE event_type LIKE 'billing.offline_payment.%'",
+    )
+    assert sorted(r["event_type"] for r in rows) == [
+        "billing.offline_payment.rejected",
+        "billing.offline_payment.submitted",
+    ]
+
+
+async def publish_decision(amqp_url: str, data: OfflinePaymentDecided, *, user_id: str | None) -> str:
+    event = new_event("finance.offline_payment.decided", data, source="finance")
+    async with await aio_pika.connect(amqp_url) as connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange("tollgate.events")
+        message = aio_pika.Message(
+            event.to_json(), message_id=event.id, user_id=user_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+        )
+        await exchange.publish(message, routing_key=event.type)
+    return event.id
+
+
+async def test_decisions_from_the_finance_service_count_once_and_only_from_its_broker_user(
+    start_system: Any, amqp_url: str
+) -> None:
+    # The test broker's only user is guest: it plays the finance service's login here.
+    system = await start_system(services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"})
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as http:
+        client = AuthClient(http)
+        admin = await client.sign_up()
+        payment_id = (await submit(client, admin)).json()["id"]
+        approve = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by="finance-desk-1")
+
+        await publish_decision(amqp_url, approve, user_id=None)  # anyone could have sent this: parked
+        await asyncio.sleep(1.0)
+        assert (await balance(client, admin))["balance"] == "0.00"
+
+        for _ in range(2):  # the same decision twice, as separate events: applied once
+            await publish_decision(amqp_url, approve, user_id="guest")
+
+        async def credited() -> bool:
+            return (await balance(client, admin))["balance"] == "5000.00"
+
+        await wait_for(credited, timeout=20)
+        await asyncio.sleep(1.0)
+        assert (await balance(client, admin))["balance"] == "5000.00"
+        rows = await fetch(
+            system.database_urls["billing"],
+            "SELECT payload FROM outbox WHERE event_type = 'billing.offline_payment.approved'",
+        )
+        assert len(rows) == 1 and json.loads(rows[0]["payload"])["data"]["approved_by"] == "finance-desk-1"
