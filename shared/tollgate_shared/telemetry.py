@@ -19,6 +19,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 
 _configured = False
 
@@ -71,8 +72,15 @@ def setup_telemetry(
     provider = trace.get_tracer_provider()
     if not _configured:
         _configured = True
-        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-        if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        exporting = bool(
+            os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        )
+        # With nowhere to send spans, record none: trace ids still flow (logs,
+        # headers, the bus) but spans cost next to nothing (the bus benchmark
+        # measured up to 1.6 ms of CPU per event for spans thrown away).
+        sampler = ALWAYS_ON if exporting or extra_processor is not None else ALWAYS_OFF
+        provider = TracerProvider(resource=Resource.create({"service.name": service_name}), sampler=sampler)
+        if exporting:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

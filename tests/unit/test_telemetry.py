@@ -31,3 +31,18 @@ def test_log_line_is_json_with_the_current_trace_id() -> None:
 def test_log_line_outside_a_span_has_no_trace_id() -> None:
     entry = json.loads(JsonLogFormatter("auth").format(_record("hello")))
     assert entry["message"] == "hello" and "trace_id" not in entry
+
+
+def test_without_an_exporter_spans_are_not_recorded_but_trace_ids_flow(monkeypatch: object) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    provider = TracerProvider(sampler=ALWAYS_OFF)  # what setup_telemetry builds with no endpoint
+    with provider.get_tracer(__name__).start_as_current_span("work") as span:
+        context = span.get_span_context()
+        carrier: dict[str, str] = {}
+        from opentelemetry import propagate
+
+        propagate.inject(carrier)
+    assert not span.is_recording() and context.is_valid
+    assert carrier["traceparent"].split("-")[1] == format(context.trace_id, "032x")

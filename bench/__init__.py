@@ -1,0 +1,1 @@
+"""Benchmarks of Tollgate against the real infrastructure; see bench/README.md."""

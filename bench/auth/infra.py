@@ -1,0 +1,325 @@
+"""A throwaway database, the auth service as its own process, and where the CPU went."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --- the database ------------------------------------------------------------
+def _dsn(url: str) -> str:
+    """What asyncpg takes: the URL without SQLAlchemy's driver suffix."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def database_url(admin_url: str, name: str) -> str:
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def new_database_name() -> str:
+    return f"bench_auth_{uuid.uuid4().hex[:10]}"
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    connection = await asyncpg.connect(_dsn(admin_url), timeout=10)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def create_database(admin_url: str, name: str) -> str:
+    """Create and migrate database `name` (alembic, as `tollgate migrate` does); answer its URL."""
+    from auth.app import MIGRATIONS
+    from tollgate_shared.migrations import upgrade
+
+    if not name.startswith("bench_auth_"):
+        raise ValueError(f"bench databases are named bench_auth_*, not {name}")
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    url = database_url(admin_url, name)
+    # Alembic's env runs its own event loop: keep it off this one.
+    await asyncio.wait_for(asyncio.to_thread(upgrade, MIGRATIONS, url), timeout=120)
+    return url
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    if not name.startswith("bench_auth_"):
+        raise ValueError(f"refusing to drop {name}: not an auth bench database")
+    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def server_version(admin_url: str) -> str:
+    connection = await asyncpg.connect(_dsn(admin_url), timeout=10)
+    try:
+        return str(await connection.fetchval("SHOW server_version"))
+    finally:
+        await connection.close()
+
+
+async def backend_pids(url: str) -> list[int]:
+    """PostgreSQL backends serving database `url` (the service's pool), not this query's own."""
+    connection = await asyncpg.connect(_dsn(url), timeout=10)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [int(row["pid"]) for row in rows]
+    finally:
+        await connection.close()
+
+
+async def outbox_state(url: str) -> dict[str, int]:
+    """Events the service recorded and how many its relay has not published yet."""
+    connection = await asyncpg.connect(_dsn(url), timeout=10)
+    try:
+        row = await connection.fetchrow(
+            "SELECT count(*) AS total, count(*) FILTER (WHERE sent_at IS NULL) AS unsent FROM outbox"
+        )
+        assert row is not None
+        return {"total": int(row["total"]), "unsent": int(row["unsent"])}
+    finally:
+        await connection.close()
+
+
+class BackendSampler:
+    """What the service's PostgreSQL connections are doing, sampled twice a second.
+
+    A connection `idle in transaction` is checked out by a request that is busy
+    elsewhere: for a login, waiting for (or running) the argon2 verify.
+    """
+
+    def __init__(self, url: str, interval: float = 0.5) -> None:
+        self.url = url
+        self.interval = interval
+        self.samples: list[dict[str, int]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        connection = await asyncpg.connect(_dsn(self.url), timeout=10)
+        try:
+            while True:
+                rows = await connection.fetch(
+                    "SELECT coalesce(state, '') AS state, count(*) AS n FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1"
+                )
+                self.samples.append({str(row["state"]): int(row["n"]) for row in rows})
+                await asyncio.sleep(self.interval)
+        finally:
+            await connection.close()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> dict[str, float]:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        states = sorted({state for sample in self.samples for state in sample})
+        count = max(len(self.samples), 1)
+        means = {state: sum(sample.get(state, 0) for sample in self.samples) / count for state in states}
+        return {
+            **{f"mean_{state.replace(' ', '_') or 'unknown'}": round(mean, 2) for state, mean in means.items()},
+            "max_connections": max((sum(s.values()) for s in self.samples), default=0),
+        }
+
+
+# --- the service -------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServiceProcess:
+    """`tollgate serve auth` in its own process (uvicorn, uvloop, httptools), on loopback."""
+
+    database_url: str
+    amqp_url: str
+    internal_key: str
+    secret_key: str
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            # Nothing of the caller's Tollgate or tracing configuration leaks in.
+            if not key.startswith(("TOLLGATE_", "OTEL_"))
+        }
+        env.update(
+            {
+                # Production mode with real (random) secrets: the configuration that ships.
+                "TOLLGATE_ENV": "production",
+                "TOLLGATE_SECRET_KEY": self.secret_key,
+                "TOLLGATE_INTERNAL_KEY": self.internal_key,
+                "TOLLGATE_AUTH_DATABASE_URL": self.database_url,
+                "TOLLGATE_AMQP_URL": self.amqp_url,
+                "TOLLGATE_LOG_LEVEL": "WARNING",
+            }
+        )
+        return env
+
+    def start(self) -> None:
+        # The interpreter of this uv environment, so no `uv run` resyncs the shared .venv meanwhile;
+        # the same as `uv run tollgate serve auth --port P`.
+        command = [sys.executable, "-m", "tollgate.cli", "serve", "auth", "--port", str(self.port)]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    async def wait_ready(self, within: float = 60.0) -> None:
+        deadline = time.monotonic() + within
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            while True:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the auth service exited ({self.process.returncode}):\n{self.log_tail()}")
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    async with session.get(f"{self.url}/readyz") as answer:
+                        if answer.status == 200:
+                            return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the auth service was not ready within {within:.0f}s:\n{self.log_tail()}")
+                await asyncio.sleep(0.2)
+
+    def log_count(self, needle: str) -> int:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace").count(needle)
+        return 0
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    async def stop(self, grace: float = 20.0) -> int | None:
+        """SIGTERM (uvicorn's graceful shutdown), then SIGKILL after `grace` seconds; only our own pid."""
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.to_thread(self.process.wait, grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return await asyncio.to_thread(self.process.wait, 10)
+
+
+# --- CPU accounting ------------------------------------------------------------
+def process_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (all its threads), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            raw = stat.read()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores) since boot."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / TICKS
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    at: float
+    machine: float
+    service: float
+    client: float
+    database: dict[int, float]
+
+
+def cpu_snapshot(service_pid: int, database_pids: list[int]) -> CpuSnapshot:
+    database = {pid: seconds for pid in database_pids if (seconds := process_cpu_seconds(pid)) is not None}
+    return CpuSnapshot(
+        at=time.monotonic(),
+        machine=machine_busy_seconds(),
+        service=process_cpu_seconds(service_pid) or 0.0,
+        client=time.process_time(),
+        database=database,
+    )
+
+
+def cpu_usage(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
+    """Cores used on average between two snapshots: the service, its PostgreSQL backends,
+    this load generator, and everything else on the machine (the noise)."""
+    seconds = after.at - before.at
+    if seconds <= 0:
+        return {}
+    # A backend that appeared meanwhile (the pool grew) counts from zero.
+    database = sum(value - before.database.get(pid, 0.0) for pid, value in after.database.items())
+    service = after.service - before.service
+    client = after.client - before.client
+    machine = after.machine - before.machine
+    return {
+        "service_cores": service / seconds,
+        "database_cores": database / seconds,
+        "client_cores": client / seconds,
+        "other_cores": max(machine - service - client - database, 0.0) / seconds,
+        "machine_cores": machine / seconds,
+        "service_cpu_seconds": service,
+        "database_cpu_seconds": database,
+        "client_cpu_seconds": client,
+    }
+
+
+# --- the machine ---------------------------------------------------------------
+def load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def machine() -> dict[str, object]:
+    model = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory_kib = 0
+    with contextlib.suppress(OSError), open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                memory_kib = int(line.split()[1])
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_mib": memory_kib // 1024,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }

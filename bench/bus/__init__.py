@@ -1,0 +1,1 @@
+"""Outbox → RabbitMQ → inbox: events per second and commit-to-commit latency."""

@@ -1,0 +1,139 @@
+"""Throwaway databases and queues for one run, and what the machine is."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import shutil
+import uuid
+from collections.abc import Sequence
+
+import aio_pika
+import asyncpg
+from sqlalchemy import MetaData
+from sqlalchemy.engine import make_url
+
+from tollgate_shared.bus import topology
+from tollgate_shared.bus.base import topic_matches
+from tollgate_shared.db import create_engine
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def database_url(admin_url: str, name: str) -> str:
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    connection = await asyncpg.connect(_dsn(admin_url), timeout=10)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def create_database(admin_url: str, name: str, metadata: MetaData) -> str:
+    """Create database `name` with `metadata`'s tables; answer its URL."""
+    if not name.startswith("bench_"):
+        raise ValueError(f"bench databases are named bench_*, not {name}")
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    url = database_url(admin_url, name)
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+    finally:
+        await engine.dispose()
+    return url
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    if not name.startswith("bench_"):
+        raise ValueError(f"refusing to drop {name}: not a bench database")
+    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def server_version(admin_url: str) -> str:
+    connection = await asyncpg.connect(_dsn(admin_url), timeout=10)
+    try:
+        return str(await connection.fetchval("SHOW server_version"))
+    finally:
+        await connection.close()
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def queues_of(queue: str, retry_delays: Sequence[float]) -> list[str]:
+    """The work queue the bus declares for `queue`, its dead-letter queue and its delay tiers."""
+    return [queue, topology.dead_letter_queue(queue), *(topology.retry_queue(queue, d) for d in retry_delays)]
+
+
+async def delete_queues(amqp_url: str, names: Sequence[str]) -> None:
+    async with await aio_pika.connect(amqp_url, timeout=10) as connection:
+        for name in names:
+            # A failed delete closes the channel: one channel per queue.
+            channel = await connection.channel()
+            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                await channel.queue_delete(name)
+            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                await channel.close()
+
+
+async def other_bindings(routing_key: str, own_queue: str) -> list[str] | None:
+    """Queues other than `own_queue` bound to `routing_key` on the events exchange; None when unknown.
+
+    Asks `rabbitmqctl` (the management plugin may be off); None when it is not
+    installed or cannot reach the node.
+    """
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    if rabbitmqctl is None:
+        return None
+    process = await asyncio.create_subprocess_exec(
+        rabbitmqctl,
+        "list_bindings",
+        "-q",
+        "--no-table-headers",
+        "source_name",
+        "destination_name",
+        "routing_key",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        stdout, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        return None
+    if process.returncode != 0:
+        return None
+    found = []
+    for line in stdout.decode().splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3:
+            continue
+        source, destination, pattern = parts
+        if source == topology.EXCHANGE and destination != own_queue and topic_matches(pattern, routing_key):
+            found.append(f"{destination} ({pattern})")
+    return found
+
+
+def machine() -> dict[str, object]:
+    model = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
