@@ -41,8 +41,9 @@ migrate: setup  ## apply every service's migrations
 asyncapi: setup  ## regenerate docs/asyncapi.yaml from the event models
 	$(UV) tollgate asyncapi
 
-bench: setup  ## run the benchmarks (figures go to bench/README.md by hand)
-	$(UV) python -m bench.bus.run
+bench: setup  ## run the benchmarks (copy the figures into bench/README.md)
+	$(UV) python -m bench.bus.run --repeat 3
+	$(UV) python -m bench.auth.run
 
 dlq-list: setup  ## list dead-lettered messages (needs TOLLGATE_AMQP_URL)
 	$(UV) tollgate dlq list
