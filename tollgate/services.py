@@ -12,6 +12,7 @@ import billing.app
 import gateway.app
 import invoicing.app
 from auth.settings import AuthSettings
+from billing.handlers import FINANCE_QUEUE
 from billing.handlers import event_handlers as billing_handlers
 from billing.settings import BillingSettings
 from gateway.settings import GatewaySettings
@@ -30,8 +31,10 @@ class ServiceEntry:
     queues: Callable[[], list[str]]
 
 
-def _queues(handlers: Callable[[Any], Any], settings: type[ServiceSettings]) -> Callable[[], list[str]]:
-    return lambda: list(handlers(settings.model_construct()))
+def _queues(
+    handlers: Callable[[Any], Any], settings: type[ServiceSettings], outbound: tuple[str, ...] = ()
+) -> Callable[[], list[str]]:
+    return lambda: [*handlers(settings.model_construct()), *outbound]
 
 
 SERVICES: dict[str, ServiceEntry] = {
@@ -41,7 +44,8 @@ SERVICES: dict[str, ServiceEntry] = {
         billing.app.create_app,
         BillingSettings,
         billing.app.MIGRATIONS,
-        _queues(billing_handlers, BillingSettings),
+        # The finance service's queue is declared by billing: its dead letters are billing's to show.
+        _queues(billing_handlers, BillingSettings, (FINANCE_QUEUE,)),
     ),
     "invoicing": ServiceEntry(
         "invoicing",

@@ -161,3 +161,19 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer_and_throttle
     rows = await fetch(system.database_urls["auth"], "SELECT details FROM audit_entry WHERE action = 'login.failed'")
     reasons = [row["details"] for row in rows]
     assert any("invalid_credentials" in r for r in reasons) and any("throttled" in r for r in reasons)
+
+
+async def test_a_user_may_enrol_voluntarily_when_it_is_not_enforced(auth: tuple[AuthClient, Any]) -> None:
+    client, _ = auth
+    admin = await client.sign_up()
+    setup = await client.call("POST", "/api/auth/totp/setup", admin, json={})
+    assert setup.status_code == 200, setup.text
+    body = setup.json()
+    assert decode_qr(body["qr_svg"]) == body["otpauth_uri"]
+    await away_from_step_boundary()
+    verified = await client.verify(body["challenge"], totp(body["secret"], time.time()))
+    assert verified.status_code == 200 and len(verified.json()["recovery_codes"]) == 10
+    again = await client.call("POST", "/api/auth/totp/setup", admin, json={})
+    assert again.status_code == 409  # already enrolled
+    assert (await client.login(admin)).json()["status"] == "totp_required"  # asked at every login from now on
+    assert (await client.call("POST", "/api/auth/totp/setup", json={})).status_code == 401  # no challenge, no session
