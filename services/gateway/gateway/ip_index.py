@@ -65,7 +65,9 @@ def _families(ranges: Iterable[tuple[IPAddress, IPAddress]]) -> dict[int, Interv
 class AccountRules:
     revision: int
     everyone: dict[int, Intervals] | None  # None: no all-users rule is enabled
-    per_user: dict[str, dict[int, Intervals]] = field(default_factory=dict)
+    # Each user's own ranges only: the all-users ranges are searched separately,
+    # so 100 users with a rule each do not carry 100 copies of a large shared set.
+    own: dict[str, dict[int, Intervals]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, rules: Iterable[Mapping[str, Any]], revision: int) -> AccountRules:
@@ -80,17 +82,23 @@ class AccountRules:
             else:
                 own.setdefault(rule["user_id"], []).append(span)
         everyone = _families(shared) if shared else None
-        per_user = {user_id: _families([*shared, *spans]) for user_id, spans in own.items()}
-        return cls(revision=revision, everyone=everyone, per_user=per_user)
+        return cls(
+            revision=revision, everyone=everyone, own={user_id: _families(spans) for user_id, spans in own.items()}
+        )
 
     def allows(self, user_id: str, address: IPAddress | None) -> bool:
-        families = self.per_user.get(user_id, self.everyone)
-        if families is None:
-            return True
+        users_own = self.own.get(user_id)
+        if users_own is None and self.everyone is None:
+            return True  # no enabled rule applies to this user
         if address is None:
             return False
-        intervals = families.get(address.version)
-        return intervals is not None and intervals.contains(int(address))
+        return any(
+            intervals.contains(int(address))
+            for families in (users_own, self.everyone)
+            if families is not None
+            for intervals in (families.get(address.version),)
+            if intervals is not None
+        )
 
 
 class IpRuleIndex:
