@@ -44,6 +44,7 @@ asyncapi: setup  ## regenerate docs/asyncapi.yaml from the event models
 bench: setup  ## run the benchmarks (copy the figures into bench/README.md)
 	$(UV) python -m bench.bus.run --repeat 3
 	$(UV) python -m bench.auth.run
+	$(UV) python -m bench.gateway.run
 
 dlq-list: setup  ## list dead-lettered messages (needs TOLLGATE_AMQP_URL)
 	$(UV) tollgate dlq list

@@ -1,0 +1,320 @@
+"""A throwaway auth database, the processes under test, CPU accounting and the machine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
+
+TICKS = os.sysconf("SC_CLK_TCK")
+ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m bench.gateway...` runs from here
+DB_PREFIX = "bench_gw_"
+OTHER_BENCHES = re.compile(r"\bbench\.(auth|bus)\b")
+
+
+# --- the database ------------------------------------------------------------------
+def _dsn(url: str) -> str:
+    """What asyncpg takes: the URL without SQLAlchemy's driver suffix."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def database_url(admin_url: str, name: str) -> str:
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def new_database_name() -> str:
+    return f"{DB_PREFIX}{uuid.uuid4().hex[:10]}"
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    connection = await asyncpg.connect(_dsn(admin_url), timeout=10)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def create_database(admin_url: str, name: str) -> str:
+    """Create database `name` and migrate it with auth's alembic migrations; answer its URL."""
+    from auth.app import MIGRATIONS
+    from tollgate_shared.migrations import upgrade
+
+    if not name.startswith(DB_PREFIX):
+        raise ValueError(f"gateway bench databases are named {DB_PREFIX}*, not {name}")
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    url = database_url(admin_url, name)
+    # Alembic's env runs its own event loop: keep it off this one.
+    await asyncio.wait_for(asyncio.to_thread(upgrade, MIGRATIONS, url), timeout=120)
+    return url
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    if not name.startswith(DB_PREFIX):
+        raise ValueError(f"refusing to drop {name}: not a gateway bench database")
+    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def server_version(admin_url: str) -> str:
+    connection = await asyncpg.connect(_dsn(admin_url), timeout=10)
+    try:
+        return str(await connection.fetchval("SHOW server_version"))
+    finally:
+        await connection.close()
+
+
+async def backend_pids(url: str) -> list[int]:
+    """PostgreSQL backends connected to database `url` (the auth service's pool), not this query's own."""
+    connection = await asyncpg.connect(_dsn(url), timeout=10)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [int(row["pid"]) for row in rows]
+    finally:
+        await connection.close()
+
+
+# --- processes ---------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def clean_environment() -> dict[str, str]:
+    """The caller's environment without any Tollgate or tracing configuration."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("TOLLGATE_", "OTEL_"))}
+
+
+@dataclass
+class ServerProcess:
+    """One HTTP server in its own process group on loopback, logging to a file."""
+
+    name: str
+    command: Sequence[str]
+    env: Mapping[str, str]
+    log_path: Path
+    port: int
+    health_path: str = "/healthz"
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                list(self.command),
+                env=dict(self.env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=ROOT,
+                start_new_session=True,
+            )
+
+    async def wait_ready(self, within: float = 60.0) -> None:
+        deadline = time.monotonic() + within
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            while True:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{self.log_tail()}")
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    async with session.get(self.url + self.health_path) as answer:
+                        if answer.status == 200:
+                            return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name} was not ready within {within:.0f}s:\n{self.log_tail()}")
+                await asyncio.sleep(0.2)
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    async def stop(self, grace: float = 15.0) -> int | None:
+        """SIGTERM (uvicorn's graceful shutdown), then SIGKILL after `grace` seconds; only our own pid."""
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.to_thread(self.process.wait, grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return await asyncio.to_thread(self.process.wait, 10)
+
+
+def tollgate_serve(service: str, port: int) -> list[str]:
+    """`uv run tollgate serve SERVICE --port P`, with this environment's interpreter
+    (so no `uv run` re-syncs the shared .venv meanwhile, and the pid is the server's own)."""
+    return [sys.executable, "-m", "tollgate.cli", "serve", service, "--port", str(port)]
+
+
+# --- CPU accounting ---------------------------------------------------------------------------
+def process_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (all its threads), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            raw = stat.read()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores) since boot."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / TICKS
+
+
+@dataclass
+class CpuSnapshot:
+    at: float
+    machine: float
+    processes: dict[str, float] = field(default_factory=dict)
+    database: dict[int, float] = field(default_factory=dict)
+
+
+def cpu_snapshot(processes: Mapping[str, int], database_pids: Sequence[int]) -> CpuSnapshot:
+    return CpuSnapshot(
+        at=time.monotonic(),
+        machine=machine_busy_seconds(),
+        processes={name: process_cpu_seconds(pid) or 0.0 for name, pid in processes.items()},
+        database={pid: s for pid in database_pids if (s := process_cpu_seconds(pid)) is not None},
+    )
+
+
+def cpu_usage(before: CpuSnapshot, after: CpuSnapshot, client_seconds: float) -> dict[str, float]:
+    """Cores used on average between two snapshots, per process under test, PostgreSQL,
+    the load generator (its rusage) and everything else on the machine (noise)."""
+    seconds = after.at - before.at
+    if seconds <= 0:
+        return {}
+    usage = {
+        f"{name}_cores": (after.processes[name] - before.processes.get(name, 0.0)) / seconds for name in after.processes
+    }
+    database = sum(value - before.database.get(pid, 0.0) for pid, value in after.database.items()) / seconds
+    machine = (after.machine - before.machine) / seconds
+    client = client_seconds / seconds
+    usage.update({"postgres_cores": database, "wrk_cores": client, "machine_cores": machine})
+    accounted = sum(usage[k] for k in usage if k != "machine_cores")
+    usage["other_cores"] = max(machine - accounted, 0.0)
+    return usage
+
+
+# --- the machine ---------------------------------------------------------------------------------
+def other_benchmarks() -> list[str]:
+    """Command lines of bench.auth / bench.bus processes running now (not ours)."""
+    found = []
+    own = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == own:
+            continue
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                text = cmdline.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            if OTHER_BENCHES.search(text):
+                found.append(f"{entry} {text}")
+    return found
+
+
+def wait_quiet(limit_s: float, log: Callable[[str], None]) -> float:
+    """Wait (at most `limit_s`) until no other benchmark runs; answer the seconds waited."""
+    started = time.monotonic()
+    announced = False
+    while (running := other_benchmarks()) and time.monotonic() - started < limit_s:
+        if not announced:
+            log(f"waiting for other benchmarks to end: {running[:2]}")
+            announced = True
+        time.sleep(3)
+    if running:
+        log(f"still running after {limit_s:.0f}s, going on anyway: {running[:2]}")
+    return time.monotonic() - started
+
+
+async def wait_for_quiet(limit_s: float, log: Callable[[str], None]) -> float:
+    return await asyncio.to_thread(wait_quiet, limit_s, log)
+
+
+class NoiseWatch:
+    """Notes any other benchmark process seen while a measurement runs (polled once a second)."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self.seen: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            found = await asyncio.to_thread(other_benchmarks)
+            if found:
+                self.seen = found
+            await asyncio.sleep(self.interval)
+
+    async def __aenter__(self) -> NoiseWatch:
+        self.seen = other_benchmarks()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if not self.seen:
+            self.seen = other_benchmarks()
+
+
+def load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def machine() -> dict[str, object]:
+    model = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory_kib = 0
+    with contextlib.suppress(OSError), open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                memory_kib = int(line.split()[1])
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "memory_mib": memory_kib // 1024,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
