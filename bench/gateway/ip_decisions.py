@@ -242,13 +242,18 @@ def _intervals_bytes(intervals: Intervals) -> int:
     return size + sum(sys.getsizeof(v) for v in intervals.starts) + sum(sys.getsizeof(v) for v in intervals.ends)
 
 
+def _per_user(rules: AccountRules) -> dict[str, dict[int, Intervals]]:
+    """Each user's intervals: `own` (own ranges only) or, in older versions, `per_user` (merged)."""
+    per_user: dict[str, dict[int, Intervals]] = getattr(rules, "own", None) or getattr(rules, "per_user", {})
+    return per_user
+
+
 def account_bytes(rules: AccountRules) -> int:
     """Memory held by one account's built structure (its tuples and the ints in them)."""
+    per_user = _per_user(rules)
     families = [rules.everyone] if rules.everyone else []
-    families += list(rules.per_user.values())
-    return sum(_intervals_bytes(i) for f in families for i in f.values()) + sum(
-        sys.getsizeof(k) for k in rules.per_user
-    )
+    families += list(per_user.values())
+    return sum(_intervals_bytes(i) for f in families for i in f.values()) + sum(sys.getsizeof(k) for k in per_user)
 
 
 def interval_count(rules: AccountRules) -> int:

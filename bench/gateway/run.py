@@ -90,6 +90,23 @@ def lscpu() -> str:
         return ""
 
 
+def code_version() -> dict[str, str]:
+    """The commit of the code under test, and whether the gateway's files differ from it."""
+
+    def git(*args: str) -> str:
+        try:
+            answer = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, check=False)
+        except OSError:
+            return ""
+        return answer.stdout.strip()
+
+    return {
+        "head": git("rev-parse", "HEAD"),
+        "ip_index_commit": git("log", "-1", "--format=%H %s", "--", "services/gateway/gateway/ip_index.py"),
+        "gateway_uncommitted_changes": git("status", "--short", "--", "services/gateway", "shared"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     started = time.time()
@@ -104,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "uv run python -m bench.gateway.run " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": {**infra.machine(), "lscpu": lscpu(), "load_average_at_start": infra.load_average()},
+        "code": code_version(),
         "ip_decisions": previous.get("ip_decisions"),
         "http": previous.get("http"),
     }
@@ -114,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.part in ("all", "ip"):
         result["ip_decisions"] = {
             "date": result["date"],
+            "code": result["code"],
             **ip_decisions.run(
                 sizes=args.sizes,
                 accounts=args.accounts,
@@ -142,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             quiet_wait_s=args.quiet_wait,
             log_dir=args.output.parent,
         )
-        result["http"] = {"date": result["date"], **asyncio.run(http_compare.run(options, log))}
+        result["http"] = {"date": result["date"], "code": result["code"], **asyncio.run(http_compare.run(options, log))}
     result["seconds"] = time.time() - started
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")

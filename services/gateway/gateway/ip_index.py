@@ -92,13 +92,17 @@ class AccountRules:
             return True  # no enabled rule applies to this user
         if address is None:
             return False
-        return any(
-            intervals.contains(int(address))
-            for families in (users_own, self.everyone)
-            if families is not None
-            for intervals in (families.get(address.version),)
-            if intervals is not None
-        )
+        # Plain ifs: this runs on every authenticated request (a generator cost ~1 µs more).
+        value = int(address)
+        if users_own is not None:
+            intervals = users_own.get(address.version)
+            if intervals is not None and intervals.contains(value):
+                return True
+        if self.everyone is not None:
+            intervals = self.everyone.get(address.version)
+            if intervals is not None and intervals.contains(value):
+                return True
+        return False
 
 
 class IpRuleIndex:
