@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.auth.infra import _dsn
+from bench.common import dsn
 
 COLUMNS = (
     '"user".id, "user".account_id, "user".email, "user".password_hash, "user".role, "user".active, '
@@ -27,7 +27,7 @@ INDEXED_QUERY = f'SELECT {COLUMNS} FROM "user" WHERE "user".email = $1::VARCHAR'
 
 async def add_filler_users(url: str, *, account_id: str, count: int, password_hash: str) -> None:
     """`count` more users of `account_id` (lowercase emails, as the service stores them)."""
-    connection = await asyncpg.connect(_dsn(url), timeout=10)
+    connection = await asyncpg.connect(dsn(url), timeout=10)
     try:
         await connection.execute(
             """
@@ -47,7 +47,7 @@ async def add_filler_users(url: str, *, account_id: str, count: int, password_ha
 
 
 async def any_password_hash(url: str) -> str:
-    connection = await asyncpg.connect(_dsn(url), timeout=10)
+    connection = await asyncpg.connect(dsn(url), timeout=10)
     try:
         return str(await connection.fetchval('SELECT password_hash FROM "user" LIMIT 1'))
     finally:
@@ -67,7 +67,7 @@ async def _explain(connection: asyncpg.Connection, query: str, email: str, repea
 
 async def probe(url: str, *, email: str, repeats: int = 15) -> dict[str, Any]:
     """Both lookups of one existing user, with the table as it is now."""
-    connection = await asyncpg.connect(_dsn(url), timeout=10)
+    connection = await asyncpg.connect(dsn(url), timeout=10)
     try:
         users = int(await connection.fetchval('SELECT count(*) FROM "user"'))
         return {

@@ -28,6 +28,7 @@ from typing import Any
 
 from bench.auth import hashing, infra, lookup, scenarios
 from bench.auth.client import SignedClient
+from bench.common import server_version
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -154,7 +155,7 @@ def medians(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]
 
 
 async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
-    report["postgresql"] = await infra.server_version(args.database_url)
+    report["postgresql"] = await server_version(args.database_url)
     if not args.skip_hashing:
         print(f"argon2: one verify, single-threaded, {args.hash_repeats} each (interleaved) …", flush=True)
         report["argon2_verify"] = await asyncio.to_thread(hashing.compare, repeats=args.hash_repeats)

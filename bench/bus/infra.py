@@ -11,36 +11,19 @@ import uuid
 from collections.abc import Sequence
 
 import aio_pika
-import asyncpg
 from sqlalchemy import MetaData
-from sqlalchemy.engine import make_url
 
+from bench.common import admin_execute, database_url
 from tollgate_shared.bus import topology
 from tollgate_shared.bus.base import topic_matches
 from tollgate_shared.db import create_engine
-
-
-def _dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def database_url(admin_url: str, name: str) -> str:
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-async def _admin(admin_url: str, sql: str) -> None:
-    connection = await asyncpg.connect(_dsn(admin_url), timeout=10)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 async def create_database(admin_url: str, name: str, metadata: MetaData) -> str:
     """Create database `name` with `metadata`'s tables; answer its URL."""
     if not name.startswith("bench_"):
         raise ValueError(f"bench databases are named bench_*, not {name}")
-    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    await admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     url = database_url(admin_url, name)
     engine = create_engine(url, pool_size=1)
     try:
@@ -54,15 +37,7 @@ async def create_database(admin_url: str, name: str, metadata: MetaData) -> str:
 async def drop_database(admin_url: str, name: str) -> None:
     if not name.startswith("bench_"):
         raise ValueError(f"refusing to drop {name}: not a bench database")
-    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def server_version(admin_url: str) -> str:
-    connection = await asyncpg.connect(_dsn(admin_url), timeout=10)
-    try:
-        return str(await connection.fetchval("SHOW server_version"))
-    finally:
-        await connection.close()
+    await admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def new_run_id() -> str:

@@ -35,11 +35,11 @@ from bench.bus.infra import (
     new_run_id,
     other_bindings,
     queues_of,
-    server_version,
 )
 from bench.bus.producer import Commits, ProducerSide
 from bench.bus.schema import EVENT_TYPE, consumer_schema, producer_schema
 from bench.bus.stats import median_of, phase_figures, table
+from bench.common import server_version
 
 GOAL_EVENTS_PER_S = 1_000
 GOAL_P95_MS = 50.0

@@ -28,6 +28,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.common import server_version
 from bench.gateway import infra
 from bench.gateway.load import WrkScript, run_wrk, wrk_version
 from bench.gateway.stats import median, table
@@ -429,7 +430,7 @@ async def run(options: Options, log: Callable[[str], None] = print) -> dict[str,
     if options.latency_connections > 0:
         levels.append(Level("serial", options.latency_connections, options.latency_seconds))
     waited = await infra.wait_for_quiet(options.quiet_wait_s, log)
-    postgres = await infra.server_version(options.database_url)
+    postgres = await server_version(options.database_url)
     stack = Stack(options, log)
     script = WrkScript.create()
     runs: list[dict[str, Any]] = []

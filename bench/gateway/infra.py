@@ -19,7 +19,8 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
-from sqlalchemy.engine import make_url
+
+from bench.common import admin_execute, database_url, dsn
 
 TICKS = os.sysconf("SC_CLK_TCK")
 ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m bench.gateway...` runs from here
@@ -28,25 +29,10 @@ OTHER_BENCHES = re.compile(r"\bbench\.(auth|bus)\b")
 
 
 # --- the database ------------------------------------------------------------------
-def _dsn(url: str) -> str:
-    """What asyncpg takes: the URL without SQLAlchemy's driver suffix."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def database_url(admin_url: str, name: str) -> str:
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def new_database_name() -> str:
     return f"{DB_PREFIX}{uuid.uuid4().hex[:10]}"
-
-
-async def _admin(admin_url: str, sql: str) -> None:
-    connection = await asyncpg.connect(_dsn(admin_url), timeout=10)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 async def create_database(admin_url: str, name: str) -> str:
@@ -56,7 +42,7 @@ async def create_database(admin_url: str, name: str) -> str:
 
     if not name.startswith(DB_PREFIX):
         raise ValueError(f"gateway bench databases are named {DB_PREFIX}*, not {name}")
-    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    await admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     url = database_url(admin_url, name)
     # Alembic's env runs its own event loop: keep it off this one.
     await asyncio.wait_for(asyncio.to_thread(upgrade, MIGRATIONS, url), timeout=120)
@@ -66,20 +52,12 @@ async def create_database(admin_url: str, name: str) -> str:
 async def drop_database(admin_url: str, name: str) -> None:
     if not name.startswith(DB_PREFIX):
         raise ValueError(f"refusing to drop {name}: not a gateway bench database")
-    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def server_version(admin_url: str) -> str:
-    connection = await asyncpg.connect(_dsn(admin_url), timeout=10)
-    try:
-        return str(await connection.fetchval("SHOW server_version"))
-    finally:
-        await connection.close()
+    await admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def backend_pids(url: str) -> list[int]:
     """PostgreSQL backends connected to database `url` (the auth service's pool), not this query's own."""
-    connection = await asyncpg.connect(_dsn(url), timeout=10)
+    connection = await asyncpg.connect(dsn(url), timeout=10)
     try:
         rows = await connection.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
