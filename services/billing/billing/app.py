@@ -1,17 +1,25 @@
 """The billing service: wallets, payments, offline approvals, orders. Money moves only here."""
 
+import hashlib
+import hmac
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from billing.adapters.sandbox_provider import SandboxProvider
+from billing.adapters.stripe_provider import StripeProvider
 from billing.adapters.tables import messaging, metadata
-from billing.api import offline_payments, orders, profile, wallet
+from billing.api import offline_payments, orders, payments, profile, sandbox, wallet
+from billing.domain.payments import PaymentProvider
 from billing.handlers import DECISIONS_QUEUE, FINANCE_QUEUE, event_handlers
 from billing.settings import BillingSettings
 from tollgate_shared.auth_upstream import verify_tokens_with_auth
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.service import Consumers, ServiceDefinition, create_service_app
+from tollgate_shared.settings import SettingsError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -21,7 +29,14 @@ def definition(settings: BillingSettings, consumers: Consumers | None = None) ->
         name="billing",
         metadata=metadata,
         tables=messaging,
-        routers=[wallet.router, profile.router, orders.router, offline_payments.router],
+        routers=[
+            wallet.router,
+            profile.router,
+            orders.router,
+            payments.router,
+            offline_payments.router,
+            sandbox.router,
+        ],
         consumers=event_handlers(settings) if consumers is None else consumers,
         api_prefix="/api/billing",
         # The finance approval service reads submissions from a queue billing keeps for it.
@@ -46,5 +61,35 @@ def create_app(
         broker=broker,
         bus=bus,
         instance=instance,
-        on_startup=verify_tokens_with_auth,
+        on_startup=start_billing,
     )
+
+
+async def start_billing(app: FastAPI, runtime: Any) -> None:
+    await verify_tokens_with_auth(app, runtime)
+    provider = payment_provider(runtime.settings, runtime.session_factory)
+    app.state.payment_provider = provider
+    runtime.cleanups.append(provider.close)
+
+
+def payment_provider(settings: BillingSettings, sessions: async_sessionmaker[AsyncSession]) -> PaymentProvider:
+    """Stripe when configured, else the sandbox (production only when asked for explicitly)."""
+    problem = settings.payment_provider_problem()
+    if problem is not None:
+        raise SettingsError(problem)
+    if settings.effective_payment_provider == "stripe":
+        assert settings.stripe_secret_key is not None and settings.stripe_webhook_secret is not None
+        return StripeProvider(
+            secret_key=settings.stripe_secret_key.get_secret_value(),
+            webhook_secret=settings.stripe_webhook_secret.get_secret_value(),
+            api_base=settings.stripe_api_base,
+            webhook_tolerance=settings.stripe_webhook_tolerance,
+        )
+    return SandboxProvider(
+        sessions, webhook_secret=sandbox_webhook_secret(settings), tolerance=settings.stripe_webhook_tolerance
+    )
+
+
+def sandbox_webhook_secret(settings: BillingSettings) -> str:
+    """The sandbox signs its notifications with a key of its own, derived from the platform's secret."""
+    return hmac.new(settings.secret_key.get_secret_value().encode(), b"sandbox webhooks", hashlib.sha256).hexdigest()

@@ -132,6 +132,19 @@ async def pay_order(db: AsyncSession, *, account_id: str, order_id: str, setting
     return row
 
 
+async def pay_awaiting_order(
+    db: AsyncSession, *, account_id: str, order_id: str, settings: BillingSettings, method: str, payment_reference: str
+) -> bool:
+    """Pay the order from credits if it still awaits payment (after an online payment credited them)."""
+    row = await _order_row(db, account_id, order_id, lock=True)
+    if row is None or row.status == "paid":
+        return False
+    if await _pay_from_credits(db, row, settings, method=method) is None:
+        return False
+    await _publish_paid(db, await _order_row(db, account_id, order_id), payment_reference)
+    return True
+
+
 async def find_order(db: AsyncSession, account_id: str, order_id: str) -> Any:
     row = await _order_row(db, account_id, order_id)
     if row is None:
@@ -150,7 +163,9 @@ def _same_or_conflict(row: Any, fingerprint: str) -> Any:
     return row
 
 
-async def _pay_from_credits(db: AsyncSession, row: Any, settings: BillingSettings) -> str | None:
+async def _pay_from_credits(
+    db: AsyncSession, row: Any, settings: BillingSettings, *, method: str = "credits"
+) -> str | None:
     """The ledger entry id when credits paid the order; None when they do not cover it."""
     try:
         applied = await apply_to_wallet(
@@ -166,7 +181,7 @@ async def _pay_from_credits(db: AsyncSession, row: Any, settings: BillingSetting
     await db.execute(
         update(order)
         .where(order.c.id == row.id)
-        .values(status="paid", paid_at=datetime.now(UTC), payment_method="credits")
+        .values(status="paid", paid_at=datetime.now(UTC), payment_method=method)
     )
     return applied.entry_id
 
@@ -188,5 +203,7 @@ def _event_fields(row: Any) -> dict[str, Any]:
 
 
 async def _publish_paid(db: AsyncSession, row: Any, payment_reference: str) -> None:
-    paid = OrderPaid(**_event_fields(row), method="credits", paid_at=row.paid_at, payment_reference=payment_reference)
+    paid = OrderPaid(
+        **_event_fields(row), method=row.payment_method, paid_at=row.paid_at, payment_reference=payment_reference
+    )
     await record_event(db, new_event("billing.order.paid", paid, source="billing", account_id=row.account_id))

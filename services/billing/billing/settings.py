@@ -1,12 +1,12 @@
 """Settings of the billing service."""
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from billing.domain.gst import STATES, state_code
-from tollgate_shared.settings import ServiceSettings
+from tollgate_shared.settings import ServiceSettings, SettingsError
 
 
 class BillingSettings(ServiceSettings):
@@ -22,7 +22,45 @@ class BillingSettings(ServiceSettings):
     # this broker user published them (the AMQP user_id property).
     finance_broker_user: str = "finance"
 
+    # Online payments. Unset provider: Stripe when a Stripe key is configured, else the sandbox.
+    payment_provider: Literal["stripe", "sandbox"] | None = None
+    online_payment_min: Decimal = Field(default=Decimal("100.00"), gt=0)
+    online_payment_max: Decimal = Field(default=Decimal("1000000.00"), gt=0)
+    # Where the provider sends the payer back (Stripe needs absolute URLs): the gateway's public address.
+    public_url: str = "http://127.0.0.1:8000"
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    # The Stripe API's address; tests point it at a local stand-in.
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_webhook_tolerance: int = Field(default=300, ge=1, le=3600)
+
     @field_validator("seller_state")
     @classmethod
     def _known_state(cls, value: str) -> str:
         return STATES[state_code(value)]  # the canonical name; ValueError when unknown
+
+    @model_validator(mode="after")
+    def _payment_limits(self) -> "BillingSettings":
+        if self.online_payment_min > self.online_payment_max:
+            raise SettingsError("TOLLGATE_ONLINE_PAYMENT_MIN is above TOLLGATE_ONLINE_PAYMENT_MAX")
+        return self
+
+    def payment_provider_problem(self) -> str | None:
+        """Why billing must not start with these payment settings (checked at start-up, not by every command)."""
+        if self.effective_payment_provider == "stripe":
+            keys = (self.stripe_secret_key, self.stripe_webhook_secret)
+            if any(key is None or not key.get_secret_value().strip() for key in keys):
+                return "Stripe needs TOLLGATE_STRIPE_SECRET_KEY and TOLLGATE_STRIPE_WEBHOOK_SECRET"
+        elif self.env == "production" and self.payment_provider is None:
+            # Production takes money for real: the sandbox only when someone asked for it (DESIGN §9).
+            return (
+                "no Stripe key is configured: set TOLLGATE_STRIPE_SECRET_KEY and TOLLGATE_STRIPE_WEBHOOK_SECRET, "
+                "or TOLLGATE_PAYMENT_PROVIDER=sandbox explicitly"
+            )
+        return None
+
+    @property
+    def effective_payment_provider(self) -> Literal["stripe", "sandbox"]:
+        if self.payment_provider is not None:
+            return self.payment_provider
+        return "stripe" if self.stripe_secret_key is not None else "sandbox"

@@ -17,8 +17,9 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/invoices/openapi.json"),
     }
 )
-# Payment providers call these; the service checks their signatures.
-PUBLIC_PREFIXES: tuple[str, ...] = ("/api/billing/webhooks/",)
+# Payment providers call the webhooks, and the service checks their signatures;
+# the sandbox's checkout page is reached by its unguessable link, as a provider's is.
+PUBLIC_PREFIXES: tuple[str, ...] = ("/api/billing/webhooks/", "/sandbox/checkout/")
 
 RATE_LIMITED: frozenset[tuple[str, str]] = frozenset(
     {

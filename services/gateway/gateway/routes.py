@@ -11,6 +11,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/billing", "billing"),
     ("/api/finance", "billing"),
     ("/api/invoices", "invoicing"),
+    # The sandbox payment provider's hosted checkout page (DESIGN §7), served by billing.
+    ("/sandbox/checkout", "billing"),
 )
 
 

@@ -128,3 +128,51 @@ Index(
     sqlite_where=offline_payment.c.status == "pending_approval",
 )
 Index("ix_offline_payment_status_created", offline_payment.c.status, offline_payment.c.created_at)
+
+payment = Table(
+    "payment",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("provider", String(20), nullable=False),
+    # The provider's id of the checkout (a Stripe Checkout Session id): what recheck asks about.
+    Column("provider_session", String(255), nullable=False),
+    # The provider's id of the money movement once paid (a Stripe PaymentIntent), for receipts.
+    Column("provider_reference", String(255), nullable=True),
+    Column("redirect_url", String(2000), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("failure_reason", String(500), nullable=True),
+    # An online payment of an order: credited to the wallet, then the order is paid from credits.
+    Column("order_id", String(100), nullable=True),
+    Column("created_by", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("provider", "provider_session", name="provider_session_once"),
+    CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'expired')", name="status"),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+)
+Index("ix_payment_account_created", payment.c.account_id, payment.c.created_at)
+
+# The sandbox provider's own records: what a hosted checkout keeps on its side.
+sandbox_checkout = Table(
+    "sandbox_checkout",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    # The capability in the checkout page's address: whoever holds the link may pay.
+    Column("token", String(64), nullable=False, unique=True),
+    Column("payment_id", String(36), nullable=False),
+    Column("account_id", String(36), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("success_url", String(2000), nullable=False),
+    Column("cancel_url", String(2000), nullable=False),
+    # Stripe's vocabulary: status open/complete/expired, payment_status unpaid/paid.
+    Column("status", String(20), nullable=False),
+    Column("payment_status", String(20), nullable=False),
+    Column("charge_id", String(40), nullable=True),
+    Column("declined", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

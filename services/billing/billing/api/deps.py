@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from billing.domain.payments import PaymentProvider
+from billing.settings import BillingSettings
 from tollgate_shared.access_tokens import Principal
 from tollgate_shared.callers import authenticate
 from tollgate_shared.errors import DomainError
@@ -36,3 +38,17 @@ async def account_admin(principal: Annotated[Principal, Depends(account_user)]) 
 
 AccountUserDep = Annotated[Principal, Depends(account_user)]
 AdminDep = Annotated[Principal, Depends(account_admin)]
+
+
+def billing_settings(request: Request) -> BillingSettings:
+    settings: BillingSettings = request.app.state.runtime.settings
+    return settings
+
+
+def payment_provider(request: Request) -> PaymentProvider:
+    provider: PaymentProvider = request.app.state.payment_provider
+    return provider
+
+
+SettingsDep = Annotated[BillingSettings, Depends(billing_settings)]
+ProviderDep = Annotated[PaymentProvider, Depends(payment_provider)]

@@ -11,9 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from billing.adapters.tables import offline_payment
-from billing.api.deps import AccountUserDep
+from billing.api.deps import AccountUserDep, SettingsDep
 from billing.offline_payments import THANK_YOU, decide, find, submit
-from billing.settings import BillingSettings
 from tollgate_shared.access_tokens import Principal
 from tollgate_shared.callers import authenticate
 from tollgate_shared.errors import DomainError
@@ -89,11 +88,6 @@ def view(row: Any) -> OfflinePaymentRead:
     )
 
 
-def settings_of(request: Request) -> BillingSettings:
-    settings: BillingSettings = request.app.state.runtime.settings
-    return settings
-
-
 async def finance_staff(request: Request) -> Principal:
     jwks: JwksCache = request.app.state.jwks
     principal = await authenticate(request, jwks.verify)
@@ -107,7 +101,7 @@ StaffDep = Annotated[Principal, Depends(finance_staff)]
 
 @router.post("/api/billing/credits/offline", status_code=202)
 async def submit_offline_payment(
-    body: OfflinePaymentCreate, caller: AccountUserDep, db: SessionDep, request: Request
+    body: OfflinePaymentCreate, caller: AccountUserDep, db: SessionDep, settings: SettingsDep
 ) -> Submitted:
     """Tell finance about a bank transfer or cheque; the wallet is credited when finance approves."""
     assert caller.account_id is not None
@@ -121,7 +115,7 @@ async def submit_offline_payment(
         paid_on=body.paid_on,
         bank=body.bank,
         note=body.note,
-        settings=settings_of(request),
+        settings=settings,
     )
     return Submitted(id=row.id, status=row.status, message=THANK_YOU)
 
@@ -152,7 +146,7 @@ async def list_for_finance(
 
 @router.post("/api/finance/offline-payments/{payment_id}/decision")
 async def post_decision(
-    payment_id: str, body: Decision, staff: StaffDep, db: SessionDep, request: Request
+    payment_id: str, body: Decision, staff: StaffDep, db: SessionDep, settings: SettingsDep
 ) -> OfflinePaymentRead:
     """Approve (for the amount that arrived) or reject (with a reason) a pending request, once."""
     await find(db, payment_id)  # 404 before anything else
@@ -164,6 +158,6 @@ async def post_decision(
         decided_by=staff.user_id,
         amount=amount,
         reason=body.reason,
-        settings=settings_of(request),
+        settings=settings,
     )
     return view(row)

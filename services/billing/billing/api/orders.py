@@ -5,20 +5,22 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from billing.adapters.tables import order
-from billing.api.deps import AccountUserDep
+from billing.api.deps import AccountUserDep, ProviderDep, SettingsDep
+from billing.api.payments import PaymentRead, payment_view
 from billing.orders import Item, find_order, pay_order, place_order
-from billing.settings import BillingSettings
+from billing.payments import start_payment
 from tollgate_shared.errors import InvalidField
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, TaxSplit
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
-from tollgate_shared.service import SessionDep
+from tollgate_shared.service import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/billing/orders", tags=["orders"])
 
@@ -39,7 +41,7 @@ class OrderCreate(BaseModel):
 
 class PayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    method: Literal["credits"] = Field(description="online payment of orders arrives with online top-ups")
+    method: Literal["credits", "online"]
 
 
 class OrderRead(BaseModel):
@@ -54,9 +56,11 @@ class OrderRead(BaseModel):
     place_of_supply: str
     created_at: datetime
     paid_at: datetime | None
+    # Paying online: the checkout to send the payer to; the order turns paid when the payment succeeds.
+    payment: PaymentRead | None = None
 
 
-def order_view(row: Any) -> OrderRead:
+def order_view(row: Any, payment: PaymentRead | None = None) -> OrderRead:
     return OrderRead(
         order_id=row.order_id,
         status=row.status,
@@ -69,18 +73,13 @@ def order_view(row: Any) -> OrderRead:
         place_of_supply=row.place_of_supply,
         created_at=row.created_at,
         paid_at=row.paid_at,
+        payment=payment,
     )
 
 
-def settings_of(request: Request) -> BillingSettings:
-    settings: BillingSettings = request.app.state.runtime.settings
-    return settings
-
-
 @router.post("", status_code=201)
-async def create_order(body: OrderCreate, caller: AccountUserDep, db: SessionDep, request: Request) -> OrderRead:
+async def create_order(body: OrderCreate, caller: AccountUserDep, db: SessionDep, settings: SettingsDep) -> OrderRead:
     """Place an order; the same order id with the same items answers the first result and charges nothing more."""
-    settings = settings_of(request)
     assert caller.account_id is not None
     if len(body.items) > settings.max_order_lines:
         raise InvalidField("items", f"must have at most {settings.max_order_lines} lines")
@@ -105,9 +104,32 @@ async def get_order(order_id: str, caller: AccountUserDep, db: SessionDep) -> Or
 
 
 @router.post("/{order_id}/pay")
-async def pay(order_id: str, body: PayRequest, caller: AccountUserDep, db: SessionDep, request: Request) -> OrderRead:
-    """Pay an awaiting order from credits: 200, or 402 `insufficient_credits`."""
+async def pay(
+    order_id: str,
+    body: PayRequest,
+    caller: AccountUserDep,
+    runtime: RuntimeDep,
+    provider: ProviderDep,
+    settings: SettingsDep,
+) -> OrderRead:
+    """Pay an awaiting order: from credits (200, or 402 `insufficient_credits`) or online (200 with the checkout)."""
     assert caller.account_id is not None
-    return order_view(
-        await pay_order(db, account_id=caller.account_id, order_id=order_id, settings=settings_of(request))
+    async with runtime.session_factory() as db, db.begin():
+        if body.method == "credits":
+            return order_view(await pay_order(db, account_id=caller.account_id, order_id=order_id, settings=settings))
+        row = await find_order(db, caller.account_id, order_id)
+    if row.status == "paid":
+        return order_view(row)
+    # Online: the payment credits the wallet, then pays the order from credits (DESIGN §9).
+    started = await start_payment(
+        runtime.session_factory,
+        provider,
+        account_id=caller.account_id,
+        created_by=caller.user_id,
+        amount_minor=row.total_minor,
+        description=f"Order {order_id}",
+        return_path=f"/certificates/orders/{quote(order_id, safe='')}",
+        settings=settings,
+        order_id=order_id,
     )
+    return order_view(row, payment_view(started))

@@ -1,0 +1,157 @@
+"""The sandbox payment provider (DESIGN §7): a hosted checkout of Tollgate's own.
+
+It behaves like Stripe Checkout from billing's side: it opens sessions, keeps
+them in its own table, and reports completion as a `checkout.session.*` event
+signed with the Stripe scheme and its own secret, which billing reads through
+the same webhook intake as Stripe's. Card 4242 4242 4242 4242 pays,
+4000 0000 0000 0002 is declined, anything else is refused without a change.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from billing.adapters.signed_webhooks import API_VERSION, read_session_webhook, signature_header
+from billing.adapters.tables import sandbox_checkout
+from billing.domain.payments import Checkout, CheckoutRequest, Outcome, outcome_of_session
+
+SUCCEEDING_CARD = "4242424242424242"
+DECLINED_CARD = "4000000000000002"
+CHECKOUT_LIFETIME = timedelta(hours=24)  # Stripe's default for a Checkout Session
+
+
+class UnknownCard(ValueError):
+    """Not one of the sandbox's test cards."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A signed webhook the sandbox sends billing, and where the payer goes next."""
+
+    payload: bytes
+    signature: str
+    return_url: str
+
+
+class SandboxProvider:
+    name = "sandbox"
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, webhook_secret: str, tolerance: int) -> None:
+        self._sessions = sessions
+        self._secret = webhook_secret
+        self._tolerance = tolerance
+
+    async def create_checkout(self, request: CheckoutRequest) -> Checkout:
+        async with self._sessions() as db, db.begin():
+            # Idempotent on our payment id, as Stripe is on the idempotency key.
+            existing = (
+                await db.execute(select(sandbox_checkout).where(sandbox_checkout.c.payment_id == request.payment_id))
+            ).first()
+            if existing is not None:
+                return Checkout(existing.id, checkout_path(existing.token))
+            now = datetime.now(UTC)
+            session_id, token = f"cs_sandbox_{secrets.token_hex(12)}", secrets.token_urlsafe(32)
+            row = {
+                "id": session_id,
+                "token": token,
+                "payment_id": request.payment_id,
+                "account_id": request.account_id,
+                "amount_minor": request.amount_minor,
+                "currency": request.currency,
+                "success_url": request.success_url,
+                "cancel_url": request.cancel_url,
+                "status": "open",
+                "payment_status": "unpaid",
+                "declined": False,
+                "created_at": now,
+                "expires_at": now + CHECKOUT_LIFETIME,
+            }
+            await db.execute(sandbox_checkout.insert().values(**row))
+        return Checkout(session_id, checkout_path(token))
+
+    async def outcome_of(self, session_id: str) -> Outcome:
+        async with self._sessions() as db:
+            row = (await db.execute(select(sandbox_checkout).where(sandbox_checkout.c.id == session_id))).first()
+        if row is None:
+            return Outcome(session_id, "pending")
+        return outcome_of_session(session_view(row), _event_type(row))
+
+    def read_webhook(self, payload: bytes, signature: str | None) -> Outcome | None:
+        return read_session_webhook(payload, signature, secret=self._secret, tolerance=self._tolerance)
+
+    async def close(self) -> None:
+        return None
+
+    # --- the provider's side: the checkout page -----------------------------
+    async def checkout(self, token: str) -> Any:
+        """The session behind a checkout page's token, or None."""
+        async with self._sessions() as db:
+            return (await db.execute(select(sandbox_checkout).where(sandbox_checkout.c.token == token))).first()
+
+    async def pay(self, token: str, card_number: str) -> Notification | None:
+        """Charge the card; None when the session is not open any more (paid, declined or expired)."""
+        card = "".join(card_number.split())
+        if card not in (SUCCEEDING_CARD, DECLINED_CARD):
+            raise UnknownCard(card)
+        async with self._sessions() as db, db.begin():
+            query = select(sandbox_checkout).where(sandbox_checkout.c.token == token).with_for_update()
+            row = (await db.execute(query)).first()
+            if row is None or row.status != "open" or row.expires_at.replace(tzinfo=UTC) < datetime.now(UTC):
+                return None
+            paid = card == SUCCEEDING_CARD
+            await db.execute(
+                update(sandbox_checkout)
+                .where(sandbox_checkout.c.id == row.id)
+                .values(
+                    status="complete",
+                    payment_status="paid" if paid else "unpaid",
+                    declined=not paid,
+                    charge_id=f"ch_sandbox_{secrets.token_hex(12)}" if paid else None,
+                )
+            )
+            row = (await db.execute(select(sandbox_checkout).where(sandbox_checkout.c.id == row.id))).one()
+        event = {
+            "id": f"evt_sandbox_{secrets.token_hex(12)}",
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(time.time()),
+            "type": _event_type(row) or "checkout.session.completed",
+            "data": {"object": session_view(row)},
+        }
+        payload = json.dumps(event, separators=(",", ":")).encode()
+        # Back to the UI whatever the card did: the page there reads the payment's status.
+        return Notification(payload, signature_header(payload, secret=self._secret), row.success_url)
+
+
+def checkout_path(token: str) -> str:
+    """Relative to the gateway, so the link works on any host and port (DESIGN §9)."""
+    return f"/sandbox/checkout/{token}"
+
+
+def session_view(row: Any) -> dict[str, Any]:
+    """The session as Stripe would describe it."""
+    expired = row.status == "open" and row.expires_at.replace(tzinfo=UTC) < datetime.now(UTC)
+    return {
+        "id": row.id,
+        "object": "checkout.session",
+        "mode": "payment",
+        "status": "expired" if expired else row.status,
+        "payment_status": row.payment_status,
+        "amount_total": row.amount_minor,
+        "currency": row.currency.lower(),
+        "client_reference_id": row.payment_id,
+        "metadata": {"payment_id": row.payment_id, "account_id": row.account_id},
+        "payment_intent": row.charge_id,
+    }
+
+
+def _event_type(row: Any) -> str | None:
+    return "checkout.session.async_payment_failed" if row.declined else None

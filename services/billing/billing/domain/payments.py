@@ -1,0 +1,116 @@
+"""What billing needs from a payment provider, whichever one takes the money.
+
+Both providers speak Stripe's vocabulary: a checkout session that is `open`,
+`complete` or `expired`, with a `payment_status` of `unpaid` or `paid`, and
+webhook events named `checkout.session.*`. The sandbox copies it on purpose,
+so one reading of a session serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from tollgate_shared.errors import DomainError
+
+PaymentStatus = Literal["pending", "succeeded", "failed", "expired"]
+
+# The checkout events billing acts on; anything else a provider sends is acknowledged and ignored.
+SESSION_EVENTS = frozenset(
+    {
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.async_payment_failed",
+        "checkout.session.expired",
+    }
+)
+
+
+class ProviderUnavailable(DomainError):
+    status, code, title = 503, "payment_provider_unavailable", "The payment provider did not answer; try again"
+
+
+class BadWebhook(DomainError):
+    status, code, title = 400, "bad_webhook", "The webhook is not signed by the provider, is stale or is malformed"
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    payment_id: str
+    account_id: str
+    amount_minor: int
+    currency: str
+    description: str
+    success_url: str
+    cancel_url: str
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A checkout the provider opened: its id and where to send the payer."""
+
+    session_id: str
+    redirect_url: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the provider says about one checkout session."""
+
+    session_id: str
+    status: PaymentStatus
+    amount_minor: int | None = None
+    currency: str | None = None
+    # The provider's id of the money movement (a PaymentIntent or charge), for receipts.
+    reference: str | None = None
+    reason: str = ""
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    async def create_checkout(self, request: CheckoutRequest) -> Checkout:
+        """Open a hosted checkout; the payment id is the idempotency key."""
+
+    async def outcome_of(self, session_id: str) -> Outcome:
+        """Ask the provider now (recheck)."""
+
+    def read_webhook(self, payload: bytes, signature: str | None) -> Outcome | None:
+        """The outcome a signed webhook reports; None for events billing does not act on. BadWebhook if unsigned."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+def outcome_of_session(
+    session: dict[str, Any], event_type: str | None = None, *, reference: str | None = None
+) -> Outcome:
+    """Read a checkout session (from a webhook event or a retrieve) the way Stripe defines it.
+
+    Money counts only when `payment_status` is `paid` (DESIGN §9): a completed
+    session of a delayed method is still pending until its async event arrives.
+    """
+    if event_type == "checkout.session.async_payment_failed":
+        status: PaymentStatus = "failed"
+    elif session.get("payment_status") == "paid":
+        status = "succeeded"
+    elif event_type == "checkout.session.expired" or session.get("status") == "expired":
+        status = "expired"
+    else:
+        status = "pending"
+    amount = session.get("amount_total")
+    currency = session.get("currency")
+    return Outcome(
+        session_id=str(session["id"]),
+        status=status,
+        amount_minor=int(amount) if amount is not None else None,
+        currency=str(currency).upper() if currency else None,
+        reference=reference or _text(session.get("payment_intent")),
+        reason="the payment failed at the provider" if status == "failed" else "",
+    )
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, dict):  # an expanded object
+        value = value.get("id")
+    return str(value) if value else None

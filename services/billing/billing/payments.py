@@ -1,0 +1,210 @@
+"""Online payments: a checkout opened with the provider, settled once however the news arrives.
+
+The webhook, "Recheck Payment Status", a duplicate webhook and concurrent
+rechecks all end in `settle`, which locks the payment row: the first to see
+`succeeded` credits the wallet (a ledger entry unique per payment), the others
+find the payment settled. Provider calls happen outside any transaction, so a
+slow provider never holds a database connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from billing.adapters.tables import payment
+from billing.domain.payments import CheckoutRequest, Outcome, PaymentProvider
+from billing.ledger import apply_to_wallet
+from billing.orders import pay_awaiting_order
+from billing.profiles import buyer_of
+from billing.settings import BillingSettings
+from tollgate_shared.errors import Conflict, NotFound
+from tollgate_shared.events import new_event
+from tollgate_shared.events.catalogue import PaymentFailed, PaymentSucceeded
+from tollgate_shared.money import from_minor
+from tollgate_shared.outbox import record_event
+
+log = logging.getLogger(__name__)
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+class ProviderChanged(Conflict):
+    code, title = "provider_changed", "This payment was made with a provider that is no longer configured"
+
+
+async def start_payment(
+    sessions: Sessions,
+    provider: PaymentProvider,
+    *,
+    account_id: str,
+    created_by: str,
+    amount_minor: int,
+    description: str,
+    return_path: str,
+    settings: BillingSettings,
+    order_id: str | None = None,
+) -> Any:
+    """Open a checkout (our payment id is the provider's idempotency key), then record the pending payment."""
+    payment_id = str(uuid.uuid4())
+    # Stripe needs absolute return addresses; the sandbox stays relative to whichever gateway served it.
+    base = "" if provider.name == "sandbox" else settings.public_url.rstrip("/")
+    back = f"{base}{return_path}?payment_id={payment_id}"
+    checkout = await provider.create_checkout(
+        CheckoutRequest(
+            payment_id=payment_id,
+            account_id=account_id,
+            amount_minor=amount_minor,
+            currency=settings.currency,
+            description=description,
+            success_url=back,
+            cancel_url=f"{back}&cancelled=1",
+        )
+    )
+    async with sessions() as db, db.begin():
+        await db.execute(
+            payment.insert().values(
+                id=payment_id,
+                account_id=account_id,
+                amount_minor=amount_minor,
+                currency=settings.currency,
+                provider=provider.name,
+                provider_session=checkout.session_id,
+                redirect_url=checkout.redirect_url,
+                status="pending",
+                order_id=order_id,
+                created_by=created_by,
+                created_at=datetime.now(UTC),
+            )
+        )
+        return await _payment_row(db, payment_id)
+
+
+async def settle(db: AsyncSession, payment_id: str, outcome: Outcome, settings: BillingSettings) -> Any:
+    """Apply what the provider says, once: the one place a payment credits the wallet."""
+    row = await _payment_row(db, payment_id, lock=True)
+    if row.status == "succeeded" or outcome.status == "pending":
+        return row
+    now = datetime.now(UTC)
+    if outcome.status == "succeeded":
+        if _differs(row, outcome):
+            log.error(
+                "payment %s: the provider reports %s %s, we asked for %s %s; not credited",
+                row.id, outcome.amount_minor, outcome.currency, row.amount_minor, row.currency,
+            )  # fmt: skip
+            return row
+        # Money the provider took counts even after we saw the checkout fail or expire.
+        await db.execute(
+            update(payment)
+            .where(payment.c.id == row.id)
+            .values(status="succeeded", provider_reference=outcome.reference, failure_reason=None, completed_at=now)
+        )
+        await apply_to_wallet(
+            db,
+            account_id=row.account_id,
+            kind="online_payment",
+            reference=row.id,
+            amount_minor=row.amount_minor,
+            currency=row.currency,
+        )
+        buyer, _ = await buyer_of(db, row.account_id, settings)
+        succeeded = PaymentSucceeded(
+            payment_id=row.id,
+            amount=from_minor(row.amount_minor),
+            currency=row.currency,
+            provider=row.provider,
+            provider_reference=outcome.reference or row.provider_session,
+            paid_at=now,
+            buyer=buyer,
+        )
+        await record_event(
+            db, new_event("billing.payment.succeeded", succeeded, source="billing", account_id=row.account_id)
+        )
+        if row.order_id is not None:
+            # Paid from the credits just added; if the order was paid meanwhile, the money stays as credits.
+            await pay_awaiting_order(
+                db,
+                account_id=row.account_id,
+                order_id=row.order_id,
+                settings=settings,
+                method="online",
+                payment_reference=outcome.reference or row.id,
+            )
+    elif row.status == "pending":
+        await db.execute(
+            update(payment)
+            .where(payment.c.id == row.id)
+            .values(status=outcome.status, failure_reason=outcome.reason or None, completed_at=now)
+        )
+        failed = PaymentFailed(
+            payment_id=row.id,
+            amount=from_minor(row.amount_minor),
+            currency=row.currency,
+            provider=row.provider,
+            status="expired" if outcome.status == "expired" else "failed",
+            reason=outcome.reason,
+        )
+        await record_event(db, new_event("billing.payment.failed", failed, source="billing", account_id=row.account_id))
+    return await _payment_row(db, payment_id)
+
+
+async def receive_webhook(
+    sessions: Sessions, provider: PaymentProvider, payload: bytes, signature: str | None, settings: BillingSettings
+) -> bool:
+    """A provider's signed notification (BadWebhook when it does not verify); True when it settled a payment."""
+    outcome = provider.read_webhook(payload, signature)
+    if outcome is None:
+        return False
+    async with sessions() as db, db.begin():
+        payment_id = await db.scalar(
+            select(payment.c.id).where(
+                payment.c.provider == provider.name, payment.c.provider_session == outcome.session_id
+            )
+        )
+        if payment_id is None:
+            # Not one of ours (another system on the same provider account): acknowledged, ignored.
+            log.warning("%s webhook about unknown session %s ignored", provider.name, outcome.session_id)
+            return False
+        await settle(db, payment_id, outcome, settings)
+    return True
+
+
+async def recheck(
+    sessions: Sessions, provider: PaymentProvider, *, account_id: str, payment_id: str, settings: BillingSettings
+) -> Any:
+    """ "Recheck Payment Status": ask the provider now and settle what it says."""
+    async with sessions() as db:
+        row = await find_payment(db, account_id, payment_id)
+    if row.status == "succeeded":
+        return row
+    if row.provider != provider.name:
+        raise ProviderChanged(f"Payment {payment_id} was made with {row.provider}.")
+    outcome = await provider.outcome_of(row.provider_session)
+    async with sessions() as db, db.begin():
+        return await settle(db, payment_id, outcome, settings)
+
+
+async def find_payment(db: AsyncSession, account_id: str, payment_id: str) -> Any:
+    """The account's payment; another account's (or none) is a 404."""
+    row = (
+        await db.execute(select(payment).where(payment.c.id == payment_id, payment.c.account_id == account_id))
+    ).first()
+    if row is None:
+        raise NotFound("No such payment.")
+    return row
+
+
+async def _payment_row(db: AsyncSession, payment_id: str, *, lock: bool = False) -> Any:
+    query = select(payment).where(payment.c.id == payment_id)
+    return (await db.execute(query.with_for_update() if lock else query)).one()
+
+
+def _differs(row: Any, outcome: Outcome) -> bool:
+    wrong_amount = outcome.amount_minor is not None and outcome.amount_minor != row.amount_minor
+    wrong_currency = outcome.currency is not None and outcome.currency != row.currency
+    return wrong_amount or wrong_currency
