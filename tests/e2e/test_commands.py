@@ -18,6 +18,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from tests.auth_client import AuthClient
 from tests.harness import DatabaseFactory, fetch, free_port_pair, wait_for, wait_ready
 
 pytestmark = pytest.mark.integration
@@ -68,6 +69,18 @@ async def _reaches_every_service(client: httpx.AsyncClient) -> str:
     return account_id
 
 
+async def _tops_up_on_the_sandbox_page(http: httpx.AsyncClient) -> None:
+    """The embedded default pays online with the sandbox: page, card, signed notification, credit."""
+    client = AuthClient(http)
+    admin = await client.sign_up()
+    started = await client.call("POST", "/api/billing/credits/online", admin, json={"amount": "1000.00"})
+    assert started.status_code == 201, started.text
+    paid = await http.post(started.json()["redirect_url"], data={"card_number": "4242424242424242"})
+    assert paid.status_code == 303, paid.text
+    balance = await client.call("GET", "/api/billing/balance", admin)
+    assert balance.json()["balance"] == "1000.00"
+
+
 @pytest.fixture
 async def otlp_collector() -> AsyncIterator[tuple[str, list[bytes]]]:
     """A stand-in OTLP/HTTP collector: it keeps the bodies posted to /v1/traces."""
@@ -100,6 +113,7 @@ async def test_tollgate_dev_runs_everything_in_one_process(
         account_id = await _reaches_every_service(client)
         assert (await client.get("/api/whoami")).json() == {"ip": "127.0.0.1"}
         assert "<h1>Tollgate</h1>" in (await client.get("/")).text
+        await _tops_up_on_the_sandbox_page(client)
 
     def wallet_count() -> int:
         with sqlite3.connect(tmp_path / "data" / "billing.db") as db:
