@@ -3,8 +3,9 @@ SHELL := /bin/sh
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv run --frozen
 PORT ?= 8000
+FINANCE_RULES ?= finance_approval/rules.example.toml
 
-.PHONY: help setup dev stack test unit lint format typecheck migrate asyncapi bench dlq-list dlq-replay clean
+.PHONY: help setup dev stack test unit lint format typecheck migrate asyncapi finance bench dlq-list dlq-replay clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,13 +34,16 @@ format: setup  ## apply ruff's formatting and safe fixes
 	$(UV) ruff check --fix .
 
 typecheck: setup  ## mypy, strict
-	$(UV) mypy shared services tollgate
+	$(UV) mypy shared services tollgate finance_approval
 
 migrate: setup  ## apply every service's migrations
 	$(UV) tollgate migrate
 
 asyncapi: setup  ## regenerate docs/asyncapi.yaml from the event models
 	$(UV) tollgate asyncapi
+
+finance: setup  ## the reference finance approval service (needs TOLLGATE_FINANCE_AMQP_URL; FINANCE_RULES=file)
+	$(UV) tollgate-finance --rules $(FINANCE_RULES) run
 
 bench: setup  ## run the benchmarks (copy the figures into bench/README.md)
 	$(UV) python -m bench.bus.run --repeat 3
