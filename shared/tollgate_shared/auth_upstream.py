@@ -7,11 +7,15 @@ rule snapshots) this way; several auth replicas are tried in turn.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import aiohttp
+from fastapi import Depends, Request
 
+from tollgate_shared.access_tokens import Principal
+from tollgate_shared.callers import authenticate
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
+from tollgate_shared.errors import DomainError
 from tollgate_shared.jwks import JwksCache
 
 TIMEOUT = aiohttp.ClientTimeout(total=5)
@@ -49,3 +53,19 @@ async def verify_tokens_with_auth(app: Any, runtime: Any) -> None:
         session, settings.auth_urls, key=settings.internal_key.get_secret_value().encode(), caller=settings.service_name
     )
     runtime.cleanups.append(session.close)
+
+
+class AccountRequired(DomainError):
+    status, code, title = 403, "account_required", "Only users of an account may do this"
+
+
+async def account_user(request: Request) -> Principal:
+    """A FastAPI dependency: the verified user of an account (staff belong to none)."""
+    jwks: JwksCache = request.app.state.jwks
+    principal = await authenticate(request, jwks.verify)
+    if principal.account_id is None:
+        raise AccountRequired()
+    return principal
+
+
+AccountUserDep = Annotated[Principal, Depends(account_user)]

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing.domain.gst import InvalidGstin, Rates, gstin_check_character, price_line, state_code, validate_gstin
+from billing.domain.gst import InvalidGstin, Rates, gstin_check_character, price_line, validate_gstin
+from tollgate_shared.gst_states import state_code
 
 RATES = Rates(cgst=Decimal("9"), sgst=Decimal("9"), igst=Decimal("18"))
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import order
-from billing.domain.gst import Rates, price_line, state_code
+from billing.domain.gst import Rates, price_line
 from billing.domain.ledger import InsufficientCredits
 from billing.ledger import apply_to_wallet
 from billing.profiles import buyer_of
@@ -23,6 +23,7 @@ from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, NotFound
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
+from tollgate_shared.gst_states import state_code
 from tollgate_shared.money import format_money, from_minor, to_minor
 from tollgate_shared.outbox import record_event
 
@@ -72,6 +73,10 @@ async def place_order(
             sgst=line.sgst,
             igst=line.igst,
             total=line.total,
+            # The rates applied, so a document printed later shows them exactly.
+            cgst_rate=rates.cgst if intra_state else Decimal("0"),
+            sgst_rate=rates.sgst if intra_state else Decimal("0"),
+            igst_rate=Decimal("0") if intra_state else rates.igst,
         )
         for line in lines
     ]

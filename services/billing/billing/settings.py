@@ -5,7 +5,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from billing.domain.gst import STATES, state_code
+from tollgate_shared.gst_states import STATES, state_code
 from tollgate_shared.settings import ServiceSettings, SettingsError
 
 

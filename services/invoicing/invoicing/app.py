@@ -5,8 +5,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from invoicing.adapters.tables import messaging, metadata
+from invoicing.api import documents
 from invoicing.handlers import event_handlers
 from invoicing.settings import InvoicingSettings
+from tollgate_shared.auth_upstream import verify_tokens_with_auth
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.service import ServiceDefinition, create_service_app
@@ -26,9 +28,11 @@ def create_app(
         name="invoicing",
         metadata=metadata,
         tables=messaging,
-        routers=[],
+        routers=[documents.router],
         consumers=event_handlers(settings),
         api_prefix="/api/invoices",
         description="Invoices and receipts, numbered per financial year, with their PDFs.",
     )
-    return create_service_app(definition, settings, broker=broker, bus=bus, instance=instance)
+    return create_service_app(
+        definition, settings, broker=broker, bus=bus, instance=instance, on_startup=verify_tokens_with_auth
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -162,6 +163,10 @@ class OrderLine(BaseModel):
     sgst: Money
     igst: Money
     total: Money
+    # Percentages applied to the taxable value (absent on orders placed before rates were recorded).
+    cgst_rate: Decimal | None = None
+    sgst_rate: Decimal | None = None
+    igst_rate: Decimal | None = None
 
 
 class TaxSplit(BaseModel):

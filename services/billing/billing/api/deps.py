@@ -9,25 +9,12 @@ from fastapi import Depends, Request
 from billing.domain.payments import PaymentProvider
 from billing.settings import BillingSettings
 from tollgate_shared.access_tokens import Principal
-from tollgate_shared.callers import authenticate
+from tollgate_shared.auth_upstream import account_user
 from tollgate_shared.errors import DomainError
-from tollgate_shared.jwks import JwksCache
-
-
-class AccountRequired(DomainError):
-    status, code, title = 403, "account_required", "Only users of an account may do this"
 
 
 class AdminRequired(DomainError):
     status, code, title = 403, "admin_required", "Only administrators may do this"
-
-
-async def account_user(request: Request) -> Principal:
-    jwks: JwksCache = request.app.state.jwks
-    principal = await authenticate(request, jwks.verify)
-    if principal.account_id is None:
-        raise AccountRequired()
-    return principal
 
 
 async def account_admin(principal: Annotated[Principal, Depends(account_user)]) -> Principal:
@@ -36,7 +23,6 @@ async def account_admin(principal: Annotated[Principal, Depends(account_user)]) 
     return principal
 
 
-AccountUserDep = Annotated[Principal, Depends(account_user)]
 AdminDep = Annotated[Principal, Depends(account_admin)]
 
 

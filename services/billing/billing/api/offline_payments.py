@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from billing.adapters.tables import offline_payment
-from billing.api.deps import AccountUserDep, SettingsDep
+from billing.api.deps import SettingsDep
 from billing.offline_payments import THANK_YOU, decide, find, submit
 from tollgate_shared.access_tokens import Principal
+from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.callers import authenticate
 from tollgate_shared.errors import DomainError
 from tollgate_shared.jwks import JwksCache

@@ -12,10 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from billing.adapters.tables import order
-from billing.api.deps import AccountUserDep, ProviderDep, SettingsDep
+from billing.api.deps import ProviderDep, SettingsDep
 from billing.api.payments import PaymentRead, payment_view
 from billing.orders import Item, find_order, pay_order, place_order
 from billing.payments import start_payment
+from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, TaxSplit
 from tollgate_shared.money import Money, PositiveMoney, from_minor

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from billing.adapters.tables import payment
-from billing.api.deps import AccountUserDep, ProviderDep, SettingsDep
+from billing.api.deps import ProviderDep, SettingsDep
 from billing.payments import find_payment, receive_webhook, recheck, start_payment
+from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField, NotFound
 from tollgate_shared.money import Money, PositiveMoney, format_money, from_minor, to_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page

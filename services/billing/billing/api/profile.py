@@ -7,10 +7,12 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from billing.api.deps import AccountUserDep, AdminDep
-from billing.domain.gst import STATES, InvalidGstin, state_code, validate_gstin
+from billing.api.deps import AdminDep
+from billing.domain.gst import InvalidGstin, validate_gstin
 from billing.profiles import profile_row, upsert_profile
+from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
+from tollgate_shared.gst_states import STATES, state_code
 from tollgate_shared.service import SessionDep
 
 router = APIRouter(prefix="/api/billing/profile", tags=["profile"])

@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from billing.adapters.tables import ledger_entry, wallet
-from billing.api.deps import AccountUserDep, AdminDep
+from billing.api.deps import AdminDep
 from billing.domain.ledger import is_below
 from billing.ledger import set_threshold
+from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.money import Money, SignedMoney, from_minor, to_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import SessionDep

@@ -11,47 +11,8 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-# GST state codes (the first two digits of a GSTIN).
-STATES: dict[str, str] = {
-    "01": "Jammu and Kashmir",
-    "02": "Himachal Pradesh",
-    "03": "Punjab",
-    "04": "Chandigarh",
-    "05": "Uttarakhand",
-    "06": "Haryana",
-    "07": "Delhi",
-    "08": "Rajasthan",
-    "09": "Uttar Pradesh",
-    "10": "Bihar",
-    "11": "Sikkim",
-    "12": "Arunachal Pradesh",
-    "13": "Nagaland",
-    "14": "Manipur",
-    "15": "Mizoram",
-    "16": "Tripura",
-    "17": "Meghalaya",
-    "18": "Assam",
-    "19": "West Bengal",
-    "20": "Jharkhand",
-    "21": "Odisha",
-    "22": "Chhattisgarh",
-    "23": "Madhya Pradesh",
-    "24": "Gujarat",
-    "26": "Dadra and Nagar Haveli and Daman and Diu",
-    "27": "Maharashtra",
-    "29": "Karnataka",
-    "30": "Goa",
-    "31": "Lakshadweep",
-    "32": "Kerala",
-    "33": "Tamil Nadu",
-    "34": "Puducherry",
-    "35": "Andaman and Nicobar Islands",
-    "36": "Telangana",
-    "37": "Andhra Pradesh",
-    "38": "Ladakh",
-    "97": "Other Territory",
-}
-STATE_CODES = {name.lower(): code for code, name in STATES.items()}
+from tollgate_shared.gst_states import state_code
+
 _GSTIN = re.compile(r"^[0-9]{2}[A-Z]{5}[0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]$")
 _CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 PAISA = Decimal("0.01")
@@ -59,17 +20,6 @@ PAISA = Decimal("0.01")
 
 class InvalidGstin(ValueError):
     pass
-
-
-def state_code(state: str) -> str:
-    """The GST code of a state given by name or code; ValueError when unknown."""
-    text = state.strip()
-    if text in STATES:
-        return text
-    code = STATE_CODES.get(text.lower())
-    if code is None:
-        raise ValueError("is not an Indian state or union territory")
-    return code
 
 
 def gstin_check_character(first14: str) -> str:

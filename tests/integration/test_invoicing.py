@@ -1,0 +1,239 @@
+"""Invoicing against the real PostgreSQL and RabbitMQ: documents from billing's events, numbers, PDFs."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from invoicing.documents import on_order_paid, on_order_placed
+from tests.auth_client import AuthClient, User
+from tests.harness import fetch, wait_for
+from tollgate_shared.events import Envelope, new_event
+from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
+
+pytestmark = pytest.mark.integration
+
+KARNATAKA_GSTIN = "29ABCDE1234F1Z5"
+MAHARASHTRA_GSTIN = "27ABCDE1234F1Z9"
+ITEM = {"description": "OV SSL certificate, 1 year", "sac": "998319", "quantity": 2, "unit_price": "2500.00"}
+
+
+@pytest.fixture
+async def system(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
+    running = await start_system(services=("auth", "billing", "invoicing"))
+    async with httpx.AsyncClient(base_url=running.gateway, timeout=20) as client:
+        yield AuthClient(client), running
+
+
+async def valid_gstin(client: AuthClient, admin: User, state: str, gstin: str) -> None:
+    """Set the billing profile (the test GSTINs' check characters are fixed up by billing's own function)."""
+    from billing.domain.gst import gstin_check_character
+
+    gstin = gstin[:14] + gstin_check_character(gstin[:14])
+    answer = await client.call(
+        "PUT",
+        "/api/billing/profile",
+        admin,
+        json={"legal_name": "Acme Widgets Pvt Ltd", "address": "1 MG Road", "state": state, "gstin": gstin},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def invoice_of(client: AuthClient, user: User, order_id: str, status: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+
+    async def arrived() -> bool:
+        answer = await client.call("GET", f"/api/invoices?order_id={order_id}", user)
+        items = answer.json()["items"]
+        if items and items[0]["status"] == status:
+            found.update(items[0])
+            return True
+        return False
+
+    await wait_for(arrived, timeout=20)
+    return found
+
+
+async def document(client: AuthClient, user: User, document_id: str) -> dict[str, Any]:
+    answer = await client.call("GET", f"/api/invoices/{document_id}", user)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+async def pay_online(client: AuthClient, user: User, order_id: str) -> None:
+    started = await client.call("POST", f"/api/billing/orders/{order_id}/pay", user, json={"method": "online"})
+    page = started.json()["payment"]["redirect_url"]
+    assert (await client.client.post(page, data={"card_number": "4242424242424242"})).status_code == 303
+
+
+async def test_an_order_gets_an_intra_state_invoice_due_then_paid_and_its_pdf(system: Any) -> None:
+    client, running = system
+    admin = await client.sign_up()
+    await valid_gstin(client, admin, "Karnataka", KARNATAKA_GSTIN)
+    placed = await client.call("POST", "/api/billing/orders", admin, json={"order_id": "ORD-7", "items": [ITEM]})
+    assert placed.json()["status"] == "awaiting_payment"
+
+    due = await invoice_of(client, admin, "ORD-7", "due")
+    assert due["kind"] == "invoice" and due["total"] == "5900.00"
+    assert due["number"].startswith("TGI/") and len(due["number"]) <= 16
+    content = (await document(client, admin, due["id"]))["document"]
+    (line,) = content["lines"]
+    assert (line["cgst"], line["sgst"], line["igst"]) == ("450.00", "450.00", "0.00")
+    assert (line["cgst_rate"], line["igst_rate"]) == ("9", "0")
+    assert content["buyer"]["gstin"].startswith("29ABCDE") and content["seller"]["state_code"] == "29"
+    assert content["total_in_words"] == "Rupees Five Thousand Nine Hundred Only"
+    assert content["payment"] is None
+
+    await pay_online(client, admin, "ORD-7")
+    paid = await invoice_of(client, admin, "ORD-7", "paid")
+    assert paid["id"] == due["id"] and paid["number"] == due["number"]  # the same document, now paid
+    payment = (await document(client, admin, paid["id"]))["document"]["payment"]
+    assert payment["method"] == "online (card)" and payment["reference"].startswith("ch_sandbox_")
+
+    pdf = await client.call("GET", f"/api/invoices/{paid['id']}/pdf", admin)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"] == f'attachment; filename="{paid["number"].replace("/", "-")}.pdf"'
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    for expected in (paid["number"], content["buyer"]["gstin"], content["seller"]["gstin"], ITEM["description"]):
+        assert expected in text, expected
+    assert "Five Thousand Nine Hundred" in text and payment["reference"] in text
+    again = await client.call("GET", f"/api/invoices/{paid['id']}/pdf", admin)
+    assert again.content == pdf.content and again.headers["etag"] == pdf.headers["etag"]
+    unchanged = await client.client.get(
+        f"/api/invoices/{paid['id']}/pdf", headers={**client.headers(admin), "If-None-Match": pdf.headers["etag"]}
+    )
+    assert unchanged.status_code == 304 and not unchanged.content
+    # Paying online credited the wallet first: a receipt for that advance, then the invoice paid from it.
+    events = await fetch(running.database_urls["invoicing"], "SELECT event_type FROM outbox ORDER BY created_at")
+    assert sorted(e["event_type"] for e in events) == ["invoicing.invoice.issued"] * 2 + ["invoicing.invoice.paid"]
+    kinds = (await client.call("GET", "/api/invoices", admin)).json()["items"]
+    assert sorted(k["kind"] for k in kinds) == ["invoice", "receipt"]
+
+
+async def test_an_inter_state_buyer_pays_igst_and_a_top_up_gets_a_receipt(system: Any) -> None:
+    client, _ = system
+    admin = await client.sign_up()
+    await valid_gstin(client, admin, "Maharashtra", MAHARASHTRA_GSTIN)
+    await client.call("POST", "/api/billing/orders", admin, json={"order_id": "ORD-8", "items": [ITEM]})
+    due = await invoice_of(client, admin, "ORD-8", "due")
+    content = (await document(client, admin, due["id"]))["document"]
+    assert (content["totals"]["cgst"], content["totals"]["igst"]) == ("0.00", "900.00")
+    assert content["lines"][0]["igst_rate"] == "18" and content["place_of_supply"] == "Maharashtra (27)"
+
+    started = await client.call("POST", "/api/billing/credits/online", admin, json={"amount": "1234.50"})
+    await client.client.post(started.json()["redirect_url"], data={"card_number": "4242424242424242"})
+
+    async def receipt() -> bool:
+        items = (await client.call("GET", "/api/invoices?kind=receipt", admin)).json()["items"]
+        return len(items) == 1
+
+    await wait_for(receipt, timeout=20)
+    (summary,) = (await client.call("GET", "/api/invoices?kind=receipt", admin)).json()["items"]
+    assert summary["number"].startswith("TGR/") and summary["status"] == "paid" and summary["order_id"] is None
+    voucher = (await document(client, admin, summary["id"]))["document"]
+    assert voucher["title"] == "Receipt Voucher"
+    assert voucher["total_in_words"] == "Rupees One Thousand Two Hundred Thirty Four and Fifty Paise Only"
+    listed = (await client.call("GET", "/api/invoices", admin)).json()
+    assert listed["total"] == 2 and listed["items"][0]["kind"] in ("invoice", "receipt")
+
+
+def order_event(order_id: str, account_id: str, *, paid: bool = False, at: datetime | None = None) -> Envelope:
+    line = OrderLine(
+        description="DV SSL", sac="998319", quantity=1, unit_price=Decimal("100.00"), taxable_value=Decimal("100.00"),
+        cgst=Decimal("9.00"), sgst=Decimal("9.00"), igst=Decimal("0.00"), total=Decimal("118.00"),
+    )  # fmt: skip
+    fields: dict[str, Any] = {
+        "order_id": order_id,
+        "status": "paid" if paid else "awaiting_payment",
+        "currency": "INR",
+        "lines": [line],
+        "subtotal": Decimal("100.00"),
+        "tax": TaxSplit(cgst=Decimal("9.00"), sgst=Decimal("9.00"), igst=Decimal("0.00")),
+        "total": Decimal("118.00"),
+        "buyer": BuyerSnapshot(legal_name="Acme", address="1 MG Road", state="Karnataka"),
+        "place_of_supply": "Karnataka",
+    }
+    if paid:
+        data: Any = OrderPaid(**fields, method="credits", paid_at=at or datetime.now(UTC), payment_reference="led-1")
+        event = new_event("billing.order.paid", data, source="billing", account_id=account_id)
+    else:
+        event = new_event("billing.order.placed", OrderPlaced(**fields), source="billing", account_id=account_id)
+    return event if at is None else event.model_copy(update={"occurred_at": at})
+
+
+async def publish(amqp_url: str, *events: Envelope) -> None:
+    async with await aio_pika.connect(amqp_url) as connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange("tollgate.events")
+        for event in events:
+            message = aio_pika.Message(
+                event.to_json(), message_id=event.id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+            )
+            await exchange.publish(message, routing_key=event.type)
+
+
+async def test_duplicates_and_paid_before_placed_give_one_paid_invoice(start_system: Any, amqp_url: str) -> None:
+    running = await start_system(services=("auth", "invoicing"))
+    url = running.database_urls["invoicing"]
+    account = "11111111-1111-4111-8111-111111111111"
+    placed, paid = order_event("ORD-X", account), order_event("ORD-X", account, paid=True)
+    # paid arrives first, then placed, then both again (redelivered as new messages with the same ids)
+    await publish(amqp_url, paid, placed, paid, placed)
+
+    async def settled() -> bool:
+        handled = await fetch(url, "SELECT count(*) AS n FROM inbox")
+        return int(handled[0]["n"]) == 2
+
+    await wait_for(settled, timeout=20)
+    await asyncio.sleep(0.5)
+    rows = await fetch(url, "SELECT number, status, sequence FROM document")
+    assert [(r["status"], r["sequence"]) for r in rows] == [("paid", 1)]
+    series = await fetch(url, "SELECT last_number FROM document_series")
+    assert [s["last_number"] for s in series] == [1]  # nothing allocated and lost
+    events = await fetch(url, "SELECT event_type FROM outbox ORDER BY created_at")
+    assert [e["event_type"] for e in events] == ["invoicing.invoice.issued", "invoicing.invoice.paid"]
+
+
+async def test_concurrent_orders_are_numbered_without_gaps_and_the_year_rolls_over(start_system: Any) -> None:
+    running = await start_system(services=("auth", "invoicing"))
+    app = running.apps["invoicing"]
+    factory, settings = app.state.runtime.session_factory, app.state.runtime.settings
+    account = "22222222-2222-4222-8222-222222222222"
+    in_year = datetime(2027, 3, 31, 18, 0, tzinfo=UTC)  # 23:30 in Kolkata: still FY 2026-27
+
+    async def handle(event: Envelope) -> None:
+        handler = on_order_paid if event.type == "billing.order.paid" else on_order_placed
+        async with factory() as db, db.begin():
+            await handler(db, event, settings=settings)
+
+    await asyncio.gather(*(handle(order_event(f"ORD-{n}", account, at=in_year)) for n in range(100)))
+    rows = await fetch(running.database_urls["invoicing"], "SELECT number, sequence, financial_year FROM document")
+    assert sorted(r["sequence"] for r in rows) == list(range(1, 101))
+    assert len({r["number"] for r in rows}) == 100 and {r["financial_year"] for r in rows} == {"26-27"}
+
+    next_year = datetime(2027, 3, 31, 18, 31, tzinfo=UTC)  # 00:01 on 1 April in Kolkata
+    await handle(order_event("ORD-APRIL", account, at=next_year))
+    april = await fetch(running.database_urls["invoicing"], "SELECT number FROM document WHERE source = 'ORD-APRIL'")
+    assert april[0]["number"] == "TGI/27-28/000001"
+
+
+async def test_another_accounts_document_is_a_404_and_bad_filters_are_422(system: Any) -> None:
+    client, _ = system
+    alice, bob = await client.sign_up(), await client.sign_up()
+    await client.call("POST", "/api/billing/orders", alice, json={"order_id": "ORD-9", "items": [ITEM]})
+    due = await invoice_of(client, alice, "ORD-9", "due")
+    for path in (f"/api/invoices/{due['id']}", f"/api/invoices/{due['id']}/pdf"):
+        assert (await client.call("GET", path, bob)).status_code == 404
+    assert (await client.call("GET", "/api/invoices?order_id=ORD-9", bob)).json()["items"] == []
+    for query in ("status=void", "kind=memo", "from=2026-13-01", "from=2026-12-01&to=2026-11-01", "page=0"):
+        answer = await client.call("GET", f"/api/invoices?{query}", alice)
+        assert answer.status_code == 422, (query, answer.text)
