@@ -1,0 +1,72 @@
+// The public API through the gateway. The session lives in HttpOnly cookies set
+// by auth; nothing secret is kept by this script. Unsafe requests echo the
+// tg_csrf cookie in X-CSRF-Token (double submit).
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `The request failed (${status}).`);
+    this.status = status;
+    this.problem = problem;
+    this.code = problem.code || "";
+    // {field: message} from a 422's `errors`, so forms show them next to the field.
+    this.fields = {};
+    for (const error of problem.errors || []) {
+      const name = String(error.field || "").split(".").pop();
+      if (name && !this.fields[name]) this.fields[name] = error.message;
+    }
+  }
+}
+
+function csrfToken() {
+  const cookie = document.cookie.split("; ").find((c) => c.startsWith("tg_csrf="));
+  return cookie ? decodeURIComponent(cookie.slice("tg_csrf=".length)) : "";
+}
+
+let refreshing = null;
+
+async function refreshSession() {
+  // One refresh at a time, however many requests found the access token expired.
+  refreshing ??= fetch("/api/auth/refresh", {
+    method: "POST",
+    headers: { "X-CSRF-Token": csrfToken() },
+    credentials: "same-origin",
+  }).then((r) => r.ok).catch(() => false).finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+const listeners = new Set();
+/** Called with no argument when the session is gone for good. */
+export function onSessionExpired(listener) { listeners.add(listener); }
+
+export async function api(method, path, body, { raw = false, retry = true } = {}) {
+  const headers = { Accept: "application/json, application/problem+json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (!["GET", "HEAD"].includes(method)) headers["X-CSRF-Token"] = csrfToken();
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, { title: "Tollgate cannot be reached. Check your connection and try again." });
+  }
+  const authStep = path.startsWith("/api/auth/") || path === "/api/accounts";
+  if (response.status === 401 && retry && !authStep) {
+    if (await refreshSession()) return api(method, path, body, { raw, retry: false });
+    listeners.forEach((listener) => listener());
+  }
+  if (!response.ok) {
+    let problem = {};
+    try { problem = await response.json(); } catch { /* not JSON */ }
+    throw new ApiError(response.status, problem);
+  }
+  if (raw) return response;
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body = {}) => api("POST", path, body);
+export const put = (path, body) => api("PUT", path, body);
+export const patch = (path, body) => api("PATCH", path, body);
+export const del = (path) => api("DELETE", path);

@@ -1,0 +1,124 @@
+// Account Configuration (administrators): enforce 2FA, the low-balance threshold, the billing profile.
+// Each is its own form, saved on its own, with its own confirmation.
+import { get, put } from "../api.js";
+import { checkbox, field, form, h, money, notice, useCurrency } from "../ui.js";
+
+// The states and union territories billing accepts (tollgate_shared.gst_states), by name.
+const STATES = [
+  "Andaman and Nicobar Islands", "Andhra Pradesh", "Arunachal Pradesh", "Assam", "Bihar", "Chandigarh",
+  "Chhattisgarh", "Dadra and Nagar Haveli and Daman and Diu", "Delhi", "Goa", "Gujarat", "Haryana",
+  "Himachal Pradesh", "Jammu and Kashmir", "Jharkhand", "Karnataka", "Kerala", "Ladakh", "Lakshadweep",
+  "Madhya Pradesh", "Maharashtra", "Manipur", "Meghalaya", "Mizoram", "Nagaland", "Odisha", "Other Territory",
+  "Puducherry", "Punjab", "Rajasthan", "Sikkim", "Tamil Nadu", "Telangana", "Tripura", "Uttar Pradesh",
+  "Uttarakhand", "West Bengal",
+];
+
+/** A card holding one form and the place its success message appears. */
+function card(id, title, ...children) {
+  return h("section", { class: "card", "aria-labelledby": id }, h("h3", { id }, title), children);
+}
+
+function said(slot, text, kind = "good") {
+  slot.replaceChildren(notice(text, kind));
+}
+
+function securityCard(policy, me) {
+  const result = h("div", { "data-testid": "security-result" });
+  const explanation = h("div", { class: "hint", id: "enforce-explained" },
+    h("p", {}, "When this is on, every user of the account who has not set up an authenticator app ",
+      "must do so at their next login: they scan a QR code (or type the secret), enter the 6-digit code, ",
+      "and receive one-time recovery codes. Only then do they get in."),
+    h("p", {}, "Sessions that were opened without a code end at their next renewal, within minutes, ",
+      "and ask to log in again. Users who already use an authenticator are asked for a code at every login either way."),
+    h("p", {}, "Turning it off stops requiring it at new logins; users who set up an authenticator keep using it."));
+  return card("security-title", "Two-factor authentication",
+    form({
+      fields: [
+        checkbox("Enforce 2FA via T-OTP authentication mode", "enforce_totp", policy.enforce_totp),
+        explanation,
+      ],
+      submitLabel: "Save 2FA setting",
+      busyLabel: "Saving…",
+      submit: async ({ enforce_totp }) => {
+        result.replaceChildren();
+        const saved = await put("/api/account/security", { enforce_totp });
+        if (!saved.enforce_totp) return said(result, "2FA is no longer enforced for new logins.");
+        said(result, me.totp_enrolled
+          ? "2FA is enforced. Users without an authenticator set one up at their next login."
+          : "2FA is enforced. Users without an authenticator set one up at their next login — you too, the next time you log in.");
+      },
+    }),
+    result);
+}
+
+function thresholdCard(balance) {
+  const result = h("div", { "data-testid": "threshold-result" });
+  return card("threshold-title", "Low-balance threshold",
+    h("p", {}, "Current balance: ", h("strong", {}, money(balance.balance))),
+    form({
+      fields: [field(`Low-balance threshold (${balance.currency})`, "low_balance_threshold", {
+        value: balance.low_balance_threshold,
+        inputmode: "decimal",
+        required: true,
+        hint: "While the balance is below this amount, everyone in the account sees a message to add credits. 0 turns it off.",
+      })],
+      submitLabel: "Save threshold",
+      busyLabel: "Saving…",
+      submit: async ({ low_balance_threshold }) => {
+        result.replaceChildren();
+        const saved = await put("/api/billing/threshold", { low_balance_threshold });
+        said(result, saved.below_threshold
+          ? `Threshold set to ${money(saved.low_balance_threshold)}. The balance (${money(saved.balance)}) is below it: the dashboard now asks to add credits.`
+          : `Threshold set to ${money(saved.low_balance_threshold)}.`);
+      },
+    }),
+    result);
+}
+
+function profileCard(profile) {
+  const result = h("div", { "data-testid": "profile-result" });
+  const states = profile.state && !STATES.includes(profile.state) ? [...STATES, profile.state] : STATES;
+  return card("profile-title", "Billing profile",
+    h("p", { class: "muted" }, "Invoices name the account by these details; the state decides whether GST is CGST + SGST or IGST."),
+    profile.configured ? null : notice("The billing profile is not set yet.", "warn"),
+    form({
+      fields: [
+        field("Legal name", "legal_name", { value: profile.legal_name ?? "", required: true, autocomplete: "organization" }),
+        field("Address", "address", { type: "textarea", value: profile.address ?? "", required: true }),
+        field("State", "state", {
+          value: profile.state ?? "",
+          required: true,
+          options: [["", "Choose a state or union territory"], ...states.map((name) => [name, name])],
+        }),
+        field("GSTIN (optional)", "gstin", {
+          value: profile.gstin ?? "",
+          maxlength: 15,
+          autocapitalize: "characters",
+          hint: "15 characters; the first two digits are the state's GST code (e.g. 29 for Karnataka).",
+        }),
+      ],
+      submitLabel: "Save billing profile",
+      busyLabel: "Saving…",
+      submit: async ({ legal_name, address, state, gstin }) => {
+        result.replaceChildren();
+        await put("/api/billing/profile", { legal_name, address, state, gstin: gstin || null });
+        said(result, "Billing profile saved. New invoices use these details.");
+      },
+    }),
+    result);
+}
+
+export default async function account(context) {
+  const [policy, balance, profile] = await Promise.all([
+    get("/api/account/security"),
+    get("/api/billing/balance"),
+    get("/api/billing/profile"),
+  ]);
+  useCurrency(balance.currency);
+  return [
+    h("h2", {}, "Account Configuration"),
+    securityCard(policy, context.me),
+    thresholdCard(balance),
+    profileCard(profile),
+  ];
+}

@@ -1,0 +1,29 @@
+// Dashboard: the balance, and the low-balance message with its way to Add Credits.
+import { get } from "../api.js";
+import { h, money, useCurrency } from "../ui.js";
+
+export default async function dashboard(context) {
+  const balance = await get("/api/billing/balance");
+  useCurrency(balance.currency);
+  return [
+    h("h2", {}, `Welcome${context.me.account_name ? `, ${context.me.account_name}` : ""}`),
+    balance.below_threshold
+      ? h("div", { class: "notice warn", role: "status", "data-testid": "low-balance" },
+          "Your balance is below the threshold — ",
+          h("a", { href: "/billing/add-credits", "data-link": true }, "Add Credits"))
+      : null,
+    h("div", { class: "grid" },
+      h("section", { class: "card", "aria-labelledby": "balance-title" },
+        h("h3", { id: "balance-title" }, "Balance"),
+        h("p", { class: "big", "data-testid": "balance" }, money(balance.balance)),
+        h("p", { class: "muted" }, `Low-balance threshold: ${money(balance.low_balance_threshold)}`),
+        h("div", { class: "actions" }, h("a", { class: "button", href: "/billing/add-credits", "data-link": true }, "Add Credits"))),
+      h("section", { class: "card", "aria-labelledby": "shortcuts-title" },
+        h("h3", { id: "shortcuts-title" }, "Shortcuts"),
+        h("ul", {},
+          h("li", {}, h("a", { href: "/certificates/orders", "data-link": true }, "Certificate orders")),
+          h("li", {}, h("a", { href: "/invoices", "data-link": true }, "Invoices")),
+          h("li", {}, h("a", { href: "/billing/history", "data-link": true }, "Payments and ledger history")),
+          context.me.role === "admin" ? h("li", {}, h("a", { href: "/account", "data-link": true }, "Account Configuration")) : null))),
+  ];
+}

@@ -1,0 +1,151 @@
+// View Order: its lines, tax split and totals, its status; Pay (from credits or online) while it
+// awaits payment; and Download Invoice once invoicing has issued it.
+import { get, post } from "../api.js";
+import { date, h, money, notice, status, table, useCurrency } from "../ui.js";
+import { downloadButton } from "./invoices.js";
+import { orderPath } from "./orders.js";
+
+const INVOICE_POLLS = 10; // invoicing issues the invoice from billing's event: look again briefly…
+const INVOICE_POLL_MS = 1000;
+
+const nonZero = (amount) => Number(amount) !== 0; // a test of a display string, never arithmetic
+const percent = (rate) => (rate === null || rate === undefined ? "" : ` (${Number(rate)}%)`);
+
+export default async function viewOrder(context) {
+  const id = context.params.id;
+  let order;
+  try {
+    order = await get(`/api/billing/orders/${encodeURIComponent(id)}`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    return [h("h2", {}, "Order not found"),
+      h("p", {}, "There is no such order in this account. ", h("a", { href: "/certificates/orders", "data-link": true }, "All orders"))];
+  }
+  const balance = await get("/api/billing/balance");
+  useCurrency(balance.currency);
+  return [
+    h("p", {}, h("a", { href: "/certificates/orders", "data-link": true }, "← Orders")),
+    h("h2", {}, "View Order"),
+    await outcome(context),
+    summary(order),
+    order.status === "awaiting_payment" ? payPanel(context, order, balance) : null,
+    lines(order),
+    invoicePanel(order),
+  ];
+}
+
+function summary(order) {
+  const buyer = order.buyer;
+  return h("section", { class: "card", "aria-label": "Order" },
+    h("dl", { class: "review" },
+      h("dt", {}, "Order ID"), h("dd", {}, h("code", {}, order.order_id)),
+      h("dt", {}, "Status"), h("dd", { "data-testid": "order-status" }, status(order.status)),
+      h("dt", {}, "Placed"), h("dd", {}, date(order.created_at)),
+      order.paid_at ? [h("dt", {}, "Paid"), h("dd", {}, date(order.paid_at))] : null,
+      h("dt", {}, "Buyer"), h("dd", {}, buyer.legal_name, buyer.gstin ? ` · GSTIN ${buyer.gstin}` : ""),
+      h("dt", {}, "Place of supply"), h("dd", {}, order.place_of_supply),
+      h("dt", {}, "Total"), h("dd", { class: "strong", "data-testid": "order-total" }, money(order.total, order.currency))));
+}
+
+function lines(order) {
+  const intra = order.lines.some((l) => nonZero(l.cgst) || nonZero(l.sgst));
+  const inter = order.lines.some((l) => nonZero(l.igst));
+  const first = order.lines[0] || {};
+  const taxes = [intra && ["cgst", "CGST"], intra && ["sgst", "SGST"], inter && ["igst", "IGST"]].filter(Boolean);
+  const headers = [["Description"], ["SAC"], ["Qty", "num"], ["Unit price", "num"], ["Taxable value", "num"],
+    ...taxes.map(([, label]) => [label, "num"]), ["Total", "num"]];
+  const rows = order.lines.map((l) => h("tr", {},
+    h("td", {}, l.description), h("td", {}, l.sac), h("td", { class: "num" }, l.quantity),
+    h("td", { class: "num" }, money(l.unit_price)), h("td", { class: "num" }, money(l.taxable_value)),
+    taxes.map(([key]) => h("td", { class: "num" }, money(l[key]))), h("td", { class: "num" }, money(l.total))));
+  const totals = [["Taxable value", order.subtotal],
+    ...taxes.map(([key, label]) => [`${label}${percent(first[`${key}_rate`])}`, order.tax[key]]), ["Total", order.total]];
+  return h("section", { class: "card", "aria-labelledby": "lines-title" },
+    h("h3", { id: "lines-title" }, "Items"),
+    table(headers, rows),
+    h("dl", { class: "totals", "data-testid": "order-totals" },
+      totals.map(([label, amount]) => [h("dt", {}, label), h("dd", {}, money(amount))])));
+}
+
+/** Back from the provider (`?payment_id=`) or from paying with credits (`?paid=credits`). */
+async function outcome(context) {
+  if (context.query.get("paid") === "credits") return notice("The order is paid from your credits.", "good");
+  const paymentId = context.query.get("payment_id");
+  if (!paymentId) return null;
+  let payment;
+  try { payment = await get(`/api/billing/payments/${encodeURIComponent(paymentId)}`); }
+  catch { return notice("No such payment.", "bad"); }
+  const amount = money(payment.amount);
+  if (payment.status === "succeeded") return notice(`Payment of ${amount} received; the order is paid.`, "good");
+  if (payment.status === "failed" || payment.status === "expired") {
+    return notice(`The payment of ${amount} ${payment.status === "failed" ? "failed" : "expired"}${payment.failure_reason ? `: ${payment.failure_reason}` : ""}. The order still awaits payment.`, "bad");
+  }
+  return notice(context.query.get("cancelled") === "1"
+    ? "You cancelled the payment. Nothing was charged; the order still awaits payment."
+    : `The provider has not confirmed the payment yet (payment ID ${payment.payment_id}); Recheck Payment Status on Add Credits asks again.`, "warn");
+}
+
+function payPanel(context, order, balance) {
+  const message = h("div", { "aria-live": "polite" });
+  const covered = Number(balance.balance) >= Number(order.total); // a hint only; the API decides
+  async function pay(method, button) {
+    const buttons = [fromCredits, online];
+    buttons.forEach((b) => { b.disabled = true; });
+    const label = button.textContent;
+    button.textContent = "Working…";
+    message.replaceChildren();
+    try {
+      const answer = await post(`/api/billing/orders/${encodeURIComponent(order.order_id)}/pay`, { method });
+      if (method === "online" && answer.status !== "paid" && answer.payment) return window.location.assign(answer.payment.redirect_url);
+      return context.navigate(`${orderPath(order.order_id)}?paid=credits`, { replace: true });
+    } catch (error) {
+      if (error.code === "insufficient_credits") {
+        message.replaceChildren(h("div", { class: "notice bad", role: "alert" },
+          `Your balance (${money(balance.balance)}) does not cover this order's total (${money(order.total)}). Pay online, or `,
+          h("a", { href: "/billing/add-credits", "data-link": true }, "add credits"), " first."));
+        online.focus();
+      } else {
+        message.replaceChildren(notice(error.message, "bad"));
+      }
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+      button.textContent = label;
+    }
+  }
+  const fromCredits = h("button", { type: "button", class: covered ? null : "secondary", onclick: () => pay("credits", fromCredits) }, "Pay from credits");
+  const online = h("button", { type: "button", class: covered ? "secondary" : null, onclick: () => pay("online", online) }, "Pay online");
+  return h("section", { class: "card", "aria-labelledby": "pay-title" },
+    h("h3", { id: "pay-title" }, "Pay this order"),
+    h("p", {}, `This order awaits payment of ${money(order.total)}. Your balance is ${money(balance.balance)}.`),
+    h("div", { class: "actions" }, fromCredits, online),
+    message);
+}
+
+function invoicePanel(order) {
+  const body = h("div", { "data-testid": "order-invoice", "aria-live": "polite" }, h("p", { class: "muted" }, "Looking for the invoice…"));
+  let left = INVOICE_POLLS;
+  async function look() {
+    if (left < INVOICE_POLLS && !body.isConnected) return; // the user went elsewhere
+    left -= 1;
+    let invoice = null;
+    try {
+      invoice = (await get(`/api/invoices?kind=invoice&order_id=${encodeURIComponent(order.order_id)}`)).items[0] ?? null;
+    } catch {
+      body.replaceChildren(h("p", { class: "muted" }, "Invoices cannot be reached right now; try again in a moment."));
+      return;
+    }
+    // Invoicing hears of the order (and of its payment) from billing's events, a moment later.
+    const current = invoice && !(order.status === "paid" && invoice.status === "due");
+    if (invoice) {
+      body.replaceChildren(h("p", {}, "Invoice ", h("strong", {}, invoice.number), " · ", status(invoice.status)),
+        h("div", { class: "actions" }, downloadButton(invoice, "Download Invoice")));
+    } else if (left <= 0) {
+      body.replaceChildren(h("p", { class: "muted" }, "The invoice is not issued yet; it appears here shortly."));
+    } else {
+      body.replaceChildren(h("p", { class: "muted" }, "The invoice is being prepared…"));
+    }
+    if (!current && left > 0) setTimeout(look, INVOICE_POLL_MS);
+  }
+  look();
+  return h("section", { class: "card", "aria-labelledby": "invoice-title" }, h("h3", { id: "invoice-title" }, "Invoice"), body);
+}

@@ -1,0 +1,151 @@
+// Small DOM helpers: elements, forms whose errors sit next to their fields, money.
+
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(element.dataset, value);
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+let currency = "INR";
+/** The account's currency, set once the balance is known. */
+export function useCurrency(code) { if (code) currency = code; }
+
+/** Money strings from the API ("1180.00") in the account's currency; never through a float's arithmetic. */
+export function money(amount, code = currency) {
+  if (amount === null || amount === undefined || amount === "") return "";
+  const [whole, fraction = "00"] = String(amount).split(".");
+  const negative = whole.startsWith("-");
+  const digits = negative ? whole.slice(1) : whole;
+  // Indian grouping for INR (12,34,567.00), thousands elsewhere.
+  const grouped = code === "INR"
+    ? digits.replace(/(\d)(?=(\d\d)+\d$)/g, "$1,")
+    : digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const symbol = { INR: "₹", USD: "$", EUR: "€", GBP: "£" }[code];
+  const text = `${symbol ?? code + " "}${grouped}.${fraction.padEnd(2, "0").slice(0, 2)}`;
+  return negative ? `−${text}` : text;
+}
+
+export function date(value) {
+  if (!value) return "";
+  const parsed = new Date(value.length === 10 ? `${value}T00:00:00` : value);
+  return parsed.toLocaleDateString("en-IN", { year: "numeric", month: "short", day: "numeric" });
+}
+
+export function status(text) {
+  return h("span", { class: `status ${text}` }, String(text).replaceAll("_", " "));
+}
+
+let fieldCounter = 0;
+/** A labelled field; `name` is the API's field name, so 422 errors land under it. */
+export function field(label, name, { type = "text", value = "", hint, options, required, ...rest } = {}) {
+  const id = `f-${name}-${++fieldCounter}`;
+  const describedBy = [`${id}-error`, hint ? `${id}-hint` : null].filter(Boolean).join(" ");
+  let control;
+  if (options) {
+    control = h("select", { id, name, required, "aria-describedby": describedBy, ...rest },
+      options.map(([optionValue, text]) => h("option", { value: optionValue, selected: optionValue === value }, text)));
+  } else if (type === "textarea") {
+    control = h("textarea", { id, name, required, "aria-describedby": describedBy, rows: 3, ...rest }, value);
+  } else {
+    control = h("input", { id, name, type, value, required, "aria-describedby": describedBy, ...rest });
+  }
+  return h("div", { class: "field" },
+    h("label", { for: id }, label),
+    control,
+    hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null,
+    h("p", { class: "error", id: `${id}-error`, role: "alert", dataset: { errorFor: name } }));
+}
+
+export function checkbox(label, name, checked, hint) {
+  const id = `f-${name}-${++fieldCounter}`;
+  return h("div", { class: "field" },
+    h("label", { class: "check", for: id }, h("input", { id, name, type: "checkbox", checked }), label),
+    hint ? h("p", { class: "hint" }, hint) : null,
+    h("p", { class: "error", role: "alert", dataset: { errorFor: name } }));
+}
+
+/**
+ * A form that calls `submit(values)`; while it runs the button shows `busy`, and an
+ * ApiError's field messages appear next to their fields (the rest above the button).
+ */
+export function form({ fields, submitLabel, busyLabel = "Working…", submit, secondary }) {
+  const message = h("p", { class: "error", role: "alert", dataset: { errorFor: "_form" } });
+  const button = h("button", { type: "submit" }, submitLabel);
+  const element = h("form", { novalidate: true }, fields, message, h("div", { class: "actions" }, button, secondary));
+  element.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(element);
+    const values = {};
+    for (const control of element.elements) {
+      if (!control.name) continue;
+      values[control.name] = control.type === "checkbox" ? control.checked : control.value.trim();
+    }
+    button.disabled = true;
+    const label = button.textContent;
+    button.textContent = busyLabel;
+    element.setAttribute("aria-busy", "true");
+    try {
+      await submit(values, element);
+    } catch (error) {
+      showErrors(element, error);
+    } finally {
+      button.disabled = false;
+      button.textContent = label;
+      element.removeAttribute("aria-busy");
+    }
+  });
+  return element;
+}
+
+export function clearErrors(element) {
+  element.querySelectorAll("[data-error-for]").forEach((node) => { node.textContent = ""; });
+  element.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+}
+
+export function showErrors(element, error) {
+  const fields = error.fields || {};
+  let placed = false;
+  for (const [name, text] of Object.entries(fields)) {
+    const slot = element.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+    const control = element.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (slot) {
+      // The API's messages are fragments about the field ("must be at least 100.00").
+      slot.textContent = text ? text[0].toUpperCase() + text.slice(1) : text;
+      control?.setAttribute("aria-invalid", "true");
+      if (!placed) control?.focus();
+      placed = true;
+    }
+  }
+  if (!placed || Object.keys(fields).length === 0) {
+    element.querySelector('[data-error-for="_form"]').textContent = error.message || String(error);
+  }
+}
+
+export function table(headers, rows, empty = "Nothing here yet.") {
+  if (!rows.length) return h("p", { class: "muted" }, empty);
+  return h("div", { class: "table-wrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, headers.map(([text, cls]) => h("th", { scope: "col", class: cls }, text)))),
+    h("tbody", {}, rows)));
+}
+
+export function notice(text, kind = "") {
+  return h("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" }, text);
+}
+
+export function pager(page, onPage) {
+  const pages = Math.max(1, Math.ceil(page.total / page.page_size));
+  if (pages <= 1) return "";
+  return h("div", { class: "actions" },
+    h("button", { class: "secondary", disabled: page.page <= 1, onclick: () => onPage(page.page - 1) }, "Previous"),
+    h("span", { class: "muted" }, `Page ${page.page} of ${pages}`),
+    h("button", { class: "secondary", disabled: page.page >= pages, onclick: () => onPage(page.page + 1) }, "Next"));
+}
