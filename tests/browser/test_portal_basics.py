@@ -1,4 +1,4 @@
-"""The portal's shell: a visitor sees the login form; sign-up lands on the dashboard; a lost session returns to login."""
+"""The portal's shell: a visitor sees the login form, sign-up lands on the dashboard, a lost session asks to log in."""
 
 from __future__ import annotations
 

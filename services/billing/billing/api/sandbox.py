@@ -91,7 +91,8 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     document = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)} · Tollgate sandbox</title>
-<style>*{{box-sizing:border-box}}body{{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}
+<style>*{{box-sizing:border-box}}
+body{{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}
 label,input,button{{display:block;width:100%;font-size:1rem;margin:.4rem 0}}input,button{{padding:.6rem}}
 .error{{color:#b00020}}.hint{{color:#555;font-size:.9rem}}</style></head>
 <body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
