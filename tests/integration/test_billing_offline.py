@@ -83,6 +83,7 @@ async def test_finance_staff_approve_once_for_the_amount_that_arrived(
     assert (await client.call("GET", "/api/finance/offline-payments", admin)).status_code == 403  # not staff
     pending = await client.call("GET", "/api/finance/offline-payments", staff, params={"status": "pending_approval"})
     assert [p["id"] for p in pending.json()["items"]] == [payment_id]
+    assert pending.json()["items"][0]["account_name"] == "Acme"  # finance sees whose transfer it is
 
     decision = f"/api/finance/offline-payments/{payment_id}/decision"
     no_reason = await client.call("POST", decision, staff, json={"decision": "approve", "amount": "4990.00"})

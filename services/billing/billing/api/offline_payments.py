@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from billing.adapters.tables import offline_payment
+from billing.adapters.tables import billing_profile, offline_payment
 from billing.api.deps import SettingsDep
 from billing.offline_payments import THANK_YOU, decide, find, submit
 from tollgate_shared.access_tokens import Principal
@@ -39,6 +39,8 @@ class OfflinePaymentCreate(BaseModel):
 class OfflinePaymentRead(BaseModel):
     id: str
     account_id: str
+    # Finance's lists span accounts: the name finance recognises (legal name, else the account's name).
+    account_name: str | None = None
     status: Status
     amount: Money
     approved_amount: Money | None
@@ -74,6 +76,7 @@ def view(row: Any) -> OfflinePaymentRead:
     return OfflinePaymentRead(
         id=row.id,
         account_id=row.account_id,
+        account_name=getattr(row, "account_name", None),
         status=row.status,
         amount=from_minor(row.amount_minor),
         approved_amount=from_minor(row.approved_amount_minor) if row.approved_amount_minor is not None else None,
@@ -135,8 +138,11 @@ async def list_own(caller: AccountUserDep, db: SessionDep, paging: PageDep) -> P
 async def list_for_finance(
     staff: StaffDep, db: SessionDep, paging: PageDep, status: Annotated[Status | None, Query()] = None
 ) -> Page[OfflinePaymentRead]:
-    """Every account's offline payments (finance staff), newest first, by status."""
-    query = select(offline_payment)
+    """Every account's offline payments (finance staff), newest first, by status, with the account's name."""
+    name = func.coalesce(billing_profile.c.legal_name, billing_profile.c.account_name).label("account_name")
+    query = select(offline_payment, name).outerjoin(
+        billing_profile, billing_profile.c.account_id == offline_payment.c.account_id
+    )
     if status is not None:
         query = query.where(offline_payment.c.status == status)
     rows, total = await fetch_page(

@@ -14,7 +14,8 @@ function filterTabs(current) {
 
 function details(item) {
   const rows = [
-    ["Account", h("code", {}, item.account_id)], ["Submitted", date(item.created_at)],
+    ["Account", [item.account_name ? `${item.account_name} ` : "", h("code", {}, item.account_id)]],
+    ["Submitted", date(item.created_at)],
     ["Amount", money(item.amount, item.currency)], ["Mode", MODES[item.mode] || item.mode], ["Reference", item.reference],
     ["Paid on", date(item.paid_on)], ["Bank", item.bank || "—"], ["Note", item.note || "—"],
   ];
@@ -69,7 +70,7 @@ export default async function finance(context) {
   } else {
     content = table([["Submitted"], ["Account"], ["Amount", "num"], ["Mode"], ["Reference"], ["Paid on"], ["Status"], ["Credited", "num"], ["Reason"], ["Decided"]],
       list.items.map((item) => h("tr", {},
-        h("td", {}, date(item.created_at)), h("td", {}, h("code", {}, item.account_id)),
+        h("td", {}, date(item.created_at)), h("td", {}, item.account_name || h("code", {}, item.account_id)),
         h("td", { class: "num" }, money(item.amount, item.currency)), h("td", {}, MODES[item.mode] || item.mode),
         h("td", {}, item.reference), h("td", {}, date(item.paid_on)), h("td", {}, status(item.status)),
         h("td", { class: "num" }, money(item.approved_amount, item.currency)), h("td", {}, item.reason || ""),
