@@ -27,12 +27,12 @@ import re
 from decimal import Decimal
 from typing import NamedTuple
 
-_ONES = (
-    "Zero One Two Three Four Five Six Seven Eight Nine Ten Eleven Twelve Thirteen Fourteen "
-    "Fifteen Sixteen Seventeen Eighteen Nineteen"
-).split()
-_TENS = "_ _ Twenty Thirty Forty Fifty Sixty Seventy Eighty Ninety".split()
-_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+_ONES = [
+    *("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"),
+    *("Ten", "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"),
+]
+_TENS = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"]
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 _HUNDREDTH = Decimal("0.01")
 
 
@@ -77,18 +77,17 @@ def _indian_words(number: int) -> list[str]:
     crore, rest = divmod(number, 10_000_000)
     lakh, rest = divmod(rest, 100_000)
     thousand, rest = divmod(rest, 1_000)
-    words = _indian_words(crore) + ["Crore"] if crore else []
+    words = [*_indian_words(crore), "Crore"] if crore else []
     if lakh:
-        words += _below_hundred(lakh) + ["Lakh"]
+        words += [*_below_hundred(lakh), "Lakh"]
     if thousand:
-        words += _below_hundred(thousand) + ["Thousand"]
+        words += [*_below_hundred(thousand), "Thousand"]
     return words + _below_thousand(rest)
 
 
 def _below_thousand(number: int) -> list[str]:
     hundreds, rest = divmod(number, 100)
-    words = [_ONES[hundreds], "Hundred"] if hundreds else []
-    return words + _below_hundred(rest)
+    return ([_ONES[hundreds], "Hundred"] if hundreds else []) + _below_hundred(rest)
 
 
 def _below_hundred(number: int) -> list[str]:
@@ -97,11 +96,11 @@ def _below_hundred(number: int) -> list[str]:
     if number < 20:
         return [_ONES[number]]
     tens, ones = divmod(number, 10)
-    return [_TENS[tens]] + ([_ONES[ones]] if ones else [])
+    return [_TENS[tens], _ONES[ones]] if ones else [_TENS[tens]]
 
 
 def _units(currency: str) -> _Units:
-    if not _CURRENCY_CODE.match(currency):
+    if not _CURRENCY_CODE.fullmatch(currency):
         raise ValueError(f"currency must be an ISO 4217 code such as 'INR', not {currency!r}")
     return _KNOWN_UNITS.get(currency, _Units(currency, None, None))
 

@@ -1,0 +1,411 @@
+"""Orders per second through the gateway, on one account and across many, with one and two billing processes.
+
+    uv run --frozen python -m bench.billing.run [--rounds 3] [--seconds 15] [--concurrency 32] [--profile]
+
+Throwaway PostgreSQL databases (`bench_billing_<hex>_auth`, `..._billing`,
+migrated with alembic), and as separate processes (`tollgate serve`, production
+settings, random secrets, RabbitMQ): auth, billing-1, billing-2, and two
+gateways, one routing billing to billing-1 only, one balancing across both.
+Accounts are signed up through the gateway and credited through the finance
+approval path (see bench/billing/seed.py). Then rounds of four phases,
+interleaved: {1 account, N accounts} x {1 billing process, 2}, each N clients in
+closed loops placing orders (`POST /api/billing/orders`, paid from credits) for
+a fixed time. Writes bench/results/billing.json and .md; exit status 0 only
+when the goal is met (>= 300 orders/s, and two processes faster than one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.billing import cpu, load, profile, seed
+from bench.billing.stack import (
+    BackendSampler,
+    Stack,
+    backend_pids,
+    billing_queues,
+    consumers_of,
+    create_databases,
+    delete_queues,
+    drop_databases,
+    query_value,
+)
+from bench.common import load_average, machine, server_version
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+# The vhost this project's runs use on the shared broker; billing's queues have fixed names, so
+# no test or other billing may run on the same vhost meanwhile (the bench refuses if one consumes).
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/h2"
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "billing.json"
+GOAL_ORDERS_PER_SECOND = 300.0
+MEDIAN_FIELDS = (
+    "orders_per_second",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "errors",
+    "outbox_unsent_at_end",
+    "drain_seconds",
+    "billing_cores",
+    "gateway_cores",
+    "postgres_cores",
+    "client_cores",
+    "rabbitmq_cores",
+    "other_cores",
+    "billing_cpu_ms_per_order",
+    "gateway_cpu_ms_per_order",
+    "postgres_cpu_ms_per_order",
+    "client_cpu_ms_per_order",
+    "rabbitmq_cpu_ms_per_order",
+    "system_cpu_ms_per_order",
+)
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.billing.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the four phases, interleaved (0 with --profile: profile only)"
+    )
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per phase")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds of the same load first")
+    parser.add_argument("--concurrency", type=int, default=32, help="clients in closed loops")
+    parser.add_argument("--accounts", type=int, default=100, help="accounts of the spread phases")
+    parser.add_argument("--credits", type=Decimal, default=Decimal("10000000.00"), help="seeded per account")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then one more phase (N accounts, one process) with billing-1 under cProfile; writes billing.prof",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("TOLLGATE_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="a PostgreSQL server's admin URL; the bench creates and drops its own databases there",
+    )
+    parser.add_argument(
+        "--amqp-url",
+        default=os.environ.get("TOLLGATE_BENCH_AMQP_URL", DEFAULT_AMQP_URL),
+        help="the vhost billing's queues live in during the run (deleted at the end)",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if args.rounds < (0 if args.profile else 1) or args.seconds <= 0 or args.concurrency < 1 or args.accounts < 1:
+        parser.error("--rounds, --seconds, --concurrency and --accounts must be positive")
+    return args
+
+
+def other_benchmarks() -> list[str]:
+    """Command lines of other `bench.*` runs on the machine now (noise the figures carry)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+            text = cmdline.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            if " -m bench." in text and "bench.billing" not in text:
+                found.append(f"{entry} {text[:120]}")
+    return found
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, stack: Stack, log: Callable[[str], None]) -> None:
+        self.args = args
+        self.stack = stack
+        self.log = log
+        self.accounts: list[seed.Account] = []
+        self.rabbitmq = cpu.rabbitmq_pid()
+
+    @property
+    def billing_url(self) -> str:
+        return self.stack.databases.url("billing")
+
+    async def unsent(self) -> int:
+        return int(await query_value(self.billing_url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") or 0)
+
+    async def drain(self, within: float = 180.0) -> float:
+        """Wait until the outbox relays have published everything; answer the seconds waited."""
+        started = time.monotonic()
+        while await self.unsent():
+            if time.monotonic() - started > within:
+                raise RuntimeError(f"the outbox still had {await self.unsent()} unsent events after {within:.0f}s")
+            await asyncio.sleep(0.2)
+        return time.monotonic() - started
+
+    async def phase(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        processes: int,
+        accounts: int,
+        measuring: Callable[[bool], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
+        """Warm up, then `--seconds` of load measured until the outbox is drained (`measuring(True)` at
+        the start of that, `measuring(False)` at its end)."""
+        gateway = self.stack["gateway-one" if processes == 1 else "gateway-two"]
+        tokens = [a.token for a in self.accounts[:accounts]]
+        billing = [f"billing-{n}" for n in range(1, processes + 1)]
+        await load.place_orders(
+            gateway.url, tokens, seconds=self.args.warmup, concurrency=self.args.concurrency, session=session
+        )
+        await self.drain()
+        watched = {name: self.stack[name].pid for name in [*billing, gateway.name, "auth"]}
+        if self.rabbitmq is not None:
+            watched["rabbitmq"] = self.rabbitmq
+        postgres = await backend_pids(self.billing_url)
+        noise = other_benchmarks()
+        sampler = BackendSampler(self.billing_url)
+        sampler.start()
+        load_before = load_average()
+        if measuring is not None:
+            await measuring(True)
+        before = cpu.snapshot(watched, postgres)
+        outcome = await load.place_orders(
+            gateway.url, tokens, seconds=self.args.seconds, concurrency=self.args.concurrency, session=session
+        )
+        connections = await sampler.stop()  # first: its own backend is not billing's
+        postgres = sorted({*postgres, *await backend_pids(self.billing_url)})
+        during = cpu.usage(before, cpu.snapshot(watched, postgres))
+        unsent = await self.unsent()
+        drain_seconds = await self.drain()
+        spent = cpu.usage(before, cpu.snapshot(watched, postgres))
+        if measuring is not None:
+            await measuring(False)
+        result = outcome.summary()
+        orders = max(result["orders"], 1)
+
+        def cores(*names: str) -> float:
+            return sum(during.get(n, 0.0) for n in names) / during["wall"]
+
+        def per_order(*names: str) -> float:
+            return sum(spent.get(n, 0.0) for n in names) * 1000 / orders
+
+        result.update(
+            {
+                "phase": f"{processes}p-{accounts}a",
+                "processes": processes,
+                "accounts": accounts,
+                "concurrency": self.args.concurrency,
+                "load_average_before": load_before,
+                "other_benchmarks": noise or other_benchmarks(),
+                "outbox_unsent_at_end": unsent,
+                "drain_seconds": round(drain_seconds, 2),
+                "billing_cores": cores(*billing),
+                "gateway_cores": cores(gateway.name),
+                "auth_cores": cores("auth"),
+                "postgres_cores": cores("postgres"),
+                "client_cores": cores("client"),
+                "rabbitmq_cores": cores("rabbitmq"),
+                "other_cores": cores("other"),
+                "machine_cores": cores("machine"),
+                "billing_cores_each": {n: during.get(n, 0.0) / during["wall"] for n in billing},
+                "billing_cpu_ms_per_order": per_order(*billing),
+                "gateway_cpu_ms_per_order": per_order(gateway.name),
+                "postgres_cpu_ms_per_order": per_order("postgres"),
+                "client_cpu_ms_per_order": per_order("client"),
+                "rabbitmq_cpu_ms_per_order": per_order("rabbitmq"),
+                # What the system itself spends per order (not the load generator, not the shared broker).
+                "system_cpu_ms_per_order": per_order(*billing, gateway.name, "auth", "postgres"),
+                "cpu_seconds_until_drained": {k: round(v, 3) for k, v in spent.items()},
+                "billing_connections": connections,
+            }
+        )
+        self.log(
+            f"  {result['phase']}: {result['orders_per_second']:.0f} orders/s, p50 {result['p50_ms']:.1f} ms, "
+            f"p95 {result['p95_ms']:.1f} ms, errors {result['errors']}, billing {result['billing_cores']:.2f} cores, "
+            f"gateway {result['gateway_cores']:.2f}, postgres {result['postgres_cores']:.2f}, "
+            f"client {result['client_cores']:.2f}, other {result['other_cores']:.2f}; "
+            f"{result['system_cpu_ms_per_order']:.1f} ms CPU/order; load {load_before[0]}"
+        )
+        return result
+
+    async def rounds(self) -> list[dict[str, Any]]:
+        phases: list[dict[str, Any]] = []
+        async with load.new_session(self.args.concurrency) as session:
+            for number in range(self.args.rounds):
+                order = [1, 2] if number % 2 == 0 else [2, 1]
+                accounts = [1, self.args.accounts] if number % 2 == 0 else [self.args.accounts, 1]
+                for processes in order:
+                    if processes == 2 and not self.stack["billing-2"].alive():
+                        await self.stack.start("billing-2")
+                    if processes == 1 and self.stack["billing-2"].alive():
+                        await self.stack.stop("billing-2")
+                    for count in accounts:
+                        self.log(f"round {number + 1}/{self.args.rounds}, {processes} process(es), {count} account(s)")
+                        phases.append(
+                            {"round": number + 1, **await self.phase(session, processes=processes, accounts=count)}
+                        )
+        return phases
+
+    async def profiled(self, output: Path) -> dict[str, Any]:
+        """One phase on N accounts with billing-1 alone, under cProfile from the end of the warm-up
+        until the outbox is drained (start-up and warm-up left out)."""
+        for name in ("billing-2", "billing-1"):
+            await self.stack.stop(name)
+        await asyncio.to_thread(output.unlink, missing_ok=True)
+        await self.stack.start("billing-1", profile_to=output)
+        billing = self.stack["billing-1"]
+
+        async def measuring(on: bool) -> None:
+            billing.signal(signal.SIGUSR1 if on else signal.SIGUSR2)
+            if not on:  # until the stats are written (at most a minute)
+                for _ in range(300):
+                    if await asyncio.to_thread(output.exists):
+                        break
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(1.0)
+
+        async with load.new_session(self.args.concurrency) as session:
+            measured = await self.phase(session, processes=1, accounts=self.args.accounts, measuring=measuring)
+        await self.stack.stop("billing-1")
+        return {"phase": measured, **profile.summarise(output, orders=measured["orders"])}
+
+    async def reconcile(self) -> dict[str, Any]:
+        """`tollgate billing reconcile` against the bench's database: every balance = its ledger."""
+        env = self.stack.environment(TOLLGATE_BILLING_DATABASE_URL=self.billing_url)
+        command = [sys.executable, "-m", "tollgate.cli", "billing", "reconcile"]
+        done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
+        return {"exit_status": done.returncode, "output": (done.stdout + done.stderr).strip()[-500:]}
+
+
+def medians(phases: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    table = []
+    for name in dict.fromkeys(p["phase"] for p in phases):
+        runs = [p for p in phases if p["phase"] == name]
+        row: dict[str, Any] = {"phase": name, "processes": runs[0]["processes"], "accounts": runs[0]["accounts"]}
+        for key in MEDIAN_FIELDS:
+            row[key] = statistics.median(float(p[key]) for p in runs)
+        row["orders_per_second_range"] = [
+            min(p["orders_per_second"] for p in runs),
+            max(p["orders_per_second"] for p in runs),
+        ]
+        row["rounds"] = len(runs)
+        row["load_average_before"] = [p["load_average_before"][0] for p in runs]
+        table.append(row)
+    return sorted(table, key=lambda r: (r["accounts"], r["processes"]))
+
+
+def goal(table: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """>= 300 orders/s in some configuration, and two processes faster than one for each account count."""
+    rate = {(r["processes"], r["accounts"]): r["orders_per_second"] for r in table}
+    best = max(rate.values())
+    two_faster = {f"{accounts} account(s)": rate[(2, accounts)] > rate[(1, accounts)] for _, accounts in rate}
+    return {
+        "best_orders_per_second": best,
+        "at_least_300_orders_per_second": best >= GOAL_ORDERS_PER_SECOND,
+        "two_processes_faster_than_one": two_faster,
+        "met": best >= GOAL_ORDERS_PER_SECOND and all(two_faster.values()),
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    def cell(value: float) -> str:
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+    lines = [
+        "| billing processes | accounts | orders/s (range) | p50 ms | p95 ms | p99 ms | errors | "
+        "CPU ms/order billing / gateway / postgres / client | cores billing / gateway / postgres / client / other |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["medians"]:
+        low, high = r["orders_per_second_range"]
+        lines.append(
+            f"| {r['processes']} | {r['accounts']} | **{cell(r['orders_per_second'])}** ({cell(low)} to {cell(high)}) "
+            f"| {cell(r['p50_ms'])} | {cell(r['p95_ms'])} | {cell(r['p99_ms'])} | {r['errors']:.0f} "
+            f"| {cell(r['billing_cpu_ms_per_order'])} / {cell(r['gateway_cpu_ms_per_order'])} / "
+            f"{cell(r['postgres_cpu_ms_per_order'])} / {cell(r['client_cpu_ms_per_order'])} "
+            f"| {r['billing_cores']:.2f} / {r['gateway_cores']:.2f} / {r['postgres_cores']:.2f} / "
+            f"{r['client_cores']:.2f} / {r['other_cores']:.2f} |"
+        )
+    text = "\n".join(lines)
+    if result.get("profile"):
+        prof = result["profile"]
+        text += (
+            f"\n\nbilling-1 under cProfile ({prof['phase']['orders']} orders, "
+            f"{prof['profiled_ms_per_order']} ms profiled per order):\n\n| layer | share of own time |\n|---|---|\n"
+        )
+        text += "\n".join(
+            f"| {name} | {entry['share'] * 100:.1f} % |" for name, entry in list(prof["by_layer"].items())[:14]
+        )
+        text += "\n\n" + ", ".join(f"{name.replace('_', ' ')}: {value}" for name, value in prof["counts"].items())
+    return text + "\n"
+
+
+async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
+    for queue in billing_queues(()):
+        if await consumers_of(args.amqp_url, queue):
+            raise SystemExit(f"{queue} already has consumers on {args.amqp_url}: another billing runs on this vhost")
+    databases = await create_databases(args.database_url)
+    log_dir = args.output.parent / "billing-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(databases, args.amqp_url, log_dir)
+    stack.plan()
+    result: dict[str, Any] = {"databases": [databases.name(s) for s in ("auth", "billing")]}
+    try:
+        started = time.monotonic()
+        await stack.start_all()
+        log(f"processes up in {time.monotonic() - started:.1f}s; signing up {args.accounts} accounts")
+        bench = Bench(args, stack, log)
+        gateway = stack["gateway-two"].url
+        started = time.monotonic()
+        bench.accounts = await seed.sign_up_accounts(gateway, args.accounts)
+        signed_up = time.monotonic() - started
+        credited = await seed.credit_accounts(gateway, args.amqp_url, bench.billing_url, bench.accounts, args.credits)
+        log(f"signed up in {signed_up:.1f}s, credited {args.credits} each in {credited:.1f}s")
+        result["setup_seconds"] = {"sign_up": round(signed_up, 1), "credit": round(credited, 1)}
+        result["phases"] = await bench.rounds()
+        result["medians"] = medians(result["phases"])
+        result["goal"] = goal(result["medians"]) if result["medians"] else {"met": False}
+        if args.profile:
+            log("profiling billing-1 (cProfile) on one more phase")
+            result["profile"] = await bench.profiled(args.output.with_suffix(".prof"))
+        result["reconcile"] = await bench.reconcile()
+        return result
+    finally:
+        await stack.stop_all()
+        await delete_queues(args.amqp_url, billing_queues(stack.retry_delay_values()))
+        await drop_databases(databases)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    report: dict[str, Any] = {
+        "benchmark": "billing",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "uv run --frozen python -m bench.billing.run " + " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": {**machine(), "load_average_at_start": load_average()},
+        "options": {k: str(v) for k, v in vars(args).items()},
+        "postgres": asyncio.run(server_version(args.database_url)),
+    }
+    report.update(asyncio.run(run(args, log)))
+    report["load_average_at_end"] = load_average()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    text = markdown(report)
+    args.output.with_suffix(".md").write_text(text)
+    print("\n" + text)
+    print(json.dumps({"goal": report["goal"], "reconcile": report["reconcile"]}, indent=2))
+    print(f"wrote {args.output}")
+    return 0 if report["goal"]["met"] and report["reconcile"]["exit_status"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""The system under test: throwaway databases, and auth, billing and gateway processes on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aio_pika
+import aiohttp
+import asyncpg
+
+from bench.common import admin_execute, database_url, dsn, free_port
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m bench.billing...` runs from here
+DB_PREFIX = "bench_billing_"
+
+
+# --- databases ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Databases:
+    tag: str
+    admin_url: str
+
+    def name(self, service: str) -> str:
+        return f"{DB_PREFIX}{self.tag}_{service}"
+
+    def url(self, service: str) -> str:
+        return database_url(self.admin_url, self.name(service))
+
+
+async def create_databases(admin_url: str) -> Databases:
+    """`bench_billing_<hex>_auth` and `..._billing`, migrated as `tollgate migrate` does."""
+    import auth.app
+    import billing.app
+    from tollgate_shared.migrations import upgrade
+
+    databases = Databases(uuid.uuid4().hex[:10], admin_url)
+    for service, migrations in (("auth", auth.app.MIGRATIONS), ("billing", billing.app.MIGRATIONS)):
+        await admin_execute(admin_url, f'CREATE DATABASE "{databases.name(service)}"')
+        # Alembic's env runs its own event loop: keep it off this one.
+        await asyncio.wait_for(asyncio.to_thread(upgrade, migrations, databases.url(service)), timeout=120)
+    return databases
+
+
+async def drop_databases(databases: Databases) -> None:
+    for service in ("auth", "billing"):
+        name = databases.name(service)
+        if not name.startswith(DB_PREFIX):
+            raise ValueError(f"refusing to drop {name}: not a billing bench database")
+        with contextlib.suppress(asyncpg.PostgresError, OSError):
+            await admin_execute(databases.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def backend_pids(url: str) -> list[int]:
+    """PostgreSQL backends connected to database `url`, not this query's own."""
+    connection = await asyncpg.connect(dsn(url), timeout=10)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [int(row["pid"]) for row in rows]
+    finally:
+        await connection.close()
+
+
+async def query_value(url: str, sql: str, *args: object) -> object:
+    connection = await asyncpg.connect(dsn(url), timeout=10)
+    try:
+        return await connection.fetchval(sql, *args)
+    finally:
+        await connection.close()
+
+
+class BackendSampler:
+    """What billing's PostgreSQL connections are doing, sampled every `interval` seconds.
+
+    On one account, every order waits for the wallet row: `Lock` waits count
+    the transactions queued behind it; `idle in transaction` ones are open in
+    a billing process that is busy with Python between two statements.
+    """
+
+    def __init__(self, url: str, interval: float = 0.25) -> None:
+        self.url = url
+        self.interval = interval
+        self.samples: list[dict[str, int]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        connection = await asyncpg.connect(dsn(self.url), timeout=10)
+        try:
+            while True:
+                rows = await connection.fetch(
+                    "SELECT CASE WHEN wait_event_type = 'Lock' THEN 'waiting for a lock' "
+                    "ELSE coalesce(state, 'unknown') END AS what, count(*) AS n FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1"
+                )
+                self.samples.append({str(row["what"]): int(row["n"]) for row in rows})
+                await asyncio.sleep(self.interval)
+        finally:
+            await connection.close()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> dict[str, float]:
+        """Mean connections in each state, and the most connections seen."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        count = max(len(self.samples), 1)
+        states = sorted({state for sample in self.samples for state in sample})
+        means = {state: sum(s.get(state, 0) for s in self.samples) / count for state in states}
+        return {
+            **{f"mean {state}": round(mean, 2) for state, mean in means.items()},
+            "max connections": max((sum(s.values()) for s in self.samples), default=0),
+        }
+
+
+# --- the broker ----------------------------------------------------------------------------
+def billing_queues(retry_delays: Sequence[float]) -> list[str]:
+    """Billing's queues (fixed names, declared by the service) with their dead-letter and retry queues."""
+    from billing.handlers import FINANCE_QUEUE, event_handlers
+    from billing.settings import BillingSettings
+    from tollgate_shared.bus import topology
+
+    names = []
+    # As `tollgate.services` lists them: the consumed queues, and the finance queue billing declares.
+    for queue in [*event_handlers(BillingSettings.model_construct()), FINANCE_QUEUE]:
+        names += [queue, topology.dead_letter_queue(queue)]
+        names += [topology.retry_queue(queue, delay) for delay in retry_delays]
+    return names
+
+
+async def consumers_of(amqp_url: str, queue: str) -> int:
+    """Consumers of `queue` now (0 when it does not exist)."""
+    async with await aio_pika.connect(amqp_url, timeout=10) as connection:
+        channel = await connection.channel()
+        try:
+            declared = await channel.declare_queue(queue, passive=True)
+        except aio_pika.exceptions.ChannelClosed:
+            return 0
+        return declared.declaration_result.consumer_count or 0
+
+
+async def delete_queues(amqp_url: str, names: Sequence[str]) -> None:
+    """Leave the vhost as it was found: billing's queues are the service's, not the vhost's."""
+    async with await aio_pika.connect(amqp_url, timeout=10) as connection:
+        for name in names:
+            channel = await connection.channel()
+            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                await channel.queue_delete(name)
+            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                await channel.close()
+
+
+def broker_user(amqp_url: str) -> str:
+    return urlsplit(amqp_url).username or "guest"
+
+
+# --- processes -----------------------------------------------------------------------------------
+@dataclass
+class ServerProcess:
+    """One `tollgate serve` in its own process group on loopback, logging to a file."""
+
+    name: str
+    command: Sequence[str]
+    env: Mapping[str, str]
+    log_path: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, command: Sequence[str] | None = None) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                list(command or self.command),
+                env=dict(self.env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=ROOT,
+                start_new_session=True,
+            )
+
+    async def wait_ready(self, *, checks: Sequence[str] | None = None, within: float = 90.0) -> None:
+        """Until `/readyz` answers 200, or (gateway) the named checks of its answer are all true."""
+        deadline = time.monotonic() + within
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
+            while True:
+                if not self.alive():
+                    raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+                    async with session.get(self.url + "/readyz") as answer:
+                        if answer.status == 200:
+                            return
+                        found = (await answer.json(content_type=None)).get("checks", {})
+                        if checks and all(found.get(name) for name in checks):
+                            return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name} was not ready within {within:.0f}s:\n{self.log_tail()}")
+                await asyncio.sleep(0.25)
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def signal(self, number: int) -> None:
+        if self.alive():
+            assert self.process is not None
+            self.process.send_signal(number)
+
+    async def stop(self, grace: float = 20.0) -> int | None:
+        """SIGTERM (uvicorn's graceful shutdown), SIGKILL after `grace` seconds; only our own pid."""
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.to_thread(self.process.wait, grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return await asyncio.to_thread(self.process.wait, 10)
+
+
+def serve_command(service: str, port: int, instance: str, *, profile_to: Path | None = None) -> list[str]:
+    """`tollgate serve SERVICE` with this environment's interpreter (the pid is the server's own);
+    with `profile_to`, under a cProfile that SIGUSR1 starts and SIGUSR2 writes (profiled_serve)."""
+    serve = ["serve", service, "--port", str(port), "--instance", instance]
+    if profile_to is not None:
+        return [sys.executable, "-m", "bench.billing.profiled_serve", str(profile_to), *serve]
+    return [sys.executable, "-m", "tollgate.cli", *serve]
+
+
+@dataclass
+class Stack:
+    """auth, billing-1 and billing-2, and two gateways: one routing to billing-1 only, one to both."""
+
+    databases: Databases
+    amqp_url: str
+    log_dir: Path
+    retry_delays: str = "1,10,60"
+    internal_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    processes: dict[str, ServerProcess] = field(default_factory=dict)
+
+    def retry_delay_values(self) -> list[float]:
+        return [float(part) for part in self.retry_delays.split(",") if part.strip()]
+
+    def environment(self, **values: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TOLLGATE_", "OTEL_"))}
+        env.update(
+            {
+                # Production mode with real (random) secrets: the configuration that ships.
+                "TOLLGATE_ENV": "production",
+                "TOLLGATE_SECRET_KEY": self.secret_key,
+                "TOLLGATE_INTERNAL_KEY": self.internal_key,
+                "TOLLGATE_AMQP_URL": self.amqp_url,
+                "TOLLGATE_BUS_RETRY_DELAYS": self.retry_delays,
+                "TOLLGATE_LOG_LEVEL": "WARNING",
+                # Tokens outlive the whole run: no re-login between phases.
+                "TOLLGATE_ACCESS_TOKEN_MINUTES": "60",
+                **values,
+            }
+        )
+        return env
+
+    def plan(self) -> None:
+        ports = {name: free_port() for name in ("auth", "billing-1", "billing-2", "gateway-one", "gateway-two")}
+        auth_url = f"http://127.0.0.1:{ports['auth']}"
+        billing = {
+            "TOLLGATE_BILLING_DATABASE_URL": self.databases.url("billing"),
+            "TOLLGATE_AUTH_URL": auth_url,
+            # The bench publishes the finance service's decisions with its own broker login.
+            "TOLLGATE_FINANCE_BROKER_USER": broker_user(self.amqp_url),
+            "TOLLGATE_PAYMENT_PROVIDER": "sandbox",
+        }
+        envs = {
+            "auth": self.environment(TOLLGATE_AUTH_DATABASE_URL=self.databases.url("auth")),
+            "billing-1": self.environment(**billing),
+            "billing-2": self.environment(**billing),
+        }
+        for gateway, replicas in (("gateway-one", ["billing-1"]), ("gateway-two", ["billing-1", "billing-2"])):
+            envs[gateway] = self.environment(
+                TOLLGATE_AUTH_URL=auth_url,
+                TOLLGATE_BILLING_URL=",".join(f"http://127.0.0.1:{ports[r]}" for r in replicas),
+                TOLLGATE_INVOICING_URL="http://127.0.0.1:9",  # not part of this bench
+                # Sign-up and login of the bench's accounts come from one address.
+                TOLLGATE_AUTH_RATE_PER_MINUTE="100000",
+            )
+        for name, port in ports.items():
+            service = name.split("-")[0]
+            command = serve_command(service, port, name)
+            self.processes[name] = ServerProcess(name, command, envs[name], self.log_dir / f"{name}.log", port)
+
+    async def start(self, name: str, *, profile_to: Path | None = None) -> None:
+        process = self.processes[name]
+        service = name.split("-")[0]
+        process.start(serve_command(service, process.port, name, profile_to=profile_to) if profile_to else None)
+        if service == "gateway":
+            # Invoicing is not part of this bench, so the gateway's /readyz never says ready.
+            await process.wait_ready(checks=("auth", "billing", "ip_rules", "bus"))
+        else:
+            await process.wait_ready()
+
+    async def start_all(self) -> None:
+        """Every process at once (each compiles its imports: start-up is CPU-bound), then wait for each."""
+        await asyncio.gather(*(self.start(name) for name in self.processes))
+
+    async def stop(self, name: str) -> None:
+        await self.processes[name].stop()
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(process.stop() for process in self.processes.values()))
+
+    def __getitem__(self, name: str) -> ServerProcess:
+        return self.processes[name]

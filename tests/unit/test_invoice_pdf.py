@@ -1,0 +1,312 @@
+"""Invoice and receipt PDFs: what a reader (and a text extractor) finds on them."""
+
+from __future__ import annotations
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from pypdf import PdfReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+from invoicing.domain.document import Document, Line, Party, PaymentDetails, Totals
+from invoicing.domain.words import amount_in_words
+from invoicing.pdf import _fonts, format_amount, render_pdf
+
+PAISA = Decimal("0.01")
+SELLER = Party(
+    name="Tollgate Certificates Private Limited",
+    address="12 Residency Road\nBengaluru 560025",
+    state="Karnataka",
+    state_code="29",
+    gstin="29AAACT1234A1ZX",
+)
+KARNATAKA_BUYER = Party(
+    name="Bangalore Widgets & Sons <LLP>",
+    address="4th Floor, 80 Feet Road, Koramangala, Bengaluru 560034",
+    state="Karnataka",
+    state_code="29",
+    gstin="29AAGCB7383J1Z4",
+)
+MAHARASHTRA_BUYER = Party(
+    name="Pune Foundry LLP",
+    address="Plot 7, MIDC Bhosari, Pune 411026",
+    state="Maharashtra",
+    state_code="27",
+    gstin="27AAPFU0939F1ZV",
+)
+ITEMS = [
+    ("OV SSL certificate, 1 year: shop.example.in", 1, "12500.00"),
+    ("Wildcard SSL certificate, 1 year: *.example.in", 2, "38999.50"),
+    ("Code signing certificate, 3 years", 1, "31457.78"),
+    ("Certificate reissue fee", 3, "0.33"),
+]
+
+
+def priced(description: str, quantity: int, unit_price: str, *, intra_state: bool) -> Line:
+    price = Decimal(unit_price)
+    taxable = (price * quantity).quantize(PAISA)
+
+    def tax(rate: str) -> Decimal:
+        return (taxable * Decimal(rate) / 100).quantize(PAISA, rounding=ROUND_HALF_UP)
+
+    zero, nine, eighteen = Decimal("0"), Decimal("9"), Decimal("18")
+    cgst = sgst = tax("9") if intra_state else PAISA * 0
+    igst = PAISA * 0 if intra_state else tax("18")
+    return Line(
+        description=description,
+        sac="998314",
+        quantity=quantity,
+        unit_price=price,
+        taxable_value=taxable,
+        cgst_rate=nine if intra_state else zero,
+        cgst=cgst,
+        sgst_rate=nine if intra_state else zero,
+        sgst=sgst,
+        igst_rate=zero if intra_state else eighteen,
+        igst=igst,
+        total=taxable + cgst + sgst + igst,
+    )
+
+
+def tax_invoice(buyer: Party, *, paid: bool = True, items: list[tuple[str, int, str]] = ITEMS) -> Document:
+    intra_state = buyer.state_code == SELLER.state_code
+    lines = [priced(*item, intra_state=intra_state) for item in items]
+    totals = Totals(
+        taxable_value=sum((line.taxable_value for line in lines), Decimal("0.00")),
+        cgst=sum((line.cgst for line in lines), Decimal("0.00")),
+        sgst=sum((line.sgst for line in lines), Decimal("0.00")),
+        igst=sum((line.igst for line in lines), Decimal("0.00")),
+        total=sum((line.total for line in lines), Decimal("0.00")),
+    )
+    payment = PaymentDetails(
+        method="online", reference="pi_3QxYz12345abcdef", paid_on=date(2026, 11, 28), provider="stripe"
+    )
+    return Document(
+        kind="invoice",
+        title="Tax Invoice",
+        number="TGI/26-27/000042",
+        issued_on=date(2026, 11, 27),
+        status="paid" if paid else "due",
+        currency="INR",
+        seller=SELLER,
+        buyer=buyer,
+        place_of_supply=f"{buyer.state} ({buyer.state_code})",
+        order_id="ord-7f3a9c",
+        lines=lines,
+        totals=totals,
+        total_in_words=amount_in_words(totals.total),
+        payment=payment if paid else None,
+    )
+
+
+def receipt_voucher() -> Document:
+    amount = Decimal("250000.00")
+    zero = Decimal("0")
+    line = Line(
+        description="Advance for certificate services (prepaid credits)",
+        sac="998319",
+        quantity=1,
+        unit_price=amount,
+        taxable_value=amount,
+        cgst_rate=zero,
+        cgst=PAISA * 0,
+        sgst_rate=zero,
+        sgst=PAISA * 0,
+        igst_rate=zero,
+        igst=PAISA * 0,
+        total=amount,
+    )
+    return Document(
+        kind="receipt",
+        title="Receipt Voucher",
+        number="TGR/26-27/000007",
+        issued_on=date(2026, 11, 28),
+        status="paid",
+        currency="INR",
+        seller=SELLER,
+        buyer=Party(name="Chennai Hosting Co", address="", state="Tamil Nadu", state_code="33"),
+        place_of_supply="Tamil Nadu (33)",
+        order_id=None,
+        lines=[line],
+        totals=Totals(taxable_value=amount, cgst=PAISA * 0, sgst=PAISA * 0, igst=PAISA * 0, total=amount),
+        total_in_words=amount_in_words(amount),
+        payment=PaymentDetails(
+            method="neft", reference="UTR SBIN526332187654", paid_on=date(2026, 11, 26), bank="State Bank of India"
+        ),
+        notes=["Receipt voucher for an advance (prepaid credits). GST is charged on the tax invoice of each order."],
+    )
+
+
+def pages_text(pdf: bytes) -> list[str]:
+    """Each page's text with its whitespace collapsed, as a reader would search it."""
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_an_intra_state_invoice_shows_everything_on_one_page_with_cgst_and_sgst() -> None:
+    document = tax_invoice(KARNATAKA_BUYER)
+    pages = pages_text(render_pdf(document))
+
+    assert len(pages) == 1
+    text = pages[0]
+    for expected in [
+        "Tax Invoice",
+        "Invoice No.: TGI/26-27/000042",
+        "Date: 27 Nov 2026",
+        "Order ID: ord-7f3a9c",
+        "Place of supply: Karnataka (29)",
+        "GSTIN: 29AAACT1234A1ZX",
+        "GSTIN: 29AAGCB7383J1Z4",
+        "Tollgate Certificates Private Limited",
+        "12 Residency Road Bengaluru 560025",
+        "State: Karnataka (Code 29)",
+        "Bangalore Widgets & Sons <LLP>",
+        "CGST",
+        "SGST",
+        "9%",
+        "PAID",
+    ]:
+        assert expected in text, expected
+    assert "IGST" not in text
+    for line in document.lines:
+        assert line.description in text
+    # 12,500 + 77,999 + 31,457.78 + 0.99 = 1,21,957.77; 9 % each = 10,976.20 (per line, rounded).
+    assert "Taxable value ₹ 1,21,957.77" in text
+    assert "CGST ₹ 10,976.20" in text and "SGST ₹ 10,976.20" in text
+    assert "Total ₹ 1,43,910.17" in text
+    assert document.totals.total == Decimal("143910.17")
+    assert "Total in words: Rupees One Lakh Forty Three Thousand Nine Hundred Ten and Seventeen Paise Only" in text
+
+
+def test_an_inter_state_invoice_shows_igst_instead_of_cgst_and_sgst() -> None:
+    document = tax_invoice(MAHARASHTRA_BUYER)
+    text = pages_text(render_pdf(document))[0]
+
+    assert "IGST" in text and "18%" in text
+    assert "CGST" not in text and "SGST" not in text
+    assert "GSTIN: 29AAACT1234A1ZX" in text and "GSTIN: 27AAPFU0939F1ZV" in text
+    assert "Place of supply: Maharashtra (27)" in text
+    assert "IGST ₹ 21,952.40" in text
+    assert f"Total ₹ {'1,43,910.17'}" in text
+    assert document.total_in_words in text
+    for line in document.lines:
+        assert line.description in text
+
+
+def test_the_payment_details_are_printed_with_the_stamp() -> None:
+    text = pages_text(render_pdf(tax_invoice(KARNATAKA_BUYER)))[0]
+
+    assert "Payment details — PAID" in text
+    assert "Method Online payment" in text
+    assert "Reference / UTR pi_3QxYz12345abcdef" in text
+    assert "Paid on 28 Nov 2026" in text
+    assert "Provider stripe" in text
+
+
+def test_a_due_invoice_is_stamped_due_and_has_no_payment_block() -> None:
+    text = pages_text(render_pdf(tax_invoice(KARNATAKA_BUYER, paid=False)))[0]
+
+    assert "DUE" in text
+    assert "PAID" not in text and "Payment details" not in text
+
+
+def test_a_receipt_voucher_for_an_offline_top_up() -> None:
+    document = receipt_voucher()
+    text = pages_text(render_pdf(document))[0]
+
+    for expected in [
+        "Receipt Voucher",
+        "Voucher No.: TGR/26-27/000007",
+        "Chennai Hosting Co",
+        "GSTIN: Unregistered",
+        "State: Tamil Nadu (Code 33)",
+        "Advance for certificate services (prepaid credits)",
+        "998319",
+        "Total ₹ 2,50,000.00",
+        "Total in words: Rupees Two Lakh Fifty Thousand Only",
+        "Method NEFT",
+        "Reference / UTR UTR SBIN526332187654",
+        "Bank State Bank of India",
+        "Receipt voucher for an advance (prepaid credits).",
+    ]:
+        assert expected in text, expected
+    assert "Order ID" not in text
+
+
+def test_the_same_document_renders_to_the_same_bytes() -> None:
+    document = tax_invoice(KARNATAKA_BUYER)
+    first = render_pdf(document)
+
+    assert render_pdf(document) == first
+    assert render_pdf(Document.model_validate_json(document.model_dump_json())) == first
+    assert render_pdf(tax_invoice(MAHARASHTRA_BUYER)) != first
+
+
+def test_a_hundred_lines_flow_over_pages_and_repeat_the_table_header() -> None:
+    items = [(f"DV SSL certificate, 1 year: host{n:03d}.example.in", 1, "999.00") for n in range(100)]
+    document = tax_invoice(KARNATAKA_BUYER, items=items)
+    pages = pages_text(render_pdf(document))
+
+    assert len(pages) >= 3
+    for number, text in enumerate(pages, start=1):
+        if "example.in" in text:  # a page with lines repeats the table's header
+            assert "Description SAC Qty" in text and "Rate Amount Rate Amount" in text, number
+        assert f"Tax Invoice TGI/26-27/000042 · Page {number} of {len(pages)}" in text
+    everything = " ".join(pages)
+    for line in document.lines:
+        assert line.description in everything
+    assert "Total ₹ 1,17,882.00" in everything
+    assert "Rupees One Lakh Seventeen Thousand Eight Hundred Eighty Two Only" in everything
+
+
+def test_a_very_long_description_still_renders() -> None:
+    items = [("Certificate for " + "very-long-subdomain." * 300 + "example.in", 1, "1.00")]
+    pdf = render_pdf(tax_invoice(KARNATAKA_BUYER, items=items))
+
+    assert len(PdfReader(io.BytesIO(pdf)).pages) >= 2
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        ("0.00", "0.00"),
+        ("999.00", "999.00"),
+        ("1000.00", "1,000.00"),
+        ("123456.78", "1,23,456.78"),
+        ("12345678.90", "1,23,45,678.90"),
+        ("1000000000000.00", "10,00,00,00,00,000.00"),
+    ],
+)
+def test_rupee_amounts_use_indian_grouping(amount: str, text: str) -> None:
+    assert format_amount(Decimal(amount), "INR") == text
+    assert format_amount(Decimal(amount), "USD") == format(Decimal(amount), ",.2f")
+
+
+def test_renders_in_parallel_threads_match_a_serial_render() -> None:
+    # The service renders through asyncio.to_thread, several documents at a time.
+    documents = [tax_invoice(KARNATAKA_BUYER), tax_invoice(MAHARASHTRA_BUYER), receipt_voucher()] * 4
+    serial = [render_pdf(document) for document in documents]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        parallel = list(pool.map(render_pdf, documents))
+
+    assert parallel == serial
+
+
+def test_reused_font_programs_give_the_bytes_reportlab_writes_itself() -> None:
+    fonts = _fonts()
+    if not fonts.regular.startswith("DejaVu"):
+        pytest.skip("DejaVu Sans is not installed: no font program to reuse")
+    document = tax_invoice(MAHARASHTRA_BUYER)
+    cached = render_pdf(document)
+    registered = [pdfmetrics.getFont(name) for name in (fonts.regular, fonts.bold)]
+    try:
+        for font in registered:
+            pdfmetrics.registerFont(TTFont(font.fontName, font.face.filename))
+        assert render_pdf(document) == cached
+    finally:
+        for font in registered:
+            pdfmetrics.registerFont(font)
