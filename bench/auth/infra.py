@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import platform
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,9 +16,18 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from bench.common import admin_execute, database_url, dsn
+from bench.common import (
+    admin_execute,
+    database_url,
+    dsn,
+    free_port,
+    load_average,
+    machine_busy_seconds,
+    process_cpu_seconds,
+)
+from bench.common import machine as common_machine
 
-TICKS = os.sysconf("SC_CLK_TCK")
+__all__ = ["free_port", "load_average", "machine_busy_seconds", "process_cpu_seconds"]
 
 
 # --- the database ------------------------------------------------------------
@@ -119,13 +126,6 @@ class BackendSampler:
 
 
 # --- the service -------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class ServiceProcess:
     """`tollgate serve auth` in its own process (uvicorn, uvloop, httptools), on loopback."""
@@ -214,25 +214,6 @@ class ServiceProcess:
 
 
 # --- CPU accounting ------------------------------------------------------------
-def process_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (all its threads), from /proc."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            raw = stat.read()
-    except OSError:
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy (all cores) since boot."""
-    with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values) - idle) / TICKS
-
-
 @dataclass(frozen=True)
 class CpuSnapshot:
     at: float
@@ -277,27 +258,6 @@ def cpu_usage(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
 
 
 # --- the machine ---------------------------------------------------------------
-def load_average() -> list[float]:
-    return [round(value, 2) for value in os.getloadavg()]
-
-
 def machine() -> dict[str, object]:
-    model = ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    memory_kib = 0
-    with contextlib.suppress(OSError), open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                memory_kib = int(line.split()[1])
-                break
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "memory_mib": memory_kib // 1024,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }
+    described = common_machine()
+    return {"cpus": described.pop("nproc"), **described}
