@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,14 +30,13 @@ from gateway.revocations import RevokedSessions
 from gateway.routes import route
 from gateway.rule_sync import RuleSync
 from gateway.settings import GatewaySettings
+from gateway.ui_files import add_ui_routes
 from tollgate_shared.auth_upstream import fetch_signed_json
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.jwks import JwksCache
 from tollgate_shared.service import build_bus, start_bus_until_up
-
-UI_DIR = Path(__file__).parent / "ui"
 
 
 class Gateway:
@@ -183,10 +181,7 @@ class Gateway:
             """The client address as the gateway sees it (the IP-allowlist diagnostic)."""
             return {"ip": self.client_ip(request.scope)}
 
-        @api.get("/", include_in_schema=False)
-        async def index() -> FileResponse:
-            return FileResponse(UI_DIR / "index.html", media_type="text/html")
-
+        add_ui_routes(api)  # after the routes above: the UI's pages answer only what is left
         return api
 
 
