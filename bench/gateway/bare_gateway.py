@@ -4,9 +4,11 @@
 
 The same `gateway.app.Gateway` that `tollgate serve gateway` runs (token check,
 IP decision, rate limit, the aiohttp proxy, the rule sync over RabbitMQ), served
-the same way (uvicorn, uvloop, httptools), but neither wrapped in the ASGI
-`OpenTelemetryMiddleware` nor with the aiohttp client instrumented: no
-`setup_telemetry`, only the JSON logs. Configured by the same environment.
+the same way (uvicorn, uvloop, httptools), but not wrapped in the ASGI
+`OpenTelemetryMiddleware` and without `setup_telemetry` (no tracer provider: the
+proxy's `traceparent` injection finds no span and adds nothing), only the JSON
+logs. (The aiohttp client is not instrumented in the shipped gateway either.)
+Configured by the same environment.
 """
 
 from __future__ import annotations

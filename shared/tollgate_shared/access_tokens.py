@@ -55,6 +55,11 @@ class Principal:
 
 def decode_access_token(token: str, public_keys: Mapping[str, Any]) -> Principal:
     """Verify `token` against `public_keys` (kid → key) and answer its principal."""
+    return verify_access_token(token, public_keys)[0]
+
+
+def verify_access_token(token: str, public_keys: Mapping[str, Any]) -> tuple[Principal, float]:
+    """Verify `token` against `public_keys` (kid → key): its principal and its `exp` (epoch seconds)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -76,10 +81,11 @@ def decode_access_token(token: str, public_keys: Mapping[str, Any]) -> Principal
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
-    return Principal(
+    principal = Principal(
         user_id=str(claims["sub"]),
         account_id=claims.get("acc"),
         roles=tuple(claims.get("roles", ())),
         session_id=str(claims["sid"]),
         amr=tuple(claims.get("amr", ())),
     )
+    return principal, float(claims["exp"])

@@ -67,7 +67,7 @@ def setup_logging(service_name: str, level: str = "INFO") -> None:
 def setup_telemetry(
     service_name: str, *, log_level: str = "INFO", extra_processor: SpanProcessor | None = None
 ) -> TracerProvider:
-    """Tracing, instrumentation of the bus and HTTP client, and JSON logs, once per process."""
+    """Tracing, instrumentation of the bus and the database, and JSON logs, once per process."""
     global _configured
     provider = trace.get_tracer_provider()
     if not _configured:
@@ -100,15 +100,15 @@ def _instrument_libraries() -> None:
     AioPikaInstrumentor().instrument()
     # Wraps engine creation, so every engine a service builds later is traced.
     SQLAlchemyInstrumentor().instrument()
-    try:
-        from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
-    except ImportError:  # only the gateway's image carries the HTTP client
-        return
-    AioHttpClientInstrumentor().instrument()
+    # The aiohttp client is deliberately not instrumented: its trace-config signals
+    # and a client span per request were a large share of the gateway's CPU per
+    # proxied request (bench/README.md); the proxy injects `traceparent` itself.
 
 
 def instrument_app(app: Any) -> None:
-    """Per-app instrumentation of the FastAPI routes."""
+    """Per-app instrumentation of the FastAPI routes: one server span per request."""
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    # Not a span for every ASGI receive/send message as well: they say nothing the
+    # server span does not, and cost CPU on every request.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz", exclude_spans=["receive", "send"])

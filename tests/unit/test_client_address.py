@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from ipaddress import ip_address, ip_network
+import random
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 import pytest
 
-from gateway.client_address import Networks, client_address, parse_address
+from gateway.client_address import Address, client_address, parse_address, trusted_ranges
 from gateway.routes import route
 
 TRUSTED = [ip_network("10.0.0.0/8"), ip_network("fd00::/8")]
 
 
-def address_of(peer: str, *forwarded_for: str, trusted: Networks = TRUSTED) -> str | None:
-    found = client_address(peer, list(forwarded_for), trusted)
-    return None if found is None else str(found)
+def address_of(peer: str, *forwarded_for: str, trusted: Sequence[IPv4Network | IPv6Network] = TRUSTED) -> str | None:
+    found = client_address(peer, list(forwarded_for), trusted_ranges(trusted))
+    return None if found is None else found.text
+
+
+def as_ipaddress_says(text: str) -> Address:
+    """What `ipaddress` makes of `text`: the reference the fast parser must agree with."""
+    address = ip_address(text)
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return Address(address.version, int(address), str(address))
 
 
 def test_untrusted_peer_cannot_choose_its_address_with_x_forwarded_for() -> None:
@@ -103,12 +113,66 @@ def test_invalid_peer_gives_none() -> None:
     ],
 )
 def test_parse_address_forms(text: str, expected: str) -> None:
-    assert parse_address(text) == ip_address(expected)
+    assert parse_address(text) == as_ipaddress_says(expected)
 
 
-@pytest.mark.parametrize("text", ["", "abc", "999.1.1.1", "[2001:db8::1", "1.2.3.4:80:90", "1.2.3"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "abc",
+        "999.1.1.1",
+        "[2001:db8::1",
+        "1.2.3.4:80:90",
+        "1.2.3",
+        "01.2.3.4",
+        "1.2.3.4.5",
+        "1.2.3.4\x00",
+        "2001:db8::1\x00",
+        "::ffff:1.2.3.04",
+        "2001:db8:::1",
+        "12345::",
+        "1.2.3.4/32",
+        "0x7f.0.0.1",
+    ],
+)
 def test_parse_address_refuses_garbage(text: str) -> None:
     assert parse_address(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0.0.0.0",
+        "255.255.255.255",
+        "::",
+        "::1",
+        "::ffff:0.0.0.0",
+        "::ffff:255.255.255.255",
+        "::ffff:c000:201",
+        "::FFFF:192.0.2.1",
+        "::1.2.3.4",
+        "64:ff9b::192.0.2.1",
+        "2001:DB8:0:0:0:0:0:1",
+        "2001:db8:0:0:1:0:0:1",
+        "fe80::1%eth0",
+        "0:0:0:0:0:ffff:192.0.2.1",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    ],
+)
+def test_parse_address_agrees_with_ipaddress_on_unusual_forms(text: str) -> None:
+    assert parse_address(text) == as_ipaddress_says(text)
+
+
+def test_parse_address_agrees_with_ipaddress_on_random_addresses() -> None:
+    rng = random.Random(7)
+    texts = [str(ip_address(rng.getrandbits(32))) for _ in range(2_000)]
+    texts += [str(IPv6Address(rng.getrandbits(128))) for _ in range(2_000)]
+    texts += [str(IPv6Address(rng.getrandbits(16) << 112 | rng.getrandbits(16))) for _ in range(500)]  # :: runs
+    texts += [f"::ffff:{ip_address(rng.getrandbits(32))}" for _ in range(500)]
+    texts += [IPv6Address(rng.getrandbits(128)).exploded.upper() for _ in range(500)]
+    for text in texts:
+        assert parse_address(text) == as_ipaddress_says(text), text
 
 
 # --- routes ---------------------------------------------------------------

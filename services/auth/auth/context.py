@@ -29,7 +29,9 @@ def build_context(settings: AuthSettings) -> AuthContext:
     return AuthContext(settings=settings, box=box, keys=SigningKeys(box))
 
 
-def get_context(request: Request) -> AuthContext:
+async def get_context(request: Request) -> AuthContext:
+    # `async def`: FastAPI runs a plain `def` dependency in its threadpool, a thread
+    # hop per request for what is an attribute read.
     context: AuthContext = request.app.state.auth
     return context
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from starlette.types import Scope
 
-from gateway.client_address import parse_address
+from gateway.client_address import Address
 from gateway.edge_policy import is_public, is_rate_limited
 from gateway.ip_index import IpRuleIndex
 from gateway.rate_limit import RateLimiter, retry_after
@@ -50,8 +50,12 @@ class EdgeAccess:
         self.revoked = revoked
         self.limiter = limiter
 
-    async def check(self, scope: Scope, client_ip: str) -> Refusal | None:
-        """None when the request may go on to its service."""
+    async def check(self, scope: Scope, client: Address | None, client_ip: str) -> Refusal | None:
+        """None when the request may go on to its service.
+
+        `client` is the client address parsed once for the whole request (None when
+        unparsable), `client_ip` its text (or the raw peer).
+        """
         method, path = scope["method"], scope["path"]
         if is_rate_limited(method, path):
             wait = self.limiter.take(client_ip)
@@ -76,7 +80,7 @@ class EdgeAccess:
             return Refusal(401, "invalid_token", "The access token is not valid.")
         if self.revoked.is_revoked(principal.session_id):
             return Refusal(401, "session_revoked", "The session has ended.")
-        if not self.index.allows(principal.account_id, principal.user_id, parse_address(client_ip)):
+        if not self.index.allows(principal.account_id, principal.user_id, client):
             log.warning(
                 "ip_not_allowed",
                 extra={"user_id": principal.user_id, "account_id": principal.account_id, "client_ip": client_ip},

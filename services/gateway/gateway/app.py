@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access import EdgeAccess
-from gateway.client_address import client_address
+from gateway.client_address import Address, client_address, parse_address, trusted_ranges
 from gateway.cors import answer_preflight, is_preflight, origin_of, with_cors
 from gateway.headers import SECURITY_HEADERS, UI_HEADERS
 from gateway.ip_index import IpRuleIndex
@@ -55,7 +55,7 @@ class Gateway:
         self.sync = RuleSync(self.index, self.revoked, self.fetch_from_auth)
         self.bus: Bus | None = None
         self.bus_started = asyncio.Event()
-        self.trusted = settings.trusted_networks()
+        self.trusted = trusted_ranges(settings.trusted_networks())
         self.cors_origins = settings.allowed_origins()
         self.upstreams = {name: Upstream(name, urls) for name, urls in settings.upstream_urls().items()}
         self.proxy_settings = ProxySettings(settings.internal_key.get_secret_value().encode(), settings.max_body_bytes)
@@ -65,11 +65,18 @@ class Gateway:
         self.session: aiohttp.ClientSession | None = None
         self.api = self._build_api()
 
-    def client_ip(self, scope: Scope) -> str:
+    def client(self, scope: Scope) -> tuple[Address | None, str]:
+        """The client address, parsed once per request, and its text (the raw peer when unparsable)."""
         peer = (scope.get("client") or ("", 0))[0]
-        forwarded = [v.decode("latin-1") for n, v in scope["headers"] if n == b"x-forwarded-for"]
-        address = client_address(peer, forwarded, self.trusted)
-        return str(address) if address is not None else peer
+        if self.trusted:
+            forwarded = [v.decode("latin-1") for n, v in scope["headers"] if n == b"x-forwarded-for"]
+            address = client_address(peer, forwarded, self.trusted)
+        else:  # X-Forwarded-For counts only from trusted proxies: no need to read it
+            address = parse_address(peer)
+        return address, address.text if address is not None else peer
+
+    def client_ip(self, scope: Scope) -> str:
+        return self.client(scope)[1]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.cors_origins:
@@ -84,8 +91,8 @@ class Gateway:
             service = route(scope["path"])
             if service is not None:
                 assert self.session is not None, "the gateway's lifespan has not run"
-                client_ip = self.client_ip(scope)
-                refusal = await self.access.check(scope, client_ip)
+                address, client_ip = self.client(scope)
+                refusal = await self.access.check(scope, address, client_ip)
                 if refusal is not None:
                     await send_problem(
                         send, refusal.status, refusal.code, refusal.detail, request_id_of(scope), list(refusal.headers)
@@ -203,7 +210,8 @@ def create_app(
 ) -> ASGIApp:
     """The gateway as an ASGI app, traced (incoming trace context is continued)."""
     gateway = Gateway(settings or GatewaySettings(), broker=broker, instance=instance)
-    app: Any = OpenTelemetryMiddleware(gateway, excluded_urls="healthz,readyz")
+    # No spans for every ASGI receive/send message: they cost more than the proxying they would describe.
+    app: Any = OpenTelemetryMiddleware(gateway, excluded_urls="healthz,readyz", exclude_spans=["receive", "send"])
     app.gateway = gateway
     traced: ASGIApp = app
     return traced

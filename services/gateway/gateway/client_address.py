@@ -4,38 +4,103 @@ Like nginx's `real_ip_recursive on`: walk X-Forwarded-For from the right and
 take the first address that is not a trusted proxy. A peer that is not trusted
 cannot choose its address by sending the header. IPv4-mapped IPv6 addresses
 count as IPv4.
+
+An address is parsed once per request, into the number the IP rules are
+searched with and the canonical text the services are told; `socket.inet_pton`
+does it in a fraction of what `ipaddress.ip_address` costs (≈0.4 vs 3 µs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from collections.abc import Iterable, Sequence
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
+from socket import AF_INET, AF_INET6, inet_pton
+from typing import NamedTuple
 
-IPAddress = IPv4Address | IPv6Address
-Networks = Sequence[IPv4Network | IPv6Network]
+V4_BITS = 0xFFFFFFFF
 
 
-def parse_address(text: str) -> IPAddress | None:
-    """An address from a header or socket, mapped IPv6 folded to IPv4; None if invalid."""
+class Address(NamedTuple):
+    """A parsed address: family (4 or 6), its number, its canonical text."""
+
+    version: int
+    value: int
+    text: str
+
+
+class TrustedRange(NamedTuple):
+    version: int
+    first: int
+    last: int
+
+
+def trusted_ranges(networks: Iterable[IPv4Network | IPv6Network]) -> tuple[TrustedRange, ...]:
+    """Trusted proxy CIDRs as number ranges, parsed once at start."""
+    return tuple(TrustedRange(n.version, int(n.network_address), int(n.broadcast_address)) for n in networks)
+
+
+def parse_address(text: str) -> Address | None:
+    """An address from a header or socket ("v4", "v4:port", "v6", "[v6]:port"), mapped IPv6
+    folded to IPv4; None if invalid."""
     text = text.strip()
-    if text.startswith("[") and "]" in text:  # "[v6]:port"
-        text = text[1 : text.index("]")]
-    elif text.count(":") == 1:  # "v4:port"
-        text = text.split(":", 1)[0]
+    if ":" in text:
+        if text.startswith("[") and "]" in text:  # "[v6]:port"
+            text = text[1 : text.index("]")]
+        elif text.count(":") == 1:  # "v4:port"
+            text = text.split(":", 1)[0]
+    return parse_ip(text)
+
+
+def parse_ip(text: str) -> Address | None:
+    """A bare IPv4 or IPv6 address, mapped IPv6 folded to IPv4; None if invalid."""
+    number = ip_number(text)
+    if number is None:
+        return None
+    version, value = number
+    if version == 4:
+        # inet_pton takes only canonical dotted quads (four parts, no leading zeros).
+        return Address(4, value, text if ":" not in text else inet_ntop4(value))
+    if "%" in text:  # scoped: keep the zone in the text, as ipaddress does
+        return Address(6, value, str(ip_address(text)))
+    return Address(6, value, str(IPv6Address(value)))
+
+
+def ip_number(text: str) -> tuple[int, int] | None:
+    """(family, number) of a bare address, mapped IPv6 folded to IPv4; None if invalid."""
+    try:
+        if ":" not in text:
+            return 4, int.from_bytes(inet_pton(AF_INET, text), "big")
+        value = int.from_bytes(inet_pton(AF_INET6, text), "big")
+    except ValueError:  # an embedded NUL
+        return None
+    except OSError:
+        # A scoped "fe80::1%eth0" is valid but not for inet_pton; garbage is invalid for both.
+        return _number_slowly(text) if ":" in text else None
+    if value >> 32 == 0xFFFF:  # ::ffff:a.b.c.d
+        return 4, value & V4_BITS
+    return 6, value
+
+
+def _number_slowly(text: str) -> tuple[int, int] | None:
     try:
         address = ip_address(text)
     except ValueError:
         return None
     if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+        address = address.ipv4_mapped
+    return address.version, int(address)
 
 
-def is_trusted(address: IPAddress, trusted: Networks) -> bool:
-    return any(address.version == network.version and address in network for network in trusted)
+def inet_ntop4(value: int) -> str:
+    return f"{value >> 24}.{(value >> 16) & 0xFF}.{(value >> 8) & 0xFF}.{value & 0xFF}"
 
 
-def client_address(peer: str, forwarded_for: Sequence[str], trusted: Networks) -> IPAddress | None:
+def is_trusted(address: Address, trusted: Sequence[TrustedRange]) -> bool:
+    version, value = address.version, address.value
+    return any(r.version == version and r.first <= value <= r.last for r in trusted)
+
+
+def client_address(peer: str, forwarded_for: Sequence[str], trusted: Sequence[TrustedRange]) -> Address | None:
     """The address a request comes from, as the gateway believes it."""
     candidate = parse_address(peer)
     if candidate is None or not trusted or not is_trusted(candidate, trusted):

@@ -30,6 +30,10 @@ SET_BY_GATEWAY = frozenset(
     }
 )
 
+# W3C trace context: the gateway forwards its own span's (which continues the
+# client's trace, if any), never the client's as it came.
+TRACE_CONTEXT = frozenset({b"traceparent", b"tracestate", b"baggage"})
+
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),

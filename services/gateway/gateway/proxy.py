@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
+from opentelemetry import propagate
 from starlette.types import Receive, Scope, Send
 
-from gateway.headers import HOP_BY_HOP, SECURITY_HEADERS, SET_BY_GATEWAY, connection_tokens
+from gateway.headers import HOP_BY_HOP, SECURITY_HEADERS, SET_BY_GATEWAY, TRACE_CONTEXT, connection_tokens
 from gateway.problems import send_problem
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 
@@ -59,9 +60,15 @@ def request_id_of(scope: Scope) -> str:
 
 
 def forward_headers(scope: Scope, *, client_ip: str, request_id: str, key: bytes) -> list[tuple[str, str]]:
+    """The request's headers as the service gets them, with the trace context of the current span."""
     raw: list[tuple[bytes, bytes]] = scope["headers"]
-    dropped = HOP_BY_HOP | SET_BY_GATEWAY | connection_tokens(raw)
+    dropped = HOP_BY_HOP | SET_BY_GATEWAY | TRACE_CONTEXT | connection_tokens(raw)
     headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw if n.lower() not in dropped]
+    # The upstream client is not instrumented (its client span and trace-config
+    # signals cost CPU on every request): the service's span continues the gateway's.
+    trace_context: dict[str, str] = {}
+    propagate.inject(trace_context)
+    headers += trace_context.items()
     headers += [
         ("X-Forwarded-For", client_ip),
         ("X-Forwarded-Proto", scope.get("scheme", "http")),

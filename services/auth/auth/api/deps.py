@@ -14,7 +14,7 @@ from auth.context import ContextDep
 from tollgate_shared.access_tokens import Principal, UnknownKey, decode_access_token
 from tollgate_shared.callers import Unauthenticated, authenticate
 from tollgate_shared.errors import DomainError
-from tollgate_shared.service import RuntimeDep, SessionDep
+from tollgate_shared.service import Runtime, SessionDep
 
 
 class AdminRequired(DomainError):
@@ -38,11 +38,13 @@ class Caller:
         return str(self.account.id)
 
 
-async def current_caller(request: Request, db: SessionDep, context: ContextDep, runtime: RuntimeDep) -> Caller:
+async def current_caller(request: Request, db: SessionDep, context: ContextDep) -> Caller:
     async def verify(token: str) -> Principal:
         try:
             return decode_access_token(token, context.keys.public_keys)
         except UnknownKey:
+            # Not a `RuntimeDep` parameter: that plain-def dependency costs a threadpool hop per request.
+            runtime: Runtime = request.app.state.runtime
             await context.keys.load(runtime.session_factory)  # another replica may have rotated
             return decode_access_token(token, context.keys.public_keys)
 

@@ -26,7 +26,7 @@ from tollgate_shared.errors import problem_response
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import TotpEnrolled
 from tollgate_shared.outbox import record_event
-from tollgate_shared.service import EdgeDep, RuntimeDep, SessionDep
+from tollgate_shared.service import EdgeDep, SessionDep
 
 router = APIRouter(prefix="/api/auth/totp", tags=["totp"])
 
@@ -36,9 +36,7 @@ def invalid_challenge() -> JSONResponse:
 
 
 @router.post("/setup", response_model=TotpSetupAnswer)
-async def setup(
-    body: TotpSetupRequest, request: Request, db: SessionDep, context: ContextDep, runtime: RuntimeDep
-) -> Any:
+async def setup(body: TotpSetupRequest, request: Request, db: SessionDep, context: ContextDep) -> Any:
     """Start enrolment: the seed, its otpauth URI and the QR code to scan.
 
     With a `totp_setup_required` challenge from login; or, without one, by a
@@ -46,7 +44,7 @@ async def setup(
     """
     challenge = body.challenge
     if challenge is None:
-        caller = await current_caller(request, db, context, runtime)
+        caller = await current_caller(request, db, context)
         if caller.user.totp_secret is not None:
             return problem_response(409, "totp_already_enrolled", "TOTP is already enrolled")
         challenge = await open_challenge(db, user_id=caller.user.id, purpose="totp_setup")
