@@ -2,7 +2,7 @@
 
 The services run as in the integration tests (real PostgreSQL and RabbitMQ);
 the browser talks only to the gateway. Screenshots of each journey go to
-`tests/browser/screenshots/` (ignored by git); with TOLLGATE_UPDATE_SCREENSHOTS=1
+`tests/browser/screenshots/` (ignored by git); with TOLLGATE_TEST_UPDATE_SCREENSHOTS=1
 the main pages are also written to `docs/screenshots/` for the README.
 """
 
@@ -62,7 +62,7 @@ async def shot(page: Page, name: str, *, document: bool = False) -> None:
     """A screenshot of the journey's step; `document=True` marks a main page for docs/screenshots."""
     SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
-    if document and os.environ.get("TOLLGATE_UPDATE_SCREENSHOTS") == "1":
+    if document and os.environ.get("TOLLGATE_TEST_UPDATE_SCREENSHOTS") == "1":
         DOC_SHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=DOC_SHOTS / f"{name}.png", full_page=True)
 
