@@ -15,11 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 import aio_pika
 import asyncpg
 import httpx
+from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
 
 from tollgate.dev import QuietServer, bind_loopback, server
 from tollgate.services import SERVICES
 from tollgate_shared.bus import topology
+from tollgate_shared.db import create_engine
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 from tollgate_shared.migrations import upgrade
 
@@ -99,6 +101,20 @@ class DatabaseFactory:
         await self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         self.created.append(name)
         return database_url(self.admin_url, name)
+
+    async def with_tables(self, metadata: MetaData) -> str:
+        """The URL of a new database holding only `metadata`'s tables (library tests)."""
+        name = f"tg_{uuid.uuid4().hex[:12]}_lib"
+        await self._execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        url = database_url(self.admin_url, name)
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.create_all)
+        finally:
+            await engine.dispose()
+        return url
 
     async def drop_all(self) -> None:
         for name in reversed(self.created):

@@ -9,6 +9,7 @@ import platform
 import shutil
 import uuid
 from collections.abc import Sequence
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 from sqlalchemy import MetaData
@@ -60,11 +61,17 @@ async def delete_queues(amqp_url: str, names: Sequence[str]) -> None:
                 await channel.close()
 
 
-async def other_bindings(routing_key: str, own_queue: str) -> list[str] | None:
+def vhost_of(amqp_url: str) -> str:
+    """The virtual host an AMQP URL names (`/` when it names none)."""
+    path = urlsplit(amqp_url).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+async def other_bindings(amqp_url: str, routing_key: str, own_queue: str) -> list[str] | None:
     """Queues other than `own_queue` bound to `routing_key` on the events exchange; None when unknown.
 
-    Asks `rabbitmqctl` (the management plugin may be off); None when it is not
-    installed or cannot reach the node.
+    Asks `rabbitmqctl` about the URL's virtual host (the management plugin may
+    be off); None when it is not installed or cannot reach the node.
     """
     rabbitmqctl = shutil.which("rabbitmqctl")
     if rabbitmqctl is None:
@@ -72,6 +79,8 @@ async def other_bindings(routing_key: str, own_queue: str) -> list[str] | None:
     process = await asyncio.create_subprocess_exec(
         rabbitmqctl,
         "list_bindings",
+        "-p",
+        vhost_of(amqp_url),
         "-q",
         "--no-table-headers",
         "source_name",

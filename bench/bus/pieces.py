@@ -73,7 +73,10 @@ class Consumer:
             self.done.set()
 
     async def consume(self, count: int, *, noop: bool) -> None:
-        self.noop, self.target = noop, self.handled + count
+        # Counted from what was asked before, not from what was handled: deliveries
+        # already past the gate when it closed belong to the previous piece.
+        self.noop = noop
+        self.target += count
         self.done.clear()
         self.open.set()
         await asyncio.wait_for(self.done.wait(), 300)

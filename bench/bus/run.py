@@ -169,7 +169,7 @@ async def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
     queue = f"bench.bus-{run_id}"
     names = {"producer": f"bench_{run_id}_producer", "consumer": f"bench_{run_id}_consumer"}
     run_account_id = str(uuid.uuid4())
-    others = await other_bindings(EVENT_TYPE, queue)
+    others = await other_bindings(args.amqp_url, EVENT_TYPE, queue)
     if others and not args.allow_other_bindings:
         raise SystemExit(f"other queues are bound to {EVENT_TYPE}: {', '.join(others)} (see --allow-other-bindings)")
     load_before = os.getloadavg()

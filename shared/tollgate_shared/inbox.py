@@ -5,15 +5,25 @@ a bus handler: it parses the envelope (a message that is not the contract is
 poison), continues the producer's trace, and runs the function in a transaction
 that first records `(consumer, event_id)`. A redelivered event finds its row and
 does nothing; the bus acks only after the commit.
+
+Deliveries that arrive while a transaction is running (the bus has many in
+flight) are applied together in the next one: one transaction for a batch,
+each event still recorded and applied once. When a batch fails, its events
+are applied again one transaction each, so only the failing event fails.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
 from sqlalchemy import DateTime, TextClause, bindparam, text
@@ -29,6 +39,13 @@ tracer = trace.get_tracer(__name__)
 
 EventHandler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
+MAX_BATCH = 50
+"""Events applied in one transaction at most."""
+MAX_TRANSACTIONS = 2
+"""Transactions one consumer runs at once (one prepares while the other commits)."""
+BATCH_LOCK_TIMEOUT = "100ms"
+"""How long a batch waits for a lock before it is applied one event at a time instead."""
+
 
 @lru_cache(maxsize=16)
 def _claim_statement(table_name: str) -> TextClause:
@@ -41,6 +58,23 @@ def _claim_statement(table_name: str) -> TextClause:
     ).bindparams(bindparam("handled_at", type_=DateTime(timezone=True)))
 
 
+@lru_cache(maxsize=16)
+def _claim_many_statement(table_name: str, dialect: str) -> TextClause:
+    # One statement for the whole batch, whatever its size: the ids travel as one
+    # parameter (an array on PostgreSQL, a JSON list on SQLite 3.38+), and
+    # RETURNING names the ids that were not handled before.
+    ids = (
+        "unnest(CAST(:event_ids AS VARCHAR[])), :handled_at"
+        if dialect == "postgresql"
+        else "value, :handled_at FROM json_each(:event_ids)"
+    )
+    return text(
+        f"INSERT INTO {table_name} (consumer, event_id, handled_at) "
+        # WHERE true: SQLite would read ON CONFLICT as part of the SELECT's join.
+        f"SELECT :consumer, {ids} WHERE true ON CONFLICT DO NOTHING RETURNING event_id"
+    ).bindparams(bindparam("handled_at", type_=DateTime(timezone=True)))
+
+
 async def claim_event(session: AsyncSession, tables: MessagingTables, consumer: str, event_id: str) -> bool:
     """Record that `consumer` handles `event_id`; False when it already did."""
     statement = _claim_statement(tables.inbox.name)
@@ -48,6 +82,17 @@ async def claim_event(session: AsyncSession, tables: MessagingTables, consumer: 
         statement, {"consumer": consumer, "event_id": event_id, "handled_at": datetime.now(UTC)}
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim_events(session: AsyncSession, tables: MessagingTables, consumer: str, event_ids: list[str]) -> set[str]:
+    """Record that `consumer` handles `event_ids`; answer those it had not handled before."""
+    dialect = session.bind.dialect.name
+    ids: list[str] | str = event_ids if dialect == "postgresql" else json.dumps(event_ids)
+    result = await session.execute(
+        _claim_many_statement(tables.inbox.name, dialect),
+        {"consumer": consumer, "event_ids": ids, "handled_at": datetime.now(UTC)},
+    )
+    return set(result.scalars())
 
 
 def parse_delivery(delivery: Delivery) -> Envelope:
@@ -64,13 +109,144 @@ def parse_delivery(delivery: Delivery) -> Envelope:
     return envelope
 
 
+@dataclass
+class _Pending:
+    """One delivery waiting for the transaction that applies it."""
+
+    envelope: Envelope
+    handler: EventHandler
+    parent: otel_context.Context
+    attempt: int
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class _Inbox:
+    """The deliveries of one consumer, applied in shared transactions."""
+
+    def __init__(
+        self,
+        consumer: str,
+        session_factory: async_sessionmaker[AsyncSession],
+        tables: MessagingTables,
+        max_batch: int,
+        max_transactions: int,
+    ) -> None:
+        self.consumer = consumer
+        self.session_factory = session_factory
+        self.tables = tables
+        self.max_batch = max_batch
+        self.max_transactions = max_transactions
+        self.queue: list[_Pending] = []
+        self.running = 0
+        self.workers: set[asyncio.Task[None]] = set()  # strong references
+
+    async def apply(self, item: _Pending) -> None:
+        """Return once `item` is committed (or was handled before); raise its own failure."""
+        self.queue.append(item)
+        if self.running < self.max_transactions:
+            self.running += 1
+            # A context of its own: not the trace of the delivery that happened to start it.
+            worker = asyncio.create_task(self._work(), name=f"{self.consumer}-inbox", context=contextvars.Context())
+            self.workers.add(worker)
+            worker.add_done_callback(self.workers.discard)
+        await item.done
+
+    async def _work(self) -> None:
+        batch: list[_Pending] = []
+        try:
+            while self.queue:
+                batch = [item for item in self.queue[: self.max_batch] if not item.done.done()]
+                del self.queue[: self.max_batch]
+                if batch:
+                    await self._apply_batch(batch)
+        except BaseException:
+            # Cancelled (shutdown): none of these is acked, the broker delivers them again.
+            for item in batch + self.queue:
+                item.done.cancel()
+            self.queue.clear()
+            raise
+        finally:
+            # In the same step as finding the queue empty: a delivery queued after
+            # this starts a worker of its own.
+            self.running -= 1
+
+    async def _apply_batch(self, batch: list[_Pending]) -> None:
+        try:
+            await self._transaction(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0], exc)
+                return
+            # Expected now and then (a failing event, lock contention): each event then fails or not on its own.
+            log.info("%s: a batch of %d failed (%s); applying them one by one", self.consumer, len(batch), exc)
+            for item in batch:
+                try:
+                    await self._transaction([item])
+                except Exception as one:
+                    _settle(item, one)
+                else:
+                    _settle(item, None)
+            return
+        for item in batch:
+            _settle(item, None)
+
+    async def _transaction(self, batch: list[_Pending]) -> None:
+        async with self.session_factory() as session, session.begin():
+            if len(batch) > 1 and session.bind.dialect.name == "postgresql":
+                # A batch holds the locks of its earlier events while its later ones
+                # take theirs: an order no handler was written for. Against a request
+                # locking the same rows the other way round, the batch gives up well
+                # before PostgreSQL's deadlock check (1 s) would pick a victim, perhaps
+                # the request, and its events are applied one per transaction instead.
+                await session.execute(_LOCK_TIMEOUT, {"timeout": BATCH_LOCK_TIMEOUT})
+            fresh = await claim_events(session, self.tables, self.consumer, [item.envelope.id for item in batch])
+            for item in batch:
+                envelope = item.envelope
+                if envelope.id not in fresh:  # handled before, or twice in this batch
+                    log.info("%s already handled %s %s", self.consumer, envelope.type, envelope.id)
+                    continue
+                fresh.discard(envelope.id)
+                with tracer.start_as_current_span(
+                    f"{envelope.type} process",
+                    context=item.parent,
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={
+                        "messaging.message.id": envelope.id,
+                        "tollgate.consumer": self.consumer,
+                        "tollgate.attempt": item.attempt,
+                        "tollgate.batch_size": len(batch),
+                    },
+                ):
+                    await item.handler(session, envelope)
+
+
+_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :timeout, true)")
+
+
+def _settle(item: _Pending, error: BaseException | None) -> None:
+    if item.done.done():  # its delivery was given up meanwhile (the bus closed)
+        return
+    if error is None:
+        item.done.set_result(None)
+    else:
+        item.done.set_exception(error)
+
+
 def inbox_handler(
     consumer: str,
     handlers: Mapping[str, EventHandler],
     session_factory: async_sessionmaker[AsyncSession],
     tables: MessagingTables,
+    *,
+    max_batch: int = MAX_BATCH,
+    max_transactions: int = MAX_TRANSACTIONS,
 ) -> Callable[[Delivery], Awaitable[None]]:
-    """A bus handler that applies each event of `handlers` exactly once."""
+    """A bus handler that applies each event of `handlers` exactly once.
+
+    It returns after the transaction that applied the event committed, and
+    raises only the event's own failure (`PoisonMessage` included).
+    """
+    inbox = _Inbox(consumer, session_factory, tables, max_batch, max_transactions)
 
     async def handle(delivery: Delivery) -> None:
         envelope = parse_delivery(delivery)
@@ -79,21 +255,7 @@ def inbox_handler(
             log.debug("%s ignores %s", consumer, envelope.type)
             return
         parent = propagate.extract(dict(delivery.headers))
-        with tracer.start_as_current_span(
-            f"{envelope.type} process",
-            context=parent,
-            kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.message.id": envelope.id,
-                "tollgate.consumer": consumer,
-                "tollgate.attempt": delivery.attempt,
-            },
-        ):
-            async with session_factory() as session, session.begin():
-                if not await claim_event(session, tables, consumer, envelope.id):
-                    log.info("%s already handled %s %s", consumer, envelope.type, envelope.id)
-                    return
-                await handler(session, envelope)
+        await inbox.apply(_Pending(envelope, handler, parent, delivery.attempt))
 
     return handle
 

@@ -25,7 +25,8 @@ def add_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("payload", Text, nullable=False),
         Column("traceparent", String(100), nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False),
-        # A relay claims rows for a short lease, so replicas never publish the same batch at once.
+        # A lease on rows a relay publishes outside a transaction (SQLite, the in-process
+        # bus); on PostgreSQL the relay holds row locks instead (docs/decisions.md).
         Column("claimed_until", DateTime(timezone=True), nullable=True),
         Column("sent_at", DateTime(timezone=True), nullable=True),
     )

@@ -60,6 +60,11 @@ class Subscription:
 class Bus(abc.ABC):
     """Publish with confirmation; consume with ack after the handler succeeded."""
 
+    # True when `publish` returns only after every consumer handled the message
+    # (the in-process bus): a publish may then take as long as the handlers and
+    # their retries, so the outbox relay holds no database locks around it.
+    delivers_inline: bool = False
+
     def __init__(self) -> None:
         self.subscriptions: list[Subscription] = []
         self.reconnect_listeners: list[Callable[[], Awaitable[None]]] = []

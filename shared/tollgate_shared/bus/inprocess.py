@@ -42,6 +42,8 @@ class InProcessBroker:
 
 
 class InProcessBus(Bus):
+    delivers_inline = True
+
     def __init__(self, broker: InProcessBroker, *, retry_delays: tuple[float, ...] = (0.1, 1.0)):
         super().__init__()
         self.broker = broker
