@@ -7,6 +7,7 @@ import os
 
 from tollgate.services import all_queues
 from tollgate_shared.bus.dead_letters import list_dead_letters, replay_dead_letters
+from tollgate_shared.bus.publisher_mark import PublisherMarks
 
 
 def _amqp_url() -> str:
@@ -14,6 +15,12 @@ def _amqp_url() -> str:
     if not url:
         raise SystemExit("TOLLGATE_AMQP_URL is not set: dead-letter queues live in RabbitMQ")
     return url
+
+
+def _publisher_marks() -> PublisherMarks | None:
+    """The services' key, so replayed finance decisions keep the proof of their publisher."""
+    key = os.environ.get("TOLLGATE_INTERNAL_KEY")
+    return PublisherMarks(key.encode()) if key else None
 
 
 def dlq_list(queue: str | None) -> int:
@@ -28,6 +35,7 @@ def dlq_list(queue: str | None) -> int:
 
 
 def dlq_replay(queue: str | None, message_id: str | None) -> int:
-    count = asyncio.run(replay_dead_letters(_amqp_url(), [queue] if queue else all_queues(), message_id=message_id))
+    queues = [queue] if queue else all_queues()
+    count = asyncio.run(replay_dead_letters(_amqp_url(), queues, message_id=message_id, marks=_publisher_marks()))
     print(f"replayed {count} message(s)")
     return 0

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tollgate_shared.bus import Bus, Subscription
 from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
+from tollgate_shared.bus.publisher_mark import PublisherMarks
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.db import create_engine
 from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
@@ -78,6 +79,7 @@ def build_bus(settings: ServiceSettings, *, broker: InProcessBroker | None, inst
             prefetch=settings.bus_prefetch,
             delivery_limit=settings.bus_delivery_limit,
             retry_delays=settings.retry_delays,
+            publisher_marks=PublisherMarks(settings.internal_key.get_secret_value().encode()),
         )
     if broker is None:
         raise ValueError("the in-process bus needs the process's broker (or set TOLLGATE_AMQP_URL)")

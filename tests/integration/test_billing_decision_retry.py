@@ -5,12 +5,13 @@ property names the finance service's broker login. A delivery that fails is
 republished to a delay queue for a later attempt (`tollgate_shared.bus.rabbitmq`);
 that copy must keep the proof of who published it, or the retry is refused as
 poison and the approval never reaches the wallet. (The two-process test met
-this after a deadlock: the decision was parked in the dead-letter queue.)
+this after a deadlock: the decision was parked in the dead-letter queue.) The
+copy carries a publisher mark under the internal key
+(`tollgate_shared.bus.publisher_mark`); a forged mark proves nothing.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import aio_pika
@@ -21,8 +22,10 @@ from billing.handlers import DECISIONS_QUEUE, apply_finance_decision
 from billing.settings import BillingSettings
 from tests.auth_client import AuthClient
 from tests.harness import wait_for
-from tests.integration.test_billing_offline import publish_decision
+from tests.integration.test_billing_offline import publish_decision, submit
 from tollgate_shared.bus import topology
+from tollgate_shared.bus.publisher_mark import PUBLISHER_HEADER, PublisherMarks
+from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import OfflinePaymentDecided
 
 pytestmark = pytest.mark.integration
@@ -50,11 +53,6 @@ async def parked(amqp_url: str) -> int:
         return queue.declaration_result.message_count or 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a retried message is republished by billing, so it loses the finance user's AMQP user_id "
-    "and the publisher check parks it (see docs/decisions.md, Bus); strict: this fails loudly once fixed",
-)
 async def test_a_decision_that_failed_once_is_applied_on_its_retry(start_system: Any, amqp_url: str) -> None:
     handler = FailsOnce()
     system = await start_system(
@@ -66,8 +64,7 @@ async def test_a_decision_that_failed_once_is_applied_on_its_retry(start_system:
     async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as http:
         client = AuthClient(http)
         admin = await client.sign_up()
-        transfer = {"amount": "5000.00", "mode": "neft", "reference": "UTR-R1", "paid_on": str(date.today())}
-        payment_id = (await client.call("POST", "/api/billing/credits/offline", admin, json=transfer)).json()["id"]
+        payment_id = (await submit(client, admin)).json()["id"]
         decided = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by="finance-desk-1")
         await publish_decision(amqp_url, decided, user_id="guest")
 
@@ -83,3 +80,35 @@ async def test_a_decision_that_failed_once_is_applied_on_its_retry(start_system:
 
         await wait_for(credited, timeout=30)
         assert handler.calls == 2
+
+
+async def test_a_decision_with_a_forged_publisher_mark_is_parked(start_system: Any, amqp_url: str) -> None:
+    system = await start_system(services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"})
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as http:
+        client = AuthClient(http)
+        admin = await client.sign_up()
+        payment_id = (await submit(client, admin)).json()["id"]
+        decided = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by="mallory")
+        before = await parked(amqp_url)
+        wrong_key = PublisherMarks(b"not the services' internal key")
+        forgeries = [
+            lambda event_id, body: wrong_key.mark(event_id, "guest", body),  # marked without the key
+            lambda event_id, body: {PUBLISHER_HEADER: "guest"},  # names the publisher, no mark
+        ]
+        for forge in forgeries:
+            event = new_event("finance.offline_payment.decided", decided, source="finance")
+            body = event.to_json()
+            async with await aio_pika.connect(amqp_url) as connection:
+                channel = await connection.channel(publisher_confirms=True)
+                exchange = await channel.get_exchange(topology.EXCHANGE)
+                message = aio_pika.Message(body, message_id=event.id, headers=forge(event.id, body))
+                await exchange.publish(message, routing_key=event.type)
+
+        async def both_parked() -> bool:
+            return await parked(amqp_url) >= before + 2
+
+        await wait_for(both_parked, timeout=15)
+        balance = (await client.call("GET", "/api/billing/balance", admin)).json()["balance"]
+        assert balance == "0.00"
+        listed = (await client.call("GET", "/api/billing/offline-payments", admin)).json()
+        assert [item["status"] for item in listed["items"]] == ["pending_approval"]

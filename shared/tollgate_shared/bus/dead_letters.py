@@ -9,6 +9,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel
 
 from tollgate_shared.bus import topology
+from tollgate_shared.bus.publisher_mark import PublisherMarks
 from tollgate_shared.bus.rabbitmq import copy_message, to_delivery
 
 
@@ -68,8 +69,14 @@ async def list_dead_letters(url: str, queues: list[str], *, limit: int = 100) ->
     return found
 
 
-async def replay_dead_letters(url: str, queues: list[str], *, message_id: str | None = None) -> int:
-    """Move parked messages back to their work queue (all, or the one with `message_id`)."""
+async def replay_dead_letters(
+    url: str, queues: list[str], *, message_id: str | None = None, marks: PublisherMarks | None = None
+) -> int:
+    """Move parked messages back to their work queue (all, or the one with `message_id`).
+
+    With `marks` (the services' internal key), a message whose publisher the
+    broker vouched for keeps that proof on its way back (`publisher_mark`).
+    """
     replayed = 0
     async with await aio_pika.connect(url) as connection:
         for queue_name in queues:
@@ -84,7 +91,7 @@ async def replay_dead_letters(url: str, queues: list[str], *, message_id: str | 
                     continue
                 # Fresh attempts: the operator fixed the cause or wants one more try.
                 await channel.default_exchange.publish(
-                    copy_message(message, attempt=0), routing_key=queue_name, mandatory=True
+                    copy_message(message, attempt=0, marks=marks), routing_key=queue_name, mandatory=True
                 )
                 await message.ack()
                 replayed += 1

@@ -33,33 +33,48 @@ from tollgate_shared.bus.base import (
     PublishFailed,
     Subscription,
 )
+from tollgate_shared.bus.publisher_mark import PublisherMarks, publisher_of
 
 log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_SECONDS = 10.0
 
 
 def _headers_of(message: AbstractIncomingMessage) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (message.headers or {}).items() if v is not None}
+    return {
+        str(k): v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+        for k, v in (message.headers or {}).items()
+        if v is not None
+    }
 
 
-def to_delivery(message: AbstractIncomingMessage) -> Delivery:
+def to_delivery(message: AbstractIncomingMessage, marks: PublisherMarks | None = None) -> Delivery:
     headers = _headers_of(message)
+    message_id = message.message_id or ""
     return Delivery(
-        message_id=message.message_id or "",
+        message_id=message_id,
         routing_key=str(headers.get("x-tollgate-routing-key") or message.routing_key or ""),
         body=message.body,
         headers=headers,
         attempt=int(headers.get(ATTEMPT_HEADER, "0") or 0),
-        user_id=message.user_id,
+        user_id=publisher_of(message.user_id, message_id, headers, message.body, marks),
     )
 
 
-def copy_message(message: AbstractIncomingMessage, *, attempt: int) -> aio_pika.Message:
-    """The same message for another trip through the broker, with its attempt count."""
+def copy_message(
+    message: AbstractIncomingMessage, *, attempt: int, marks: PublisherMarks | None = None
+) -> aio_pika.Message:
+    """The same message for another trip through the broker, with its attempt count.
+
+    The copy is published by our own login, so a broker-vouched `user_id` is
+    carried as a publisher mark (`publisher_mark`); a mark already on the
+    message travels as it is.
+    """
     headers: dict[str, Any] = dict(message.headers or {})
     headers[ATTEMPT_HEADER] = attempt
     # The routing key changes on the way through retry queues; keep the event type.
     headers.setdefault("x-tollgate-routing-key", message.routing_key or "")
+    if message.user_id and marks is not None and message.message_id:
+        headers.update(marks.mark(message.message_id, message.user_id, message.body))
     return aio_pika.Message(
         message.body,
         headers=headers,
@@ -81,8 +96,11 @@ class RabbitMQBus(Bus):
         prefetch: int = 100,
         delivery_limit: int = 10,
         retry_delays: tuple[float, ...] = (1, 10, 60),
+        publisher_marks: PublisherMarks | None = None,
     ) -> None:
         super().__init__()
+        # Keeps who published a message across retries (trusted queues check it).
+        self.publisher_marks = publisher_marks
         self.url = url
         self.connection_name = connection_name
         self.prefetch = prefetch
@@ -143,7 +161,7 @@ class RabbitMQBus(Bus):
         return queue
 
     async def _on_message(self, sub: Subscription, message: AbstractIncomingMessage) -> None:
-        delivery = to_delivery(message)
+        delivery = to_delivery(message, self.publisher_marks)
         try:
             await sub.handler(delivery)
         except PoisonMessage:
@@ -167,7 +185,7 @@ class RabbitMQBus(Bus):
         delay = self.retry_delays[attempt]
         try:
             await self._publish_raw(
-                copy_message(message, attempt=attempt + 1),
+                copy_message(message, attempt=attempt + 1, marks=self.publisher_marks),
                 routing_key=topology.retry_queue(sub.queue, delay),
                 default_exchange=True,
             )
