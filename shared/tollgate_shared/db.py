@@ -11,15 +11,17 @@ pool (`ping_when_idle`), not on every checkout as `pool_pre_ping` does.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy.ext.asyncio
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, Row, Table, TextClause, bindparam, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.sql.selectable import TextualSelect
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -121,3 +123,29 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """A session whose transaction commits on success and rolls back on error."""
     async with factory() as session, session.begin():
         yield session
+
+
+async def insert_unless_exists(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> Row[Any] | None:
+    """Insert a row unless it conflicts with one already there: the new row, or None.
+
+    `INSERT … ON CONFLICT DO NOTHING RETURNING …`, which reads the same on
+    PostgreSQL and SQLite (3.35+). A conflicting row another transaction has not
+    committed yet is waited for, so None means it exists (or existed) for good.
+    """
+    return (await session.execute(_insert_unless_exists(table, tuple(values)), dict(values))).first()
+
+
+@lru_cache(maxsize=64)
+def _insert_unless_exists(table: Table, names: tuple[str, ...]) -> TextualSelect:
+    # A text statement built once per table and set of columns: SQLAlchemy 2.0
+    # cannot cache the dialects' insert().on_conflict_do_nothing() and compiled
+    # it again for every call (bench/README.md, billing). Binds and result columns
+    # keep the table's types, so dates round-trip on SQLite as with Core.
+    columns = [table.c[name] for name in names]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    returned = ", ".join(f'"{column.name}"' for column in table.columns)
+    statement: TextClause = text(
+        f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join(":" + name for name in names)}) '  # noqa: S608
+        f"ON CONFLICT DO NOTHING RETURNING {returned}"
+    ).bindparams(*(bindparam(column.name, type_=column.type) for column in columns))
+    return statement.columns(*table.columns)

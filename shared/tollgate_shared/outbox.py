@@ -68,17 +68,26 @@ def current_traceparent() -> str | None:
 
 async def record_event(session: AsyncSession, envelope: Envelope) -> None:
     """Write `envelope` to the outbox in `session`'s transaction."""
+    await record_events(session, [envelope])
+
+
+async def record_events(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    """Write `envelopes` to the outbox in `session`'s transaction, in one statement (relayed in this order)."""
+    if not envelopes:
+        return
     tables: MessagingTables = session.info[OUTBOX_INFO_KEY]
-    await session.execute(
-        _insert_statement(tables.outbox),
+    traceparent = current_traceparent()
+    rows = [
         {
             "event_id": envelope.id,
             "event_type": envelope.type,
             "payload": envelope.model_dump_json(),
-            "traceparent": current_traceparent(),
+            "traceparent": traceparent,
             "created_at": envelope.occurred_at,
-        },
-    )
+        }
+        for envelope in envelopes
+    ]
+    await session.execute(_insert_statement(tables.outbox), rows[0] if len(rows) == 1 else rows)
     wake: Callable[[], None] | None = session.info.get(WAKE_INFO_KEY)
     if wake is not None and not session.info.get("tollgate.wake_registered"):
         session.info["tollgate.wake_registered"] = True

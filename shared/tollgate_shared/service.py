@@ -206,18 +206,21 @@ async def _database_ok(engine: AsyncEngine) -> bool:
 
 
 # --- dependencies routes use -------------------------------------------------
-def get_runtime(request: Request) -> Runtime:
+# All `async def`: FastAPI runs a plain `def` dependency in its threadpool, a
+# thread hop per request for what is an attribute read.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session in a transaction that commits when the route returns without error."""
-    async with get_runtime(request).session_factory() as session, session.begin():
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.session_factory() as session, session.begin():
         yield session
 
 
-def get_edge(request: Request) -> EdgeContext:
+async def get_edge(request: Request) -> EdgeContext:
     edge: EdgeContext = request.state.edge
     return edge
 

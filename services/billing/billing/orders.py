@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import order
@@ -20,12 +19,13 @@ from billing.domain.ledger import InsufficientCredits
 from billing.ledger import apply_to_wallet
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
+from tollgate_shared.db import insert_unless_exists
 from tollgate_shared.errors import Conflict, NotFound
-from tollgate_shared.events import new_event
+from tollgate_shared.events import Envelope, new_event
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
 from tollgate_shared.gst_states import state_code
 from tollgate_shared.money import format_money, from_minor, to_minor
-from tollgate_shared.outbox import record_event
+from tollgate_shared.outbox import record_event, record_events
 
 
 class OrderConflict(Conflict):
@@ -53,9 +53,6 @@ async def place_order(
     """Price and record the order once per (account, order id); pay it from credits if they cover it."""
     order_id = order_id or str(uuid.uuid4())
     fingerprint = request_hash(items)
-    existing = await _order_row(db, account_id, order_id)
-    if existing is not None:
-        return _same_or_conflict(existing, fingerprint)
     buyer, place_of_supply = await buyer_of(db, account_id, settings)
     intra_state = state_code(place_of_supply) == state_code(settings.seller_state)
     rates = Rates(settings.cgst_rate, settings.sgst_rate, settings.igst_rate)
@@ -85,40 +82,39 @@ async def place_order(
         for name in ("taxable_value", "cgst", "sgst", "igst")
     }
     total = sum(totals.values(), Decimal("0.00"))
-    insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
-    inserted = await db.execute(
-        insert(order)
-        .values(
-            id=str(uuid.uuid4()),
-            account_id=account_id,
-            order_id=order_id,
-            request_hash=fingerprint,
-            status="awaiting_payment",
-            currency=settings.currency,
-            lines=json.dumps([line.model_dump(mode="json") for line in priced]),
-            subtotal_minor=to_minor(totals["taxable_value"]),
-            cgst_minor=to_minor(totals["cgst"]),
-            sgst_minor=to_minor(totals["sgst"]),
-            igst_minor=to_minor(totals["igst"]),
-            total_minor=to_minor(total),
-            buyer=buyer.model_dump_json(),
-            place_of_supply=place_of_supply,
-            created_at=datetime.now(UTC),
-        )
-        .on_conflict_do_nothing()
-    )
-    if not inserted.rowcount:  # type: ignore[attr-defined]
-        # A concurrent request with the same id won (we waited for its commit).
-        concurrent = await _order_row(db, account_id, order_id)
-        assert concurrent is not None
-        return _same_or_conflict(concurrent, fingerprint)
-    row = await _order_row(db, account_id, order_id, lock=True)
+    new_order = {
+        "id": str(uuid.uuid4()),
+        "account_id": account_id,
+        "order_id": order_id,
+        "request_hash": fingerprint,
+        "status": "awaiting_payment",
+        "currency": settings.currency,
+        "lines": json.dumps([line.model_dump(mode="json") for line in priced]),
+        "subtotal_minor": to_minor(totals["taxable_value"]),
+        "cgst_minor": to_minor(totals["cgst"]),
+        "sgst_minor": to_minor(totals["sgst"]),
+        "igst_minor": to_minor(totals["igst"]),
+        "total_minor": to_minor(total),
+        "buyer": buyer.model_dump_json(),
+        "place_of_supply": place_of_supply,
+        "created_at": datetime.now(UTC),
+    }
+    row = await insert_unless_exists(db, order, new_order)
+    if row is None:
+        # The id is taken: a repeat of an order, or a concurrent request with the
+        # same id that won (the insert waited for its commit).
+        existing = await _order_row(db, account_id, order_id)
+        assert existing is not None
+        return _same_or_conflict(existing, fingerprint)
+    # The new row stays ours (locked by the insert) until this transaction commits.
     paid = await _pay_from_credits(db, row, settings)
-    row = await _order_row(db, account_id, order_id)
-    placed = OrderPlaced(**_event_fields(row))
-    await record_event(db, new_event("billing.order.placed", placed, source="billing", account_id=account_id))
     if paid is not None:
-        await _publish_paid(db, row, paid)
+        row, entry_id = paid
+    placed = OrderPlaced(**_event_fields(row))
+    events = [new_event("billing.order.placed", placed, source="billing", account_id=account_id)]
+    if paid is not None:
+        events.append(_paid_event(row, entry_id))
+    await record_events(db, events)
     return row
 
 
@@ -132,8 +128,8 @@ async def pay_order(db: AsyncSession, *, account_id: str, order_id: str, setting
     paid = await _pay_from_credits(db, row, settings)
     if paid is None:
         raise InsufficientCredits(f"The order's total is {from_minor(row.total_minor)}.")
-    row = await _order_row(db, account_id, order_id)
-    await _publish_paid(db, row, paid)
+    row, entry_id = paid
+    await record_event(db, _paid_event(row, entry_id))
     return row
 
 
@@ -144,9 +140,10 @@ async def pay_awaiting_order(
     row = await _order_row(db, account_id, order_id, lock=True)
     if row is None or row.status == "paid":
         return False
-    if await _pay_from_credits(db, row, settings, method=method) is None:
+    paid = await _pay_from_credits(db, row, settings, method=method)
+    if paid is None:
         return False
-    await _publish_paid(db, await _order_row(db, account_id, order_id), payment_reference)
+    await record_event(db, _paid_event(paid[0], payment_reference))
     return True
 
 
@@ -170,8 +167,8 @@ def _same_or_conflict(row: Any, fingerprint: str) -> Any:
 
 async def _pay_from_credits(
     db: AsyncSession, row: Any, settings: BillingSettings, *, method: str = "credits"
-) -> str | None:
-    """The ledger entry id when credits paid the order; None when they do not cover it."""
+) -> tuple[Any, str] | None:
+    """The paid order's row and the ledger entry's id when credits paid it; None when they do not cover it."""
     try:
         applied = await apply_to_wallet(
             db,
@@ -183,12 +180,13 @@ async def _pay_from_credits(
         )
     except InsufficientCredits:
         return None
-    await db.execute(
+    paid = await db.execute(
         update(order)
         .where(order.c.id == row.id)
         .values(status="paid", paid_at=datetime.now(UTC), payment_method=method)
+        .returning(*order.c)
     )
-    return applied.entry_id
+    return paid.one(), applied.entry_id
 
 
 def _event_fields(row: Any) -> dict[str, Any]:
@@ -207,8 +205,8 @@ def _event_fields(row: Any) -> dict[str, Any]:
     }
 
 
-async def _publish_paid(db: AsyncSession, row: Any, payment_reference: str) -> None:
+def _paid_event(row: Any, payment_reference: str) -> Envelope:
     paid = OrderPaid(
         **_event_fields(row), method=row.payment_method, paid_at=row.paid_at, payment_reference=payment_reference
     )
-    await record_event(db, new_event("billing.order.paid", paid, source="billing", account_id=row.account_id))
+    return new_event("billing.order.paid", paid, source="billing", account_id=row.account_id)

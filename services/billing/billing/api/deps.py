@@ -26,12 +26,13 @@ async def account_admin(principal: Annotated[Principal, Depends(account_user)]) 
 AdminDep = Annotated[Principal, Depends(account_admin)]
 
 
-def billing_settings(request: Request) -> BillingSettings:
+# `async def`: a plain `def` dependency costs a threadpool hop per request.
+async def billing_settings(request: Request) -> BillingSettings:
     settings: BillingSettings = request.app.state.runtime.settings
     return settings
 
 
-def payment_provider(request: Request) -> PaymentProvider:
+async def payment_provider(request: Request) -> PaymentProvider:
     provider: PaymentProvider = request.app.state.payment_provider
     return provider
 
