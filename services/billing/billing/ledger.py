@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import ledger_entry, wallet
@@ -34,13 +34,34 @@ class Applied:
     already_applied: bool
 
 
-def _wallet_for_update(account_id: str) -> Any:
-    return select(wallet).where(wallet.c.account_id == account_id).with_for_update()
+# The statements every wallet change runs, built once: building a Core statement
+# (≈ 0.1 ms of CPU) costs more than running it, and a prebuilt one's cache key
+# is remembered.
+_WALLET_FOR_UPDATE = select(wallet).where(wallet.c.account_id == bindparam("p_account")).with_for_update()
+_MOVE_BALANCE = (
+    update(wallet)
+    .where(wallet.c.account_id == bindparam("p_account"))
+    .values(
+        balance_minor=wallet.c.balance_minor + bindparam("p_amount"),
+        below_threshold=bindparam("p_below"),
+        updated_at=bindparam("p_now"),
+    )
+    .returning(wallet.c.balance_minor)
+)
+_ENTRY = select(ledger_entry).where(
+    ledger_entry.c.account_id == bindparam("p_account"),
+    ledger_entry.c.kind == bindparam("p_kind"),
+    ledger_entry.c.reference == bindparam("p_reference"),
+)
+
+
+async def _lock_wallet_row(db: AsyncSession, account_id: str) -> Any:
+    return (await db.execute(_WALLET_FOR_UPDATE, {"p_account": account_id})).first()
 
 
 async def locked_wallet(db: AsyncSession, account_id: str, *, currency: str) -> Any:
     """The account's wallet row, locked for this transaction (opened if billing has not seen it yet)."""
-    row = (await db.execute(_wallet_for_update(account_id))).first()
+    row = await _lock_wallet_row(db, account_id)
     if row is not None:
         return row
     # Not opened yet (`auth.account.created` not handled yet): open it, or wait
@@ -54,7 +75,7 @@ async def locked_wallet(db: AsyncSession, account_id: str, *, currency: str) -> 
         "created_at": datetime.now(UTC),
     }
     await insert_unless_exists(db, wallet, opening)
-    return (await db.execute(_wallet_for_update(account_id))).one()
+    return await _lock_wallet_row(db, account_id)
 
 
 async def apply_to_wallet(
@@ -88,14 +109,13 @@ async def apply_to_wallet(
         return existing
     threshold_minor = int(current.low_balance_threshold_minor)
     moved = await db.scalar(
-        update(wallet)
-        .where(wallet.c.account_id == account_id)
-        .values(
-            balance_minor=wallet.c.balance_minor + amount_minor,
-            below_threshold=is_below(balance, threshold_minor),
-            updated_at=now,
-        )
-        .returning(wallet.c.balance_minor)
+        _MOVE_BALANCE,
+        {
+            "p_account": account_id,
+            "p_amount": amount_minor,
+            "p_below": is_below(balance, threshold_minor),
+            "p_now": now,
+        },
     )
     if moved != balance:  # cannot happen while the row is locked; never record a wrong balance_after
         raise RuntimeError(f"wallet {account_id} moved to {moved}, expected {balance}")
@@ -122,15 +142,7 @@ async def apply_to_wallet(
 
 async def _entry(db: AsyncSession, account_id: str, kind: str, reference: str) -> Applied | None:
     """The entry that already applied (kind, reference), if any."""
-    row = (
-        await db.execute(
-            select(ledger_entry).where(
-                ledger_entry.c.account_id == account_id,
-                ledger_entry.c.kind == kind,
-                ledger_entry.c.reference == reference,
-            )
-        )
-    ).first()
+    row = (await db.execute(_ENTRY, {"p_account": account_id, "p_kind": kind, "p_reference": reference})).first()
     if row is None:
         return None
     return Applied(row.id, row.amount_minor, row.balance_after_minor, already_applied=True)

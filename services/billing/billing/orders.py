@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import order
@@ -154,9 +154,20 @@ async def find_order(db: AsyncSession, account_id: str, order_id: str) -> Any:
     return row
 
 
+# Built once: building a Core statement costs more CPU than running it.
+_ORDER = select(order).where(order.c.account_id == bindparam("p_account"), order.c.order_id == bindparam("p_order"))
+_ORDER_FOR_UPDATE = _ORDER.with_for_update()
+_MARK_PAID = (
+    update(order)
+    .where(order.c.id == bindparam("p_id"))
+    .values(status="paid", paid_at=bindparam("p_paid_at"), payment_method=bindparam("p_method"))
+    .returning(*order.c)
+)
+
+
 async def _order_row(db: AsyncSession, account_id: str, order_id: str, *, lock: bool = False) -> Any:
-    query = select(order).where(order.c.account_id == account_id, order.c.order_id == order_id)
-    return (await db.execute(query.with_for_update() if lock else query)).first()
+    query = _ORDER_FOR_UPDATE if lock else _ORDER
+    return (await db.execute(query, {"p_account": account_id, "p_order": order_id})).first()
 
 
 def _same_or_conflict(row: Any, fingerprint: str) -> Any:
@@ -180,12 +191,7 @@ async def _pay_from_credits(
         )
     except InsufficientCredits:
         return None
-    paid = await db.execute(
-        update(order)
-        .where(order.c.id == row.id)
-        .values(status="paid", paid_at=datetime.now(UTC), payment_method=method)
-        .returning(*order.c)
-    )
+    paid = await db.execute(_MARK_PAID, {"p_id": row.id, "p_paid_at": datetime.now(UTC), "p_method": method})
     return paid.one(), applied.entry_id
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,8 +24,12 @@ async def upsert_profile(db: AsyncSession, account_id: str, **values: Any) -> No
     )
 
 
+# Built once (every order reads the profile): building a statement costs more than running it.
+_PROFILE = select(billing_profile).where(billing_profile.c.account_id == bindparam("p_account"))
+
+
 async def profile_row(db: AsyncSession, account_id: str) -> Any | None:
-    return (await db.execute(select(billing_profile).where(billing_profile.c.account_id == account_id))).first()
+    return (await db.execute(_PROFILE, {"p_account": account_id})).first()
 
 
 async def buyer_of(db: AsyncSession, account_id: str, settings: BillingSettings) -> tuple[BuyerSnapshot, str]:

@@ -15,7 +15,6 @@ from typing import Any
 import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access import EdgeAccess
@@ -37,6 +36,7 @@ from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.jwks import JwksCache
 from tollgate_shared.service import build_bus, start_bus_until_up
+from tollgate_shared.telemetry import traced_asgi
 
 
 class Gateway:
@@ -210,8 +210,7 @@ def create_app(
 ) -> ASGIApp:
     """The gateway as an ASGI app, traced (incoming trace context is continued)."""
     gateway = Gateway(settings or GatewaySettings(), broker=broker, instance=instance)
-    # No spans for every ASGI receive/send message: they cost more than the proxying they would describe.
-    app: Any = OpenTelemetryMiddleware(gateway, excluded_urls="healthz,readyz", exclude_spans=["receive", "send"])
+    app: Any = traced_asgi(gateway)
     app.gateway = gateway
     traced: ASGIApp = app
     return traced
