@@ -17,6 +17,7 @@ import aiohttp
 import asyncpg
 
 from bench.common import (
+    BackendSampler,
     admin_execute,
     database_url,
     dsn,
@@ -27,7 +28,7 @@ from bench.common import (
 )
 from bench.common import machine as common_machine
 
-__all__ = ["free_port", "load_average", "machine_busy_seconds", "process_cpu_seconds"]
+__all__ = ["BackendSampler", "free_port", "load_average", "machine_busy_seconds", "process_cpu_seconds"]
 
 
 # --- the database ------------------------------------------------------------
@@ -80,49 +81,6 @@ async def outbox_state(url: str) -> dict[str, int]:
         return {"total": int(row["total"]), "unsent": int(row["unsent"])}
     finally:
         await connection.close()
-
-
-class BackendSampler:
-    """What the service's PostgreSQL connections are doing, sampled twice a second.
-
-    A connection `idle in transaction` is checked out by a request that is busy
-    elsewhere: for a login, waiting for (or running) the argon2 verify.
-    """
-
-    def __init__(self, url: str, interval: float = 0.5) -> None:
-        self.url = url
-        self.interval = interval
-        self.samples: list[dict[str, int]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        connection = await asyncpg.connect(dsn(self.url), timeout=10)
-        try:
-            while True:
-                rows = await connection.fetch(
-                    "SELECT coalesce(state, '') AS state, count(*) AS n FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1"
-                )
-                self.samples.append({str(row["state"]): int(row["n"]) for row in rows})
-                await asyncio.sleep(self.interval)
-        finally:
-            await connection.close()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> dict[str, float]:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        states = sorted({state for sample in self.samples for state in sample})
-        count = max(len(self.samples), 1)
-        means = {state: sum(sample.get(state, 0) for sample in self.samples) / count for state in states}
-        return {
-            **{f"mean_{state.replace(' ', '_') or 'unknown'}": round(mean, 2) for state, mean in means.items()},
-            "max_connections": max((sum(s.values()) for s in self.samples), default=0),
-        }
 
 
 # --- the service -------------------------------------------------------------

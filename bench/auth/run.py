@@ -102,7 +102,7 @@ async def measure(
     """One scenario for `--seconds`, with where the CPU went and the load average around it."""
     pids = await infra.backend_pids(database_url)
     relay_failures = service.log_count(RELAY_FAILED)
-    sampler = infra.BackendSampler(database_url)
+    sampler = infra.BackendSampler(database_url, interval=0.5)
     sampler.start()
     side = scenarios.SideProbe(client, population.probe_token)
     side.start()

@@ -280,9 +280,13 @@ def _medians(runs: list[dict[str, Any]], rates: list[float]) -> dict[str, Any]:
     p95 = medians["latency"][-1]["p95_ms"]
     events_per_s = medians["events_per_s"]
     medians["goal"] = {"events_per_s": GOAL_EVENTS_PER_S, "p95_ms": GOAL_P95_MS, "p95_at_rate": rates[-1]}
-    medians["goal_met"] = bool(
-        events_per_s is not None and p95 is not None and events_per_s >= GOAL_EVENTS_PER_S and p95 < GOAL_P95_MS
-    )
+    latency_met = p95 is not None and p95 < GOAL_P95_MS
+    drain = medians.get("drain_events_per_s")
+    # Two readings of "1,000 events/s through outbox → RabbitMQ → inbox": the bus
+    # path alone (draining), and with the producers' own transactions on the
+    # same cores too. The exit status asks for both.
+    medians["bus_goal_met"] = bool(drain is not None and drain >= GOAL_EVENTS_PER_S and latency_met)
+    medians["goal_met"] = bool(events_per_s is not None and events_per_s >= GOAL_EVENTS_PER_S and latency_met)
     return medians
 
 
@@ -295,7 +299,10 @@ def report(results: dict[str, Any]) -> str:
         rows += [(f"run {index} paced {f['rate']:g}/s", f) for f in figures["latency"]]
     median = results["median"]
     paced = median["latency"][-1]
-    verdict = "met" if median["goal_met"] else "NOT met"
+
+    def verdict(met: bool) -> str:
+        return "met" if met else "NOT met"
+
     return "\n".join(
         [
             table(rows, COLUMNS),
@@ -303,7 +310,9 @@ def report(results: dict[str, Any]) -> str:
             f"median: {median['events_per_s']} events/s end to end (goal ≥ {GOAL_EVENTS_PER_S}),"
             f" {median['drain_events_per_s']} events/s draining a backlog;"
             f" at {paced['rate']:g}/s p50 {paced['p50_ms']} ms, p95 {paced['p95_ms']} ms (goal < {GOAL_P95_MS:g}),"
-            f" p99 {paced['p99_ms']} ms: goal {verdict}",
+            f" p99 {paced['p99_ms']} ms",
+            f"goal for the bus path (draining, and p95): {verdict(median.get('bus_goal_met', False))};"
+            f" with the producers' transactions on the same cores: {verdict(median['goal_met'])}",
         ]
     )
 

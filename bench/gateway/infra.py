@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import platform
 import re
 import signal
 import socket
@@ -20,9 +19,19 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from bench.common import admin_execute, database_url, dsn
+from bench.common import (
+    admin_execute,
+    database_url,
+    dsn,
+    load_average,
+    machine,
+    machine_busy_seconds,
+    process_cpu_seconds,
+)
 
-TICKS = os.sysconf("SC_CLK_TCK")
+# Used from here by the rest of bench.gateway.
+__all__ = ["load_average", "machine", "machine_busy_seconds", "process_cpu_seconds"]
+
 ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m bench.gateway...` runs from here
 DB_PREFIX = "bench_gw_"
 OTHER_BENCHES = re.compile(r"\bbench\.(auth|bus)\b")
@@ -155,25 +164,6 @@ def tollgate_serve(service: str, port: int) -> list[str]:
 
 
 # --- CPU accounting ---------------------------------------------------------------------------
-def process_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (all its threads), from /proc."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            raw = stat.read()
-    except OSError:
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy (all cores) since boot."""
-    with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values) - idle) / TICKS
-
-
 @dataclass
 class CpuSnapshot:
     at: float
@@ -270,29 +260,3 @@ class NoiseWatch:
                 await self._task
         if not self.seen:
             self.seen = other_benchmarks()
-
-
-def load_average() -> list[float]:
-    return [round(value, 2) for value in os.getloadavg()]
-
-
-def machine() -> dict[str, object]:
-    model = ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    memory_kib = 0
-    with contextlib.suppress(OSError), open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                memory_kib = int(line.split()[1])
-                break
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "memory_mib": memory_kib // 1024,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }
