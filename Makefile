@@ -34,7 +34,7 @@ format: setup  ## apply ruff's formatting and safe fixes
 	$(UV) ruff check --fix .
 
 typecheck: setup  ## mypy, strict
-	$(UV) mypy shared services tollgate finance_approval
+	$(UV) mypy shared services tollgate finance_approval bench
 
 migrate: setup  ## apply every service's migrations
 	$(UV) tollgate migrate

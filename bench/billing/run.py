@@ -185,7 +185,7 @@ class Bench:
         if measuring is not None:
             await measuring(False)
         result = outcome.summary()
-        orders = max(result["orders"], 1)
+        orders = max(int(result["orders"]), 1)
 
         def cores(*names: str) -> float:
             return sum(during.get(n, 0.0) for n in names) / during["wall"]

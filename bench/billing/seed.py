@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import aio_pika
@@ -110,7 +111,7 @@ async def credit_accounts(
             )
             return str(answer["id"])
 
-        payment_ids = await _bounded(8, [lambda a=a: submit(a) for a in accounts])
+        payment_ids = await _bounded(8, [partial(submit, a) for a in accounts])
     async with await aio_pika.connect(amqp_url, timeout=10) as connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange("tollgate.events")

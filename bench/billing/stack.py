@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aio_pika
@@ -74,7 +75,7 @@ async def backend_pids(url: str) -> list[int]:
         await connection.close()
 
 
-async def query_value(url: str, sql: str, *args: object) -> object:
+async def query_value(url: str, sql: str, *args: object) -> Any:
     connection = await asyncpg.connect(dsn(url), timeout=10)
     try:
         return await connection.fetchval(sql, *args)

@@ -15,8 +15,8 @@ import aio_pika
 from sqlalchemy import MetaData
 
 from bench.common import admin_execute, database_url
-from tollgate_shared.bus import topology
 from tollgate_shared.bus.base import topic_matches
+from tollgate_shared.bus.topology import EXCHANGE, dead_letter_queue, retry_queue
 from tollgate_shared.db import create_engine
 
 
@@ -47,7 +47,7 @@ def new_run_id() -> str:
 
 def queues_of(queue: str, retry_delays: Sequence[float]) -> list[str]:
     """The work queue the bus declares for `queue`, its dead-letter queue and its delay tiers."""
-    return [queue, topology.dead_letter_queue(queue), *(topology.retry_queue(queue, d) for d in retry_delays)]
+    return [queue, dead_letter_queue(queue), *(retry_queue(queue, d) for d in retry_delays)]
 
 
 async def delete_queues(amqp_url: str, names: Sequence[str]) -> None:
@@ -103,7 +103,7 @@ async def other_bindings(amqp_url: str, routing_key: str, own_queue: str) -> lis
         if len(parts) != 3:
             continue
         source, destination, pattern = parts
-        if source == topology.EXCHANGE and destination != own_queue and topic_matches(pattern, routing_key):
+        if source == EXCHANGE and destination != own_queue and topic_matches(pattern, routing_key):
             found.append(f"{destination} ({pattern})")
     return found
 
