@@ -138,6 +138,18 @@ async def test_bad_profiles_are_422(shop: Any, state: str, gstin: str | None, fi
     assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == field
 
 
+async def test_the_states_a_profile_may_name_are_listed_and_each_is_accepted(shop: Any) -> None:
+    client, _ = shop
+    admin = await client.sign_up()
+    states = (await client.call("GET", "/api/billing/profile/states", admin)).json()
+    names = [state["name"] for state in states]
+    assert names == sorted(names) and len(names) == len(set(names)) >= 36
+    assert {"code": "29", "name": "Karnataka"} in states
+    for state in states[:3] + states[-3:]:  # what the form offers, billing takes
+        assert (await set_profile(client, admin, state["name"], None)).status_code == 200
+    assert (await client.call("GET", "/api/billing/profile/states")).status_code == 401  # users only
+
+
 async def test_another_accounts_order_is_404(shop: Any) -> None:
     client, _ = shop
     alice, bob = await client.sign_up(), await client.sign_up()

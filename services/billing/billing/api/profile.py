@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from billing.api.deps import AdminDep
 from billing.domain.gst import InvalidGstin, validate_gstin
 from billing.profiles import profile_row, upsert_profile
-from tollgate_shared.auth_upstream import AccountUserDep
+from tollgate_shared.auth_upstream import AccountUserDep, account_user
 from tollgate_shared.errors import InvalidField
 from tollgate_shared.gst_states import STATES, state_code
 from tollgate_shared.service import SessionDep
@@ -39,6 +39,11 @@ class Profile(BaseModel):
     configured: bool
 
 
+class State(BaseModel):
+    code: str = Field(description="the GST state code: a GSTIN's first two digits")
+    name: str
+
+
 def profile_view(row: Any | None) -> Profile:
     if row is None:
         return Profile(account_name=None, legal_name=None, address=None, state=None, gstin=None, configured=False)
@@ -57,6 +62,12 @@ async def get_profile(caller: AccountUserDep, db: SessionDep) -> Profile:
     """The account's billing profile (`configured: false` until an administrator sets it)."""
     assert caller.account_id is not None
     return profile_view(await profile_row(db, caller.account_id))
+
+
+@router.get("/states", dependencies=[Depends(account_user)])
+async def list_states() -> list[State]:
+    """The states and union territories a billing profile may name, by name (the profile form's choices)."""
+    return [State(code=code, name=name) for code, name in sorted(STATES.items(), key=lambda item: item[1])]
 
 
 @router.put("")

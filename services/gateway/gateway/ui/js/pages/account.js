@@ -3,16 +3,6 @@
 import { get, put } from "../api.js";
 import { checkbox, field, form, h, money, notice, useCurrency } from "../ui.js";
 
-// The states and union territories billing accepts (tollgate_shared.gst_states), by name.
-const STATES = [
-  "Andaman and Nicobar Islands", "Andhra Pradesh", "Arunachal Pradesh", "Assam", "Bihar", "Chandigarh",
-  "Chhattisgarh", "Dadra and Nagar Haveli and Daman and Diu", "Delhi", "Goa", "Gujarat", "Haryana",
-  "Himachal Pradesh", "Jammu and Kashmir", "Jharkhand", "Karnataka", "Kerala", "Ladakh", "Lakshadweep",
-  "Madhya Pradesh", "Maharashtra", "Manipur", "Meghalaya", "Mizoram", "Nagaland", "Odisha", "Other Territory",
-  "Puducherry", "Punjab", "Rajasthan", "Sikkim", "Tamil Nadu", "Telangana", "Tripura", "Uttar Pradesh",
-  "Uttarakhand", "West Bengal",
-];
-
 /** A card holding one form and the place its success message appears. */
 function card(id, title, ...children) {
   return h("section", { class: "card", "aria-labelledby": id }, h("h3", { id }, title), children);
@@ -75,9 +65,11 @@ function thresholdCard(balance) {
     result);
 }
 
-function profileCard(profile) {
+function profileCard(profile, accepted) {
   const result = h("div", { "data-testid": "profile-result" });
-  const states = profile.state && !STATES.includes(profile.state) ? [...STATES, profile.state] : STATES;
+  // The states and union territories billing accepts, from billing itself.
+  const names = accepted.map((state) => state.name);
+  const states = profile.state && !names.includes(profile.state) ? [...names, profile.state] : names;
   return card("profile-title", "Billing profile",
     h("p", { class: "muted" }, "Invoices name the account by these details; the state decides whether GST is CGST + SGST or IGST."),
     profile.configured ? null : notice("The billing profile is not set yet.", "warn"),
@@ -109,16 +101,17 @@ function profileCard(profile) {
 }
 
 export default async function account(context) {
-  const [policy, balance, profile] = await Promise.all([
+  const [policy, balance, profile, states] = await Promise.all([
     get("/api/account/security"),
     get("/api/billing/balance"),
     get("/api/billing/profile"),
+    get("/api/billing/profile/states"),
   ]);
   useCurrency(balance.currency);
   return [
     h("h2", {}, "Account Configuration"),
     securityCard(policy, context.me),
     thresholdCard(balance),
-    profileCard(profile),
+    profileCard(profile, states),
   ];
 }
