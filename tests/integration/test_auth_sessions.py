@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from sqlalchemy import text
 
 from tests.auth_client import AuthClient, User, new_email
 from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch
+from tollgate_shared.db import create_engine
 
 pytestmark = pytest.mark.integration
 
@@ -167,3 +169,35 @@ async def test_no_secret_reaches_events_or_logs(auth: Any, caplog: pytest.LogCap
     everything = " ".join(row["payload"] for row in rows) + caplog.text
     for secret in (member.secret, member.password, admin.password, member.refresh_token, *member.recovery_codes):
         assert secret not in everything
+
+
+LONG_OPEN_TRANSACTIONS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND state LIKE 'idle in transaction%' AND now() - xact_start > interval '0.25 seconds'"
+)
+
+
+async def test_no_transaction_stays_open_while_the_password_is_checked(
+    auth: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 takes tens of ms of CPU: a login must not hold a pooled connection in a transaction meanwhile."""
+    import auth.api.login as login_module
+
+    client, system = auth
+    user = await client.sign_up()
+    check_password = login_module.verify_password
+    open_during_check: list[int] = []
+
+    async def slow_check(password_hash: str | None, password: str) -> bool:
+        await asyncio.sleep(0.3)  # a slow argon2, long enough to tell the login's transaction from others
+        observer = create_engine(system.database_urls["auth"])
+        try:
+            async with observer.connect() as connection:
+                open_during_check.append(await connection.scalar(LONG_OPEN_TRANSACTIONS))
+        finally:
+            await observer.dispose()
+        return await check_password(password_hash, password)
+
+    monkeypatch.setattr(login_module, "verify_password", slow_check)
+    await client.log_in(user)
+    assert open_during_check == [0]
