@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as database_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -123,8 +124,24 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(500, "internal_error", "Internal error")
 
 
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    # A lost or unreachable database is passing trouble, not a bug: 503 with a
+    # hint to retry (a dead pooled connection fails one request, then the pool
+    # replaces it). Any other database error is unexpected.
+    lost = isinstance(exc, database_errors.DBAPIError) and exc.connection_invalidated
+    if not (lost or isinstance(exc, database_errors.TimeoutError | ConnectionError)):
+        return await _on_unexpected(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return problem_response(
+        503, "database_unavailable", "The database is not reachable; try again", headers={"Retry-After": "1"}
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error of `app` a problem details answer."""
+    app.add_exception_handler(database_errors.DBAPIError, _on_database_error)
+    app.add_exception_handler(database_errors.TimeoutError, _on_database_error)
+    app.add_exception_handler(ConnectionError, _on_database_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)

@@ -59,8 +59,9 @@ async def test_a_connection_used_moments_ago_is_not_pinged(databases: Any) -> No
         pid = await backend_pid(engine)
         await kill_backend(url, pid)
         # No ping within the idle window: the dead link shows on first use (and the pool then drops it).
-        with pytest.raises(DBAPIError):
+        with pytest.raises(DBAPIError) as lost:
             await backend_pid(engine)
+        assert lost.value.connection_invalidated  # what the services answer as a 503 to retry
         assert await backend_pid(engine) != pid
     finally:
         await engine.dispose()

@@ -10,6 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from tests.asgi import request
 from tollgate_shared.errors import (
@@ -59,6 +61,22 @@ def build_app() -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("password=hunter2 at postgresql://db.internal:5432")
+
+    @app.get("/database/lost")
+    async def database_lost() -> None:
+        raise DBAPIError("SELECT 1", {}, ConnectionResetError("gone"), connection_invalidated=True)
+
+    @app.get("/database/pool-timeout")
+    async def pool_timeout() -> None:
+        raise SQLAlchemyTimeoutError("QueuePool limit of size 10 overflow 10 reached")
+
+    @app.get("/database/down")
+    async def database_down() -> None:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")  # asyncpg, PostgreSQL stopped
+
+    @app.get("/database/bug")
+    async def database_bug() -> None:
+        raise DBAPIError("SELECT nonsense", {}, Exception('column "nonsense" does not exist'))
 
     @app.post("/payments")
     async def create_payment(payment: PaymentIn) -> dict[str, str]:
@@ -145,6 +163,20 @@ async def test_unexpected_error_is_a_500_problem_that_leaks_nothing(
     # The cause goes to the logs instead.
     assert any(record.exc_info and "hunter2" in str(record.exc_info[1]) for record in caplog.records)
     assert set(problem) == {"type", "title", "status", "code"}
+
+
+@pytest.mark.parametrize("path", ["/database/lost", "/database/pool-timeout", "/database/down"])
+async def test_an_unreachable_database_is_a_503_to_retry(app: FastAPI, path: str) -> None:
+    answer = await request(app, "GET", path)
+    problem = assert_problem(answer, 503, "database_unavailable")
+    assert answer.headers["retry-after"] == "1"
+    assert "SELECT" not in json.dumps(problem)
+
+
+async def test_any_other_database_error_is_a_500_that_leaks_nothing(app: FastAPI) -> None:
+    answer = await request(app, "GET", "/database/bug")
+    assert_problem(answer, 500, "internal_error")
+    assert b"nonsense" not in answer.content
 
 
 async def test_valid_body_with_money_passes(app: FastAPI) -> None:
