@@ -7,8 +7,16 @@ import asyncio
 import contextlib
 import os
 import platform
+import signal
 import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
+import aio_pika
+import aiohttp
 import asyncpg
 from sqlalchemy.engine import make_url
 
@@ -25,6 +33,18 @@ async def admin_execute(admin_url: str, sql: str) -> None:
     connection = await asyncpg.connect(dsn(admin_url), timeout=10)
     try:
         await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def backend_pids(url: str) -> list[int]:
+    """PostgreSQL backends connected to database `url`, not this query's own."""
+    connection = await asyncpg.connect(dsn(url), timeout=10)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [int(row["pid"]) for row in rows]
     finally:
         await connection.close()
 
@@ -140,3 +160,101 @@ class BackendSampler:
             **{f"mean {state}": round(mean, 2) for state, mean in means.items()},
             "max connections": max((sum(s.values()) for s in self.samples), default=0),
         }
+
+
+async def delete_queues(amqp_url: str, names: Sequence[str]) -> None:
+    """Delete the queues `names` if they exist (a bench's own, or those a service under test declared)."""
+    async with await aio_pika.connect(amqp_url, timeout=10) as connection:
+        for name in names:
+            # A failed delete closes the channel: one channel per queue.
+            channel = await connection.channel()
+            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                await channel.queue_delete(name)
+            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+                await channel.close()
+
+
+# --- servers under test ------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]  # the repository: `python -m bench....` runs from here
+
+
+@dataclass
+class ServerProcess:
+    """One HTTP server (`tollgate serve …` or a bench's own) in its own process group on loopback,
+    logging to a file; ready when `health_path` answers 200."""
+
+    name: str
+    command: Sequence[str]
+    env: Mapping[str, str]
+    log_path: Path
+    port: int
+    health_path: str = "/readyz"
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, command: Sequence[str] | None = None) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                list(command or self.command),
+                env=dict(self.env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=ROOT,
+                start_new_session=True,
+            )
+
+    async def wait_ready(self, *, checks: Sequence[str] | None = None, within: float = 90.0) -> None:
+        """Until `health_path` answers 200, or (a gateway's `/readyz`) the named checks of its answer are all true."""
+        deadline = time.monotonic() + within
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
+            while True:
+                if not self.alive():
+                    raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+                    async with session.get(self.url + self.health_path) as answer:
+                        if answer.status == 200:
+                            return
+                        found = (await answer.json(content_type=None)).get("checks", {})
+                        if checks and all(found.get(name) for name in checks):
+                            return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name} was not ready within {within:.0f}s:\n{self.log_tail()}")
+                await asyncio.sleep(0.25)
+
+    def log_count(self, needle: str) -> int:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace").count(needle)
+        return 0
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def signal(self, number: int) -> None:
+        if self.alive():
+            assert self.process is not None
+            self.process.send_signal(number)
+
+    async def stop(self, grace: float = 20.0) -> int | None:
+        """SIGTERM (uvicorn's graceful shutdown), SIGKILL after `grace` seconds; only our own pid."""
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.to_thread(self.process.wait, grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return await asyncio.to_thread(self.process.wait, 10)

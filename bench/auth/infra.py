@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import asyncpg
 
 from bench.common import (
     BackendSampler,
+    ServerProcess,
     admin_execute,
+    backend_pids,
     database_url,
     dsn,
     free_port,
@@ -28,7 +26,15 @@ from bench.common import (
 )
 from bench.common import machine as common_machine
 
-__all__ = ["BackendSampler", "free_port", "load_average", "machine_busy_seconds", "process_cpu_seconds"]
+__all__ = [
+    "BackendSampler",
+    "ServerProcess",
+    "backend_pids",
+    "free_port",
+    "load_average",
+    "machine_busy_seconds",
+    "process_cpu_seconds",
+]
 
 
 # --- the database ------------------------------------------------------------
@@ -58,18 +64,6 @@ async def drop_database(admin_url: str, name: str) -> None:
     await admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def backend_pids(url: str) -> list[int]:
-    """PostgreSQL backends serving database `url` (the service's pool), not this query's own."""
-    connection = await asyncpg.connect(dsn(url), timeout=10)
-    try:
-        rows = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return [int(row["pid"]) for row in rows]
-    finally:
-        await connection.close()
-
-
 async def outbox_state(url: str) -> dict[str, int]:
     """Events the service recorded and how many its relay has not published yet."""
     connection = await asyncpg.connect(dsn(url), timeout=10)
@@ -84,91 +78,32 @@ async def outbox_state(url: str) -> dict[str, int]:
 
 
 # --- the service -------------------------------------------------------------
-@dataclass
-class ServiceProcess:
-    """`tollgate serve auth` in its own process (uvicorn, uvloop, httptools), on loopback."""
-
-    database_url: str
-    amqp_url: str
-    internal_key: str
-    secret_key: str
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def environment(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            # Nothing of the caller's Tollgate or tracing configuration leaks in.
-            if not key.startswith(("TOLLGATE_", "OTEL_"))
+def auth_service(
+    *, database_url: str, amqp_url: str, internal_key: str, secret_key: str, log_path: Path
+) -> ServerProcess:
+    """`tollgate serve auth` in its own process (uvicorn, uvloop, httptools), on loopback, in
+    production mode with real (random) secrets: the configuration that ships."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        # Nothing of the caller's Tollgate or tracing configuration leaks in.
+        if not key.startswith(("TOLLGATE_", "OTEL_"))
+    }
+    env.update(
+        {
+            "TOLLGATE_ENV": "production",
+            "TOLLGATE_SECRET_KEY": secret_key,
+            "TOLLGATE_INTERNAL_KEY": internal_key,
+            "TOLLGATE_AUTH_DATABASE_URL": database_url,
+            "TOLLGATE_AMQP_URL": amqp_url,
+            "TOLLGATE_LOG_LEVEL": "WARNING",
         }
-        env.update(
-            {
-                # Production mode with real (random) secrets: the configuration that ships.
-                "TOLLGATE_ENV": "production",
-                "TOLLGATE_SECRET_KEY": self.secret_key,
-                "TOLLGATE_INTERNAL_KEY": self.internal_key,
-                "TOLLGATE_AUTH_DATABASE_URL": self.database_url,
-                "TOLLGATE_AMQP_URL": self.amqp_url,
-                "TOLLGATE_LOG_LEVEL": "WARNING",
-            }
-        )
-        return env
-
-    def start(self) -> None:
-        # The interpreter of this uv environment, so no `uv run` resyncs the shared .venv meanwhile;
-        # the same as `uv run tollgate serve auth --port P`.
-        command = [sys.executable, "-m", "tollgate.cli", "serve", "auth", "--port", str(self.port)]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    async def wait_ready(self, within: float = 60.0) -> None:
-        deadline = time.monotonic() + within
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-            while True:
-                assert self.process is not None
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the auth service exited ({self.process.returncode}):\n{self.log_tail()}")
-                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    async with session.get(f"{self.url}/readyz") as answer:
-                        if answer.status == 200:
-                            return
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the auth service was not ready within {within:.0f}s:\n{self.log_tail()}")
-                await asyncio.sleep(0.2)
-
-    def log_count(self, needle: str) -> int:
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace").count(needle)
-        return 0
-
-    def log_tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    async def stop(self, grace: float = 20.0) -> int | None:
-        """SIGTERM (uvicorn's graceful shutdown), then SIGKILL after `grace` seconds; only our own pid."""
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.to_thread(self.process.wait, grace)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return await asyncio.to_thread(self.process.wait, 10)
+    )
+    port = free_port()
+    # The interpreter of this uv environment, so no `uv run` resyncs the shared .venv meanwhile;
+    # the same as `uv run tollgate serve auth --port P`.
+    command = [sys.executable, "-m", "tollgate.cli", "serve", "auth", "--port", str(port)]
+    return ServerProcess("auth", command, env, log_path, port)
 
 
 # --- CPU accounting ------------------------------------------------------------

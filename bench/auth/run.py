@@ -95,7 +95,7 @@ async def measure(
     client: SignedClient,
     population: scenarios.Population,
     pool: collections.deque[scenarios.BenchUser],
-    service: infra.ServiceProcess,
+    service: infra.ServerProcess,
     database_url: str,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
@@ -164,10 +164,11 @@ async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
     name = infra.new_database_name()
     report["database"] = name
     database_url = await infra.create_database(args.database_url, name)
-    service = infra.ServiceProcess(
+    internal_key = secrets.token_urlsafe(32)
+    service = infra.auth_service(
         database_url=database_url,
         amqp_url=args.amqp_url,
-        internal_key=secrets.token_urlsafe(32),
+        internal_key=internal_key,
         secret_key=secrets.token_urlsafe(32),
         log_path=args.output.parent / "auth-service.log",
     )
@@ -178,7 +179,7 @@ async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
     report["service_ready_seconds"] = round(time.perf_counter() - began, 2)
     print(f"auth service ready on {service.url} (pid {service.pid}), database {name}", flush=True)
 
-    async with SignedClient(service.url, service.internal_key, connections=args.concurrency + 4) as client:
+    async with SignedClient(service.url, internal_key, connections=args.concurrency + 4) as client:
         print(f"preparing {args.password_users} password users and {args.totp_users} TOTP users …", flush=True)
         run_id = uuid.uuid4().hex[:8]
         population = await scenarios.prepare(
@@ -286,7 +287,7 @@ async def main_async(args: argparse.Namespace) -> int:
         failed = exc
     finally:
         service, name = report.pop("_cleanup", (None, report.get("database")))
-        if isinstance(service, infra.ServiceProcess):
+        if isinstance(service, infra.ServerProcess):
             # -15 is the normal end: uvicorn shuts down gracefully, then re-raises the SIGTERM it caught.
             report["service_exit_code"] = await service.stop()
             report["service_log"] = str(service.log_path)

@@ -37,15 +37,13 @@ import aiohttp
 from bench.billing import cpu, load, profile, seed
 from bench.billing.stack import (
     Stack,
-    backend_pids,
     billing_queues,
     consumers_of,
     create_databases,
-    delete_queues,
     drop_databases,
     query_value,
 )
-from bench.common import BackendSampler, load_average, machine, server_version
+from bench.common import BackendSampler, backend_pids, delete_queues, load_average, machine, server_version
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 # The vhost this project's runs use on the shared broker; billing's queues have fixed names, so

@@ -6,24 +6,19 @@ import asyncio
 import contextlib
 import os
 import secrets
-import signal
-import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aio_pika
-import aiohttp
 import asyncpg
 
-from bench.common import admin_execute, database_url, dsn, free_port
+from bench.common import ServerProcess, admin_execute, database_url, dsn, free_port
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m bench.billing...` runs from here
 DB_PREFIX = "bench_billing_"
 
 
@@ -63,18 +58,6 @@ async def drop_databases(databases: Databases) -> None:
             await admin_execute(databases.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def backend_pids(url: str) -> list[int]:
-    """PostgreSQL backends connected to database `url`, not this query's own."""
-    connection = await asyncpg.connect(dsn(url), timeout=10)
-    try:
-        rows = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return [int(row["pid"]) for row in rows]
-    finally:
-        await connection.close()
-
-
 async def query_value(url: str, sql: str, *args: object) -> Any:
     connection = await asyncpg.connect(dsn(url), timeout=10)
     try:
@@ -109,97 +92,11 @@ async def consumers_of(amqp_url: str, queue: str) -> int:
         return declared.declaration_result.consumer_count or 0
 
 
-async def delete_queues(amqp_url: str, names: Sequence[str]) -> None:
-    """Leave the vhost as it was found: billing's queues are the service's, not the vhost's."""
-    async with await aio_pika.connect(amqp_url, timeout=10) as connection:
-        for name in names:
-            channel = await connection.channel()
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.queue_delete(name)
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.close()
-
-
 def broker_user(amqp_url: str) -> str:
     return urlsplit(amqp_url).username or "guest"
 
 
 # --- processes -----------------------------------------------------------------------------------
-@dataclass
-class ServerProcess:
-    """One `tollgate serve` in its own process group on loopback, logging to a file."""
-
-    name: str
-    command: Sequence[str]
-    env: Mapping[str, str]
-    log_path: Path
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def start(self, command: Sequence[str] | None = None) -> None:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                list(command or self.command),
-                env=dict(self.env),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=ROOT,
-                start_new_session=True,
-            )
-
-    async def wait_ready(self, *, checks: Sequence[str] | None = None, within: float = 90.0) -> None:
-        """Until `/readyz` answers 200, or (gateway) the named checks of its answer are all true."""
-        deadline = time.monotonic() + within
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
-            while True:
-                if not self.alive():
-                    raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
-                with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
-                    async with session.get(self.url + "/readyz") as answer:
-                        if answer.status == 200:
-                            return
-                        found = (await answer.json(content_type=None)).get("checks", {})
-                        if checks and all(found.get(name) for name in checks):
-                            return
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.name} was not ready within {within:.0f}s:\n{self.log_tail()}")
-                await asyncio.sleep(0.25)
-
-    def log_tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def signal(self, number: int) -> None:
-        if self.alive():
-            assert self.process is not None
-            self.process.send_signal(number)
-
-    async def stop(self, grace: float = 20.0) -> int | None:
-        """SIGTERM (uvicorn's graceful shutdown), SIGKILL after `grace` seconds; only our own pid."""
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.to_thread(self.process.wait, grace)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return await asyncio.to_thread(self.process.wait, 10)
-
-
 def serve_command(service: str, port: int, instance: str, *, profile_to: Path | None = None) -> list[str]:
     """`tollgate serve SERVICE` with this environment's interpreter (the pid is the server's own);
     with `profile_to`, under a cProfile that SIGUSR1 starts and SIGUSR2 writes (profiled_serve)."""

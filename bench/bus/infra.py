@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import platform
 import shutil
 import uuid
 from collections.abc import Sequence
 from urllib.parse import unquote, urlsplit
 
-import aio_pika
 from sqlalchemy import MetaData
 
 from bench.common import admin_execute, database_url
@@ -48,17 +44,6 @@ def new_run_id() -> str:
 def queues_of(queue: str, retry_delays: Sequence[float]) -> list[str]:
     """The work queue the bus declares for `queue`, its dead-letter queue and its delay tiers."""
     return [queue, dead_letter_queue(queue), *(retry_queue(queue, d) for d in retry_delays)]
-
-
-async def delete_queues(amqp_url: str, names: Sequence[str]) -> None:
-    async with await aio_pika.connect(amqp_url, timeout=10) as connection:
-        for name in names:
-            # A failed delete closes the channel: one channel per queue.
-            channel = await connection.channel()
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.queue_delete(name)
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.close()
 
 
 def vhost_of(amqp_url: str) -> str:
@@ -106,18 +91,3 @@ async def other_bindings(amqp_url: str, routing_key: str, own_queue: str) -> lis
         if source == EXCHANGE and destination != own_queue and topic_matches(pattern, routing_key):
             found.append(f"{destination} ({pattern})")
     return found
-
-
-def machine() -> dict[str, object]:
-    model = ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }

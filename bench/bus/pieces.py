@@ -27,9 +27,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.bus.infra import create_database, delete_queues, drop_database, machine, new_run_id, queues_of
+from bench.bus.infra import create_database, drop_database, new_run_id, queues_of
 from bench.bus.producer import ProducerSide
 from bench.bus.schema import EVENT_TYPE, consumer_schema, producer_schema
+from bench.common import delete_queues, machine
 from tollgate_shared.bus import Delivery, Subscription
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.db import create_engine

@@ -29,9 +29,7 @@ from bench.bus import cpu
 from bench.bus.consumer import ConsumerConfig, ConsumerProcess
 from bench.bus.infra import (
     create_database,
-    delete_queues,
     drop_database,
-    machine,
     new_run_id,
     other_bindings,
     queues_of,
@@ -39,7 +37,7 @@ from bench.bus.infra import (
 from bench.bus.producer import Commits, ProducerSide
 from bench.bus.schema import EVENT_TYPE, consumer_schema, producer_schema
 from bench.bus.stats import median_of, phase_figures, table
-from bench.common import server_version
+from bench.common import delete_queues, machine, server_version
 
 GOAL_EVENTS_PER_S = 1_000
 GOAL_P95_MS = 50.0

@@ -6,23 +6,18 @@ import asyncio
 import contextlib
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import aiohttp
-import asyncpg
 
 from bench.common import (
+    ServerProcess,
     admin_execute,
+    backend_pids,
     database_url,
-    dsn,
+    free_port,
     load_average,
     machine,
     machine_busy_seconds,
@@ -30,9 +25,16 @@ from bench.common import (
 )
 
 # Used from here by the rest of bench.gateway.
-__all__ = ["load_average", "machine", "machine_busy_seconds", "process_cpu_seconds"]
+__all__ = [
+    "ServerProcess",
+    "backend_pids",
+    "free_port",
+    "load_average",
+    "machine",
+    "machine_busy_seconds",
+    "process_cpu_seconds",
+]
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository: `python -m bench.gateway...` runs from here
 DB_PREFIX = "bench_gw_"
 OTHER_BENCHES = re.compile(r"\bbench\.(auth|bus)\b")
 
@@ -64,97 +66,10 @@ async def drop_database(admin_url: str, name: str) -> None:
     await admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def backend_pids(url: str) -> list[int]:
-    """PostgreSQL backends connected to database `url` (the auth service's pool), not this query's own."""
-    connection = await asyncpg.connect(dsn(url), timeout=10)
-    try:
-        rows = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return [int(row["pid"]) for row in rows]
-    finally:
-        await connection.close()
-
-
 # --- processes ---------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def clean_environment() -> dict[str, str]:
     """The caller's environment without any Tollgate or tracing configuration."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("TOLLGATE_", "OTEL_"))}
-
-
-@dataclass
-class ServerProcess:
-    """One HTTP server in its own process group on loopback, logging to a file."""
-
-    name: str
-    command: Sequence[str]
-    env: Mapping[str, str]
-    log_path: Path
-    port: int
-    health_path: str = "/healthz"
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self) -> None:
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                list(self.command),
-                env=dict(self.env),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=ROOT,
-                start_new_session=True,
-            )
-
-    async def wait_ready(self, within: float = 60.0) -> None:
-        deadline = time.monotonic() + within
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-            while True:
-                assert self.process is not None
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{self.log_tail()}")
-                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    async with session.get(self.url + self.health_path) as answer:
-                        if answer.status == 200:
-                            return
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.name} was not ready within {within:.0f}s:\n{self.log_tail()}")
-                await asyncio.sleep(0.2)
-
-    def log_tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    async def stop(self, grace: float = 15.0) -> int | None:
-        """SIGTERM (uvicorn's graceful shutdown), then SIGKILL after `grace` seconds; only our own pid."""
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.to_thread(self.process.wait, grace)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return await asyncio.to_thread(self.process.wait, 10)
 
 
 def tollgate_serve(service: str, port: int) -> list[str]:

@@ -8,84 +8,26 @@ CSS for A4, in the same font (DejaVu Sans, from the system's fonts).
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from html import escape
 
-from invoicing.domain.document import Document, Line, Party, PaymentDetails, Totals
-from invoicing.domain.words import amount_in_words
+from invoicing.domain.document import Document, Party
 from invoicing.pdf import METHODS, format_amount
+from tests.invoice_documents import tax_invoice
 
-PAISA = Decimal("0.01")
-ITEMS = [
-    ("OV SSL certificate, 1 year: shop.example.in", 1, "12500.00"),
-    ("Wildcard SSL certificate, 1 year: *.example.in", 2, "38999.50"),
-    ("Code signing certificate, 3 years", 1, "31457.78"),
-    ("Certificate reissue fee", 3, "0.33"),
-]
+# The buyer of most of the platform's invoices: a business in the seller's state (CGST + SGST).
+TYPICAL_BUYER = Party(
+    name="Bangalore Widgets Private Limited",
+    address="4th Floor, 80 Feet Road, Koramangala, Bengaluru 560034",
+    state="Karnataka",
+    state_code="29",
+    gstin="29AAGCB7383J1Z4",
+)
 
 
 def typical_invoice() -> Document:
-    lines = [_line(*item) for item in ITEMS]
-    zero = Decimal("0.00")
-    totals = Totals(
-        taxable_value=sum((line.taxable_value for line in lines), zero),
-        cgst=sum((line.cgst for line in lines), zero),
-        sgst=sum((line.sgst for line in lines), zero),
-        igst=zero,
-        total=sum((line.total for line in lines), zero),
-    )
-    return Document(
-        kind="invoice",
-        title="Tax Invoice",
-        number="TGI/26-27/000042",
-        issued_on=date(2026, 11, 28),
-        status="paid",
-        currency="INR",
-        seller=Party(
-            name="Tollgate Certificates Private Limited",
-            address="12 Residency Road, Bengaluru 560025",
-            state="Karnataka",
-            state_code="29",
-            gstin="29AAACT1234A1ZX",
-        ),
-        buyer=Party(
-            name="Bangalore Widgets Private Limited",
-            address="4th Floor, 80 Feet Road, Koramangala, Bengaluru 560034",
-            state="Karnataka",
-            state_code="29",
-            gstin="29AAGCB7383J1Z4",
-        ),
-        place_of_supply="Karnataka (29)",
-        order_id="5b0c1f4e-8d7a-4c43-9a51-0f2d3c4b5a69",
-        lines=lines,
-        totals=totals,
-        total_in_words=amount_in_words(totals.total),
-        payment=PaymentDetails(
-            method="online", reference="pi_3QxYz12345abcdef", paid_on=date(2026, 11, 28), provider="stripe"
-        ),
-    )
-
-
-def _line(description: str, quantity: int, unit_price: str) -> Line:
-    price = Decimal(unit_price)
-    taxable = (price * quantity).quantize(PAISA)
-    half = (taxable * 9 / 100).quantize(PAISA, rounding=ROUND_HALF_UP)
-    nine, zero = Decimal("9"), Decimal("0")
-    return Line(
-        description=description,
-        sac="998314",
-        quantity=quantity,
-        unit_price=price,
-        taxable_value=taxable,
-        cgst_rate=nine,
-        cgst=half,
-        sgst_rate=nine,
-        sgst=half,
-        igst_rate=zero,
-        igst=PAISA * 0,
-        total=taxable + 2 * half,
-    )
+    """The tests' tax invoice (`tests.invoice_documents`): four certificate lines, paid online."""
+    return tax_invoice(TYPICAL_BUYER)
 
 
 _CSS = """

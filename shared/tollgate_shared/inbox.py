@@ -48,17 +48,6 @@ BATCH_LOCK_TIMEOUT = "100ms"
 
 
 @lru_cache(maxsize=16)
-def _claim_statement(table_name: str) -> TextClause:
-    # A text statement is compiled once; the dialects' insert().on_conflict_do_nothing()
-    # is not cacheable in SQLAlchemy 2.0 and was compiled again for every event.
-    # ON CONFLICT DO NOTHING reads the same on PostgreSQL and SQLite (3.24+).
-    return text(
-        f"INSERT INTO {table_name} (consumer, event_id, handled_at) "  # noqa: S608 (a table name of ours)
-        "VALUES (:consumer, :event_id, :handled_at) ON CONFLICT DO NOTHING"
-    ).bindparams(bindparam("handled_at", type_=DateTime(timezone=True)))
-
-
-@lru_cache(maxsize=16)
 def _claim_many_statement(table_name: str, dialect: str) -> TextClause:
     # One statement for the whole batch, whatever its size: the ids travel as one
     # parameter (an array on PostgreSQL, a JSON list on SQLite 3.38+), and
@@ -73,15 +62,6 @@ def _claim_many_statement(table_name: str, dialect: str) -> TextClause:
         # WHERE true: SQLite would read ON CONFLICT as part of the SELECT's join.
         f"SELECT :consumer, {ids} WHERE true ON CONFLICT DO NOTHING RETURNING event_id"
     ).bindparams(bindparam("handled_at", type_=DateTime(timezone=True)))
-
-
-async def claim_event(session: AsyncSession, tables: MessagingTables, consumer: str, event_id: str) -> bool:
-    """Record that `consumer` handles `event_id`; False when it already did."""
-    statement = _claim_statement(tables.inbox.name)
-    result = await session.execute(
-        statement, {"consumer": consumer, "event_id": event_id, "handled_at": datetime.now(UTC)}
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def claim_events(session: AsyncSession, tables: MessagingTables, consumer: str, event_ids: list[str]) -> set[str]:

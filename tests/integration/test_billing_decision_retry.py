@@ -12,6 +12,8 @@ copy carries a publisher mark under the internal key
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
@@ -20,10 +22,11 @@ import pytest
 
 from billing.handlers import DECISIONS_QUEUE, apply_finance_decision
 from billing.settings import BillingSettings
-from tests.auth_client import AuthClient
-from tests.harness import wait_for
+from tests.auth_client import AuthClient, User
+from tests.harness import TEST_RETRY_DELAYS, wait_for
 from tests.integration.test_billing_offline import publish_decision, submit
 from tollgate_shared.bus import topology
+from tollgate_shared.bus.dead_letters import replay_dead_letters
 from tollgate_shared.bus.publisher_mark import PUBLISHER_HEADER, PublisherMarks
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import OfflinePaymentDecided
@@ -31,19 +34,38 @@ from tollgate_shared.events.catalogue import OfflinePaymentDecided
 pytestmark = pytest.mark.integration
 
 
-class FailsOnce:
-    """Billing's own decision handler, after one failure such as a deadlock or a dropped connection."""
+class FailsFirst:
+    """Billing's own decision handler, after `failures` failures such as a deadlock or a dropped connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, failures: int = 1) -> None:
+        self.failures = failures
         self.calls = 0
         self.settings: BillingSettings | None = None  # the running service's, once it runs
 
     async def __call__(self, session: Any, event: Any) -> None:
         self.calls += 1
-        if self.calls == 1:
+        if self.calls <= self.failures:
             raise RuntimeError("deadlock detected (induced)")
         assert self.settings is not None
         await apply_finance_decision(session, event, settings=self.settings)
+
+
+@contextlib.asynccontextmanager
+async def pending_transfer(
+    start_system: Any, handler: FailsFirst | None = None
+) -> AsyncIterator[tuple[AuthClient, User, str]]:
+    """Auth and billing (its decision handler replaced by `handler`, if any), an administrator, and
+    the id of the offline payment they submitted, awaiting a decision."""
+    consumers = {DECISIONS_QUEUE: {"finance.offline_payment.decided": handler}} if handler else None
+    system = await start_system(
+        services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"}, billing_consumers=consumers
+    )
+    if handler is not None:
+        handler.settings = system.apps["billing"].state.runtime.settings
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as http:
+        client = AuthClient(http)
+        admin = await client.sign_up()
+        yield client, admin, (await submit(client, admin)).json()["id"]
 
 
 async def parked(amqp_url: str) -> int:
@@ -54,17 +76,8 @@ async def parked(amqp_url: str) -> int:
 
 
 async def test_a_decision_that_failed_once_is_applied_on_its_retry(start_system: Any, amqp_url: str) -> None:
-    handler = FailsOnce()
-    system = await start_system(
-        services=("auth", "billing"),
-        billing_settings={"finance_broker_user": "guest"},
-        billing_consumers={DECISIONS_QUEUE: {"finance.offline_payment.decided": handler}},
-    )
-    handler.settings = system.apps["billing"].state.runtime.settings
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as http:
-        client = AuthClient(http)
-        admin = await client.sign_up()
-        payment_id = (await submit(client, admin)).json()["id"]
+    handler = FailsFirst()
+    async with pending_transfer(start_system, handler) as (client, admin, payment_id):
         decided = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by="finance-desk-1")
         await publish_decision(amqp_url, decided, user_id="guest")
 
@@ -82,12 +95,35 @@ async def test_a_decision_that_failed_once_is_applied_on_its_retry(start_system:
         assert handler.calls == 2
 
 
+async def test_a_decision_parked_after_every_retry_failed_is_applied_by_dlq_replay(
+    start_system: Any, amqp_url: str
+) -> None:
+    # Every attempt fails (the first and one per delay tier): the decision is parked, carrying the mark.
+    handler = FailsFirst(failures=1 + len(TEST_RETRY_DELAYS))
+    async with pending_transfer(start_system, handler) as (client, admin, payment_id):
+        decided = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by="finance-desk-1")
+        before = await parked(amqp_url)
+        await publish_decision(amqp_url, decided, user_id="guest")
+
+        async def parked_after_the_last_retry() -> bool:
+            return await parked(amqp_url) > before
+
+        await wait_for(parked_after_the_last_retry, timeout=30)
+        assert handler.calls == handler.failures
+        assert (await client.call("GET", "/api/billing/balance", admin)).json()["balance"] == "0.00"
+
+        # The operator replays it (no key needed: the mark travels with the parked copy).
+        assert await replay_dead_letters(amqp_url, [DECISIONS_QUEUE]) == 1
+
+        async def credited() -> bool:
+            return (await client.call("GET", "/api/billing/balance", admin)).json()["balance"] == "5000.00"
+
+        await wait_for(credited, timeout=30)
+        assert await parked(amqp_url) == 0
+
+
 async def test_a_decision_with_a_forged_publisher_mark_is_parked(start_system: Any, amqp_url: str) -> None:
-    system = await start_system(services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"})
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as http:
-        client = AuthClient(http)
-        admin = await client.sign_up()
-        payment_id = (await submit(client, admin)).json()["id"]
+    async with pending_transfer(start_system) as (client, admin, payment_id):
         decided = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by="mallory")
         before = await parked(amqp_url)
         wrong_key = PublisherMarks(b"not the services' internal key")
