@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tollgate_shared.bus import Bus, OutgoingMessage, PublishFailed
 from tollgate_shared.events import Envelope
 from tollgate_shared.messaging_tables import MessagingTables
+from tollgate_shared.telemetry import spans_recorded
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -266,6 +267,12 @@ class OutboxRelay:
         return published, failure
 
     async def _publish(self, row: Row[Any]) -> None:
+        if not spans_recorded():
+            # No producer span nobody records (≈ 0.1 ms per event): the message
+            # carries the writer's trace context as it was stored.
+            forwarded = {"traceparent": row.traceparent} if row.traceparent else {}
+            await self.bus.publish(OutgoingMessage(row.event_id, row.event_type, row.payload.encode(), forwarded))
+            return
         # Continue the trace of the request that wrote the event, not the relay's.
         parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
         with tracer.start_as_current_span(f"{row.event_type} publish", context=parent, kind=trace.SpanKind.PRODUCER):

@@ -32,7 +32,7 @@ from tollgate_shared.inbox import EventHandler, inbox_handler, only_from_publish
 from tollgate_shared.messaging_tables import MessagingTables
 from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay
 from tollgate_shared.settings import ServiceSettings
-from tollgate_shared.telemetry import instrument_app
+from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, instrument_app
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,7 @@ def create_service_app(
         openapi_url=f"{definition.api_prefix}/openapi.json",
         docs_url=None,
         redoc_url=None,
+        telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
     install_problem_handlers(app)
     instrument_app(app)

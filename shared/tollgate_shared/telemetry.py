@@ -166,6 +166,13 @@ def traced_asgi(app: Any) -> Any:
     return OpenTelemetryMiddleware(app, excluded_urls="healthz,readyz", exclude_spans=["receive", "send"])
 
 
+# FastAPI's own OpenTelemetry layer (FastAPI 0.16x) off: with an SDK provider
+# installed it made a server span and a span per dependency, endpoint and
+# serialization on every request, unsampled or not (≈ 10 % of billing's CPU per
+# order, bench/README.md). `instrument_app` / `traced_asgi` decide the tracing.
+FASTAPI_NATIVE_TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
+
+
 def instrument_app(app: Any) -> None:
     """Per-app instrumentation of the FastAPI routes: one server span per request.
 

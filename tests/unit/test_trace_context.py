@@ -44,3 +44,29 @@ async def test_a_request_without_a_caller_starts_a_trace() -> None:
     seen = await call([(b"host", b"x"), (b"traceparent", b"garbage")])
     assert seen["context"].is_valid and format(seen["context"].trace_id, "032x") != CALLER_TRACE
     assert seen["carrier"]["traceparent"].split("-")[1] == format(seen["context"].trace_id, "032x")
+
+
+async def test_the_relay_forwards_the_writers_trace_context_when_no_span_is_recorded(monkeypatch: Any) -> None:
+    """No producer span is made for nobody: the message carries the traceparent the outbox stored."""
+    from types import SimpleNamespace
+
+    from tollgate_shared import outbox
+    from tollgate_shared.bus import OutgoingMessage
+    from tollgate_shared.outbox import OutboxRelay
+
+    # As in production without an exporter (the test session records spans).
+    monkeypatch.setattr(outbox, "spans_recorded", lambda: False)
+    published: list[OutgoingMessage] = []
+
+    class Bus:
+        async def publish(self, message: OutgoingMessage) -> None:
+            published.append(message)
+
+    relay = OutboxRelay(None, None, Bus())  # type: ignore[arg-type]  # only publishing is exercised
+    row = SimpleNamespace(event_id="e1", event_type="billing.order.paid", payload="{}", traceparent=TRACEPARENT)
+    await relay._publish(row)  # type: ignore[arg-type]
+    await relay._publish(
+        SimpleNamespace(event_id="e2", event_type="billing.order.paid", payload="{}", traceparent=None)
+    )  # type: ignore[arg-type]
+    assert [dict(m.headers) for m in published] == [{"traceparent": TRACEPARENT}, {}]
+    assert [m.message_id for m in published] == ["e1", "e2"]

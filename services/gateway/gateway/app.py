@@ -36,7 +36,7 @@ from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.jwks import JwksCache
 from tollgate_shared.service import build_bus, start_bus_until_up
-from tollgate_shared.telemetry import traced_asgi
+from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, traced_asgi
 
 
 class Gateway:
@@ -166,7 +166,14 @@ class Gateway:
                 await self.bus.close()
                 await self.session.close()
 
-        api = FastAPI(title="Tollgate gateway", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+        api = FastAPI(
+            title="Tollgate gateway",
+            lifespan=lifespan,
+            openapi_url=None,
+            docs_url=None,
+            redoc_url=None,
+            telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
+        )
         install_problem_handlers(api)
 
         @api.get("/healthz", include_in_schema=False)
