@@ -87,6 +87,15 @@ async def apply_to_wallet(
     with the lock is the balance the change applies to.
     """
     current = await locked_wallet(db, account_id, currency=currency)
+    return await apply_to_locked_wallet(db, current, kind=kind, reference=reference, amount_minor=amount_minor)
+
+
+async def apply_to_locked_wallet(
+    db: AsyncSession, current: Any, *, kind: str, reference: str, amount_minor: int
+) -> Applied:
+    """`apply_to_wallet` on the row `locked_wallet` answered in this transaction (a caller that
+    first decides by the balance it read under the lock, as placing an order does)."""
+    account_id = current.account_id
     balance = int(current.balance_minor) + amount_minor
     if balance < 0:
         if (existing := await _entry(db, account_id, kind, reference)) is not None:

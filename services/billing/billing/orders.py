@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.adapters.tables import order
 from billing.domain.gst import Rates, price_line
 from billing.domain.ledger import InsufficientCredits
-from billing.ledger import apply_to_wallet
+from billing.ledger import apply_to_locked_wallet, apply_to_wallet, locked_wallet
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
 from tollgate_shared.db import insert_unless_exists
@@ -81,7 +81,7 @@ async def place_order(
         name: sum((getattr(line, name) for line in lines), Decimal("0.00"))
         for name in ("taxable_value", "cgst", "sgst", "igst")
     }
-    total = sum(totals.values(), Decimal("0.00"))
+    total_minor = to_minor(sum(totals.values(), Decimal("0.00")))
     new_order = {
         "id": str(uuid.uuid4()),
         "account_id": account_id,
@@ -94,26 +94,31 @@ async def place_order(
         "cgst_minor": to_minor(totals["cgst"]),
         "sgst_minor": to_minor(totals["sgst"]),
         "igst_minor": to_minor(totals["igst"]),
-        "total_minor": to_minor(total),
+        "total_minor": total_minor,
         "buyer": buyer.model_dump_json(),
         "place_of_supply": place_of_supply,
         "created_at": datetime.now(UTC),
     }
+    # The wallet is locked first, so the balance decides the order's status as it
+    # is inserted: paid from credits at once, without a second write of the order.
+    wallet_row = await locked_wallet(db, account_id, currency=settings.currency)
+    covered = int(wallet_row.balance_minor) >= total_minor
+    if covered:
+        new_order.update(status="paid", paid_at=new_order["created_at"], payment_method="credits")
     row = await insert_unless_exists(db, order, new_order)
     if row is None:
         # The id is taken: a repeat of an order, or a concurrent request with the
-        # same id that won (the insert waited for its commit).
+        # same id that won (it held the wallet lock until its commit).
         existing = await _order_row(db, account_id, order_id)
         assert existing is not None
         return _same_or_conflict(existing, fingerprint)
-    # The new row stays ours (locked by the insert) until this transaction commits.
-    paid = await _pay_from_credits(db, row, settings)
-    if paid is not None:
-        row, entry_id = paid
     placed = OrderPlaced(**_event_fields(row))
     events = [new_event("billing.order.placed", placed, source="billing", account_id=account_id)]
-    if paid is not None:
-        events.append(_paid_event(row, entry_id))
+    if covered:
+        applied = await apply_to_locked_wallet(
+            db, wallet_row, kind="order", reference=order_id, amount_minor=-row.total_minor
+        )
+        events.append(_paid_event(row, applied.entry_id))
     await record_events(db, events)
     return row
 
