@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.sql.selectable import TextualSelect
 
+from tollgate_shared import direct_sql
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -132,7 +134,7 @@ async def insert_unless_exists(session: AsyncSession, table: Table, values: Mapp
     PostgreSQL and SQLite (3.35+). A conflicting row another transaction has not
     committed yet is waited for, so None means it exists (or existed) for good.
     """
-    return (await session.execute(_insert_unless_exists(table, tuple(values)), dict(values))).first()
+    return await direct_sql.first(session, _insert_unless_exists(table, tuple(values)), values)
 
 
 @lru_cache(maxsize=64)

@@ -74,9 +74,17 @@ async def test_the_same_reference_is_applied_once_and_the_ledger_shows_it(billin
     assert not first.already_applied and again.already_applied and again.entry_id == first.entry_id
     await apply(system, admin.account_id, -40_25, "order-1", kind="order")
     assert (await balance(client, admin))["balance"] == "109.75"
+    # A repeated debit: the balance moves and moves back under the same lock (nothing shows).
+    assert (await apply(system, admin.account_id, -40_25, "order-1", kind="order")).already_applied
+    await apply(system, admin.account_id, -100_00, "order-2", kind="order")
+    # Repeated when the balance (9.75) no longer covers it: still the entry made, not a 402.
+    repeat = await apply(system, admin.account_id, -100_00, "order-2", kind="order")
+    assert repeat.already_applied and repeat.balance_after_minor == 9_75
+    assert (await balance(client, admin))["balance"] == "9.75"
     ledger = (await client.call("GET", "/api/billing/ledger", admin)).json()
-    assert ledger["total"] == 2
+    assert ledger["total"] == 3
     assert [(e["kind"], e["amount"], e["balance_after"]) for e in ledger["items"]] == [
+        ("order", "-100.00", "9.75"),
         ("order", "-40.25", "109.75"),
         ("online_payment", "150.00", "150.00"),
     ]
@@ -133,6 +141,10 @@ async def test_balance_low_is_published_once_per_crossing(billing: Any) -> None:
     await apply(system, admin.account_id, 50_00, "top-up-2")  # 80: back above
     assert (await balance(client, admin))["below_threshold"] is False
     await apply(system, admin.account_id, -60_00, "o9", kind="order")  # 20: crossing again
+    stored = await fetch(
+        system.database_urls["billing"], "SELECT below_threshold FROM wallet WHERE account_id = $1", admin.account_id
+    )
+    assert stored[0]["below_threshold"] is True  # the flag the wallet's UPDATE keeps
     rows = await fetch(
         system.database_urls["billing"],
         "SELECT payload FROM outbox WHERE event_type = 'billing.balance.low' ORDER BY seq",

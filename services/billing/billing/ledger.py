@@ -1,10 +1,13 @@
 """Applying money to a wallet: one ledger entry, once, never below zero.
 
-Every change locks the wallet row first, so concurrent changes to one account
-queue instead of racing and the balance read under the lock is exact; a
-repeated (kind, reference) answers the entry already made (the unique key
-decides); the database's checks (never negative, once per reference) are the
-last line of defence.
+A change is one conditional `UPDATE` of the wallet row: it adds the amount only
+if the balance stays at or above zero, and takes the row's lock, so concurrent
+changes to one account queue in the database instead of racing, and the lock
+is held only from this statement to the commit (placing an order moves money
+last for that reason). The ledger entry follows with the balance the `UPDATE`
+returned; a repeated (kind, reference) finds the entry already made (the unique
+key decides) and the move is undone under the same lock. The database's checks
+(never negative, once per reference) are the last line of defence.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import ledger_entry, wallet
 from billing.domain.ledger import InsufficientCredits, crossed_below, is_below
+from tollgate_shared import direct_sql
 from tollgate_shared.db import insert_unless_exists
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import BalanceLow, CreditsAdded
@@ -38,15 +42,17 @@ class Applied:
 # (≈ 0.1 ms of CPU) costs more than running it, and a prebuilt one's cache key
 # is remembered.
 _WALLET_FOR_UPDATE = select(wallet).where(wallet.c.account_id == bindparam("p_account")).with_for_update()
-_MOVE_BALANCE = (
+_NEW_BALANCE = wallet.c.balance_minor + bindparam("p_amount")
+# In SQL every SET reads the row as it was, so `below_threshold` is judged on the new balance.
+_MOVE_IF_COVERED = (
     update(wallet)
-    .where(wallet.c.account_id == bindparam("p_account"))
+    .where(wallet.c.account_id == bindparam("p_account"), _NEW_BALANCE >= 0)
     .values(
-        balance_minor=wallet.c.balance_minor + bindparam("p_amount"),
-        below_threshold=bindparam("p_below"),
+        balance_minor=_NEW_BALANCE,
+        below_threshold=is_below(_NEW_BALANCE, wallet.c.low_balance_threshold_minor),
         updated_at=bindparam("p_now"),
     )
-    .returning(wallet.c.balance_minor)
+    .returning(wallet.c.balance_minor, wallet.c.low_balance_threshold_minor, wallet.c.currency)
 )
 _ENTRY = select(ledger_entry).where(
     ledger_entry.c.account_id == bindparam("p_account"),
@@ -56,7 +62,7 @@ _ENTRY = select(ledger_entry).where(
 
 
 async def _lock_wallet_row(db: AsyncSession, account_id: str) -> Any:
-    return (await db.execute(_WALLET_FOR_UPDATE, {"p_account": account_id})).first()
+    return await direct_sql.first(db, _WALLET_FOR_UPDATE, {"p_account": account_id})
 
 
 async def locked_wallet(db: AsyncSession, account_id: str, *, currency: str) -> Any:
@@ -78,30 +84,33 @@ async def locked_wallet(db: AsyncSession, account_id: str, *, currency: str) -> 
     return await _lock_wallet_row(db, account_id)
 
 
+async def _move_if_covered(db: AsyncSession, account_id: str, amount_minor: int) -> Any | None:
+    """Add `amount_minor` unless the balance would go below zero: the row after, locked; None if not moved."""
+    return await direct_sql.first(
+        db, _MOVE_IF_COVERED, {"p_account": account_id, "p_amount": amount_minor, "p_now": datetime.now(UTC)}
+    )
+
+
 async def apply_to_wallet(
     db: AsyncSession, *, account_id: str, kind: str, reference: str, amount_minor: int, currency: str
 ) -> Applied:
     """Credit (positive) or debit (negative) the wallet once for (kind, reference).
 
-    The wallet row stays locked until the transaction ends, so the balance read
-    with the lock is the balance the change applies to.
+    Raises `InsufficientCredits` (changing nothing) when a debit is more than the
+    balance. The wallet row stays locked until the transaction ends.
     """
-    current = await locked_wallet(db, account_id, currency=currency)
-    return await apply_to_locked_wallet(db, current, kind=kind, reference=reference, amount_minor=amount_minor)
-
-
-async def apply_to_locked_wallet(
-    db: AsyncSession, current: Any, *, kind: str, reference: str, amount_minor: int
-) -> Applied:
-    """`apply_to_wallet` on the row `locked_wallet` answered in this transaction (a caller that
-    first decides by the balance it read under the lock, as placing an order does)."""
-    account_id = current.account_id
-    balance = int(current.balance_minor) + amount_minor
-    if balance < 0:
-        if (existing := await _entry(db, account_id, kind, reference)) is not None:
-            return existing
-        raise InsufficientCredits(f"The balance is {from_minor(current.balance_minor)}.")
-    now = datetime.now(UTC)
+    moved = await _move_if_covered(db, account_id, amount_minor)
+    if moved is None:
+        # Not moved: the wallet is not opened yet, or the balance does not cover a
+        # debit. Under the lock, open it or find out which.
+        current = await locked_wallet(db, account_id, currency=currency)
+        if int(current.balance_minor) + amount_minor < 0:
+            if (existing := await _entry(db, account_id, kind, reference)) is not None:
+                return existing
+            raise InsufficientCredits(f"The balance is {from_minor(current.balance_minor)}.")
+        moved = await _move_if_covered(db, account_id, amount_minor)
+        assert moved is not None  # locked, and covered
+    balance = int(moved.balance_minor)
     entry_id = str(uuid.uuid4())
     entry = {
         "id": entry_id,
@@ -110,29 +119,21 @@ async def apply_to_locked_wallet(
         "reference": reference,
         "amount_minor": amount_minor,
         "balance_after_minor": balance,
-        "created_at": now,
+        "created_at": datetime.now(UTC),
     }
     if await insert_unless_exists(db, ledger_entry, entry) is None:
+        # Applied before: undo this move (the row is still ours) and answer that entry.
+        await _move_if_covered(db, account_id, -amount_minor)
         existing = await _entry(db, account_id, kind, reference)
         assert existing is not None  # the unique (account, kind, reference) entry that conflicted
         return existing
-    threshold_minor = int(current.low_balance_threshold_minor)
-    moved = await db.scalar(
-        _MOVE_BALANCE,
-        {
-            "p_account": account_id,
-            "p_amount": amount_minor,
-            "p_below": is_below(balance, threshold_minor),
-            "p_now": now,
-        },
-    )
-    if moved != balance:  # cannot happen while the row is locked; never record a wrong balance_after
-        raise RuntimeError(f"wallet {account_id} moved to {moved}, expected {balance}")
+    threshold_minor = int(moved.low_balance_threshold_minor)
     await _publish_balance_events(
         db,
         account_id=account_id,
-        currency=current.currency,
-        was_below=bool(current.below_threshold),
+        currency=moved.currency,
+        # `below_threshold` always equals is_below(balance, threshold): the flag before this move.
+        was_below=is_below(balance - amount_minor, threshold_minor),
         threshold_minor=threshold_minor,
         balance_minor=balance,
     )
@@ -141,7 +142,7 @@ async def apply_to_locked_wallet(
         added = CreditsAdded(
             amount=from_minor(amount_minor),
             balance=from_minor(balance),
-            currency=current.currency,
+            currency=moved.currency,
             source=source,
             reference=reference,
         )
@@ -151,7 +152,7 @@ async def apply_to_locked_wallet(
 
 async def _entry(db: AsyncSession, account_id: str, kind: str, reference: str) -> Applied | None:
     """The entry that already applied (kind, reference), if any."""
-    row = (await db.execute(_ENTRY, {"p_account": account_id, "p_kind": kind, "p_reference": reference})).first()
+    row = await direct_sql.first(db, _ENTRY, {"p_account": account_id, "p_kind": kind, "p_reference": reference})
     if row is None:
         return None
     return Applied(row.id, row.amount_minor, row.balance_after_minor, already_applied=True)

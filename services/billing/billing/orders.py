@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.adapters.tables import order
 from billing.domain.gst import Rates, price_line
 from billing.domain.ledger import InsufficientCredits
-from billing.ledger import apply_to_locked_wallet, apply_to_wallet, locked_wallet
+from billing.ledger import apply_to_wallet
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
+from tollgate_shared import direct_sql
 from tollgate_shared.db import insert_unless_exists
 from tollgate_shared.errors import Conflict, NotFound
 from tollgate_shared.events import Envelope, new_event
@@ -82,12 +83,17 @@ async def place_order(
         for name in ("taxable_value", "cgst", "sgst", "igst")
     }
     total_minor = to_minor(sum(totals.values(), Decimal("0.00")))
+    now = datetime.now(UTC)
+    # Inserted as paid, then paid: the money moves last, so the wallet's lock is
+    # held only for the ledger entry and the events (one account's orders queue on it).
     new_order = {
         "id": str(uuid.uuid4()),
         "account_id": account_id,
         "order_id": order_id,
         "request_hash": fingerprint,
-        "status": "awaiting_payment",
+        "status": "paid",
+        "paid_at": now,
+        "payment_method": "credits",
         "currency": settings.currency,
         "lines": json.dumps([line.model_dump(mode="json") for line in priced]),
         "subtotal_minor": to_minor(totals["taxable_value"]),
@@ -97,27 +103,30 @@ async def place_order(
         "total_minor": total_minor,
         "buyer": buyer.model_dump_json(),
         "place_of_supply": place_of_supply,
-        "created_at": datetime.now(UTC),
+        "created_at": now,
     }
-    # The wallet is locked first, so the balance decides the order's status as it
-    # is inserted: paid from credits at once, without a second write of the order.
-    wallet_row = await locked_wallet(db, account_id, currency=settings.currency)
-    covered = int(wallet_row.balance_minor) >= total_minor
-    if covered:
-        new_order.update(status="paid", paid_at=new_order["created_at"], payment_method="credits")
     row = await insert_unless_exists(db, order, new_order)
     if row is None:
         # The id is taken: a repeat of an order, or a concurrent request with the
-        # same id that won (it held the wallet lock until its commit).
+        # same id that won (the insert waited for its commit). Nothing was charged.
         existing = await _order_row(db, account_id, order_id)
         assert existing is not None
         return _same_or_conflict(existing, fingerprint)
+    try:
+        applied = await apply_to_wallet(
+            db,
+            account_id=account_id,
+            kind="order",
+            reference=order_id,
+            amount_minor=-total_minor,
+            currency=settings.currency,
+        )
+    except InsufficientCredits:  # it awaits payment
+        applied = None
+        row = (await db.execute(_MARK_AWAITING, {"p_id": row.id})).one()
     placed = OrderPlaced(**_event_fields(row))
     events = [new_event("billing.order.placed", placed, source="billing", account_id=account_id)]
-    if covered:
-        applied = await apply_to_locked_wallet(
-            db, wallet_row, kind="order", reference=order_id, amount_minor=-row.total_minor
-        )
+    if applied is not None:
         events.append(_paid_event(row, applied.entry_id))
     await record_events(db, events)
     return row
@@ -162,6 +171,12 @@ async def find_order(db: AsyncSession, account_id: str, order_id: str) -> Any:
 # Built once: building a Core statement costs more CPU than running it.
 _ORDER = select(order).where(order.c.account_id == bindparam("p_account"), order.c.order_id == bindparam("p_order"))
 _ORDER_FOR_UPDATE = _ORDER.with_for_update()
+_MARK_AWAITING = (
+    update(order)
+    .where(order.c.id == bindparam("p_id"))
+    .values(status="awaiting_payment", paid_at=None, payment_method=None)
+    .returning(*order.c)
+)
 _MARK_PAID = (
     update(order)
     .where(order.c.id == bindparam("p_id"))
@@ -172,7 +187,7 @@ _MARK_PAID = (
 
 async def _order_row(db: AsyncSession, account_id: str, order_id: str, *, lock: bool = False) -> Any:
     query = _ORDER_FOR_UPDATE if lock else _ORDER
-    return (await db.execute(query, {"p_account": account_id, "p_order": order_id})).first()
+    return await direct_sql.first(db, query, {"p_account": account_id, "p_order": order_id})
 
 
 def _same_or_conflict(row: Any, fingerprint: str) -> Any:

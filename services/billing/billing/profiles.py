@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import billing_profile
 from billing.settings import BillingSettings
+from tollgate_shared import direct_sql
 from tollgate_shared.events.catalogue import BuyerSnapshot
 
 
@@ -29,7 +30,7 @@ _PROFILE = select(billing_profile).where(billing_profile.c.account_id == bindpar
 
 
 async def profile_row(db: AsyncSession, account_id: str) -> Any | None:
-    return (await db.execute(_PROFILE, {"p_account": account_id})).first()
+    return await direct_sql.first(db, _PROFILE, {"p_account": account_id})
 
 
 async def buyer_of(db: AsyncSession, account_id: str, settings: BillingSettings) -> tuple[BuyerSnapshot, str]:
