@@ -50,6 +50,42 @@ def test_money_accepts_a_decimal_value() -> None:
     assert str(parse_money(Decimal("3.1"))) == "3.10"
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "3.1",
+        "0",
+        "0.00",
+        "-0",
+        "-0.00",
+        "-1",
+        "1.005",
+        "1.500",
+        "1E+3",
+        "1E-2",
+        "1E-3",
+        "1000000000000.00",
+        "1000000000000.01",
+        "NaN",
+        "-Infinity",
+        "12345678901234567890",
+        "0.10",
+        "7",
+    ],
+)
+@pytest.mark.parametrize("allow_zero", [True, False])
+def test_a_decimal_is_judged_as_its_text_would_be(value: str, allow_zero: bool) -> None:
+    """Decimals take a shorter path than strings; both give the same answer, or both refuse."""
+
+    def outcome(given: object) -> object:
+        try:
+            return str(parse_money(given, allow_zero=allow_zero))
+        except MoneyError:
+            return MoneyError
+
+    assert outcome(Decimal(value)) == outcome(format(Decimal(value), "f"))
+
+
 @pytest.mark.parametrize("value", [1.5, 1180, 0, True, False, None, [], {"amount": "1.00"}])
 def test_money_rejects_json_numbers_and_other_non_strings(value: object) -> None:
     with pytest.raises(MoneyError, match="decimal string"):

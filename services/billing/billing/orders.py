@@ -124,10 +124,10 @@ async def place_order(
     except InsufficientCredits:  # it awaits payment
         applied = None
         row = (await db.execute(_MARK_AWAITING, {"p_id": row.id})).one()
-    placed = OrderPlaced(**_event_fields(row))
-    events = [new_event("billing.order.placed", placed, source="billing", account_id=account_id)]
+    fields = _event_fields(row, lines=priced, buyer=buyer)  # what was just priced: not read back from JSON
+    events = [new_event("billing.order.placed", OrderPlaced(**fields), source="billing", account_id=account_id)]
     if applied is not None:
-        events.append(_paid_event(row, applied.entry_id))
+        events.append(_paid_event(row, applied.entry_id, fields))
     await record_events(db, events)
     return row
 
@@ -215,24 +215,29 @@ async def _pay_from_credits(
     return paid.one(), applied.entry_id
 
 
-def _event_fields(row: Any) -> dict[str, Any]:
+def _event_fields(
+    row: Any, *, lines: list[OrderLine] | None = None, buyer: BuyerSnapshot | None = None
+) -> dict[str, Any]:
     return {
         "order_id": row.order_id,
         "status": row.status,
         "currency": row.currency,
-        "lines": json.loads(row.lines),
+        "lines": lines if lines is not None else json.loads(row.lines),
         "subtotal": from_minor(row.subtotal_minor),
         "tax": TaxSplit(
             cgst=from_minor(row.cgst_minor), sgst=from_minor(row.sgst_minor), igst=from_minor(row.igst_minor)
         ),
         "total": from_minor(row.total_minor),
-        "buyer": BuyerSnapshot.model_validate_json(row.buyer),
+        "buyer": buyer if buyer is not None else BuyerSnapshot.model_validate_json(row.buyer),
         "place_of_supply": row.place_of_supply,
     }
 
 
-def _paid_event(row: Any, payment_reference: str) -> Envelope:
+def _paid_event(row: Any, payment_reference: str, fields: dict[str, Any] | None = None) -> Envelope:
     paid = OrderPaid(
-        **_event_fields(row), method=row.payment_method, paid_at=row.paid_at, payment_reference=payment_reference
+        **(fields or _event_fields(row)),
+        method=row.payment_method,
+        paid_at=row.paid_at,
+        payment_reference=payment_reference,
     )
     return new_event("billing.order.paid", paid, source="billing", account_id=row.account_id)
