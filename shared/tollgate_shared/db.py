@@ -34,6 +34,8 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL connections a process keeps (as many as it could hold before, with overflow).
+POOL_SIZE = 20
 # A pooled connection unused for longer than this is pinged before it is handed out.
 PING_AFTER_IDLE_SECONDS = 5.0
 
@@ -97,9 +99,17 @@ def _create_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS
+    url: str, *, pool_size: int = POOL_SIZE, ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS
 ) -> AsyncEngine:
-    """An async engine for `url` (asyncpg for PostgreSQL, aiosqlite for SQLite)."""
+    """An async engine for `url` (asyncpg for PostgreSQL, aiosqlite for SQLite).
+
+    PostgreSQL: at most `pool_size` connections, each kept open once made
+    (`max_overflow=0`). With overflow connections above a smaller pool, each was
+    closed as it came back whenever the pool was full, and a load hovering
+    around the pool's size opened ≈ 15 PostgreSQL sessions a second per process
+    (a forked backend and asyncpg's set-up queries each; bench/README.md).
+    Requests beyond the pool wait for a connection in the process.
+    """
     if is_sqlite(url):
         # One connection: SQLite has one writer; waiting for the pool is the queue.
         engine = _create_async_engine(
@@ -111,7 +121,7 @@ def create_engine(
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    engine = _create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    engine = _create_async_engine(url, pool_size=pool_size, max_overflow=0)
     ping_when_idle(engine, idle_seconds=ping_after_idle_seconds)
     return engine
 
