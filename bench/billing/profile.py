@@ -104,6 +104,8 @@ def _counts(raw: dict[Any, Any], orders: int) -> dict[str, float | None]:
         "sql_statements_per_order": round(
             sum(v[1] for v in matching("engine/base.py", "_execute_clauseelement")) / orders, 2
         ),
+        # Of those, or besides them: run on asyncpg by tollgate_shared.direct_sql (one `_direct` call each).
+        "driver_statements_per_order": round(sum(v[1] for v in matching("direct_sql.py", "_direct")) / orders, 2),
         "statements_compiled_per_order": round(max((v[1] for v in compiles), default=0) / orders, 2),
         "compiling_ms_per_order_profiled": round(max((v[3] for v in compiles), default=0.0) * 1000 / orders, 3),
         "pool_pre_pings_per_order": round(sum(v[1] for v in matching("postgresql/asyncpg.py", "do_ping")) / orders, 2),
