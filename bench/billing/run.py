@@ -32,8 +32,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from bench.billing import cpu, load, profile, seed
 from bench.billing.stack import (
     Stack,
@@ -145,7 +143,6 @@ class Bench:
 
     async def phase(
         self,
-        session: aiohttp.ClientSession,
         *,
         processes: int,
         accounts: int,
@@ -156,9 +153,7 @@ class Bench:
         gateway = self.stack["gateway-one" if processes == 1 else "gateway-two"]
         tokens = [a.token for a in self.accounts[:accounts]]
         billing = [f"billing-{n}" for n in range(1, processes + 1)]
-        await load.place_orders(
-            gateway.url, tokens, seconds=self.args.warmup, concurrency=self.args.concurrency, session=session
-        )
+        await load.place_orders(gateway.url, tokens, seconds=self.args.warmup, concurrency=self.args.concurrency)
         await self.drain()
         watched = {name: self.stack[name].pid for name in [*billing, gateway.name, "auth"]}
         if self.rabbitmq is not None:
@@ -172,7 +167,7 @@ class Bench:
             await measuring(True)
         before = cpu.snapshot(watched, postgres)
         outcome = await load.place_orders(
-            gateway.url, tokens, seconds=self.args.seconds, concurrency=self.args.concurrency, session=session
+            gateway.url, tokens, seconds=self.args.seconds, concurrency=self.args.concurrency
         )
         connections = await sampler.stop()  # first: its own backend is not billing's
         postgres = sorted({*postgres, *await backend_pids(self.billing_url)})
@@ -232,20 +227,17 @@ class Bench:
 
     async def rounds(self) -> list[dict[str, Any]]:
         phases: list[dict[str, Any]] = []
-        async with load.new_session(self.args.concurrency) as session:
-            for number in range(self.args.rounds):
-                order = [1, 2] if number % 2 == 0 else [2, 1]
-                accounts = [1, self.args.accounts] if number % 2 == 0 else [self.args.accounts, 1]
-                for processes in order:
-                    if processes == 2 and not self.stack["billing-2"].alive():
-                        await self.stack.start("billing-2")
-                    if processes == 1 and self.stack["billing-2"].alive():
-                        await self.stack.stop("billing-2")
-                    for count in accounts:
-                        self.log(f"round {number + 1}/{self.args.rounds}, {processes} process(es), {count} account(s)")
-                        phases.append(
-                            {"round": number + 1, **await self.phase(session, processes=processes, accounts=count)}
-                        )
+        for number in range(self.args.rounds):
+            order = [1, 2] if number % 2 == 0 else [2, 1]
+            accounts = [1, self.args.accounts] if number % 2 == 0 else [self.args.accounts, 1]
+            for processes in order:
+                if processes == 2 and not self.stack["billing-2"].alive():
+                    await self.stack.start("billing-2")
+                if processes == 1 and self.stack["billing-2"].alive():
+                    await self.stack.stop("billing-2")
+                for count in accounts:
+                    self.log(f"round {number + 1}/{self.args.rounds}, {processes} process(es), {count} account(s)")
+                    phases.append({"round": number + 1, **await self.phase(processes=processes, accounts=count)})
         return phases
 
     async def profiled(self, output: Path) -> dict[str, Any]:
@@ -266,8 +258,7 @@ class Bench:
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(1.0)
 
-        async with load.new_session(self.args.concurrency) as session:
-            measured = await self.phase(session, processes=1, accounts=self.args.accounts, measuring=measuring)
+        measured = await self.phase(processes=1, accounts=self.args.accounts, measuring=measuring)
         await self.stack.stop("billing-1")
         return {"phase": measured, **profile.summarise(output, orders=measured["orders"])}
 

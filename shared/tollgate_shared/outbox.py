@@ -29,12 +29,14 @@ from sqlalchemy import (
     Integer,
     Row,
     Select,
+    String,
     Table,
     TextClause,
     and_,
     bindparam,
     delete,
     event,
+    func,
     or_,
     select,
     text,
@@ -209,12 +211,14 @@ class OutboxRelay:
         # docs/decisions.md.
         outbox = self.tables.outbox
         async with self.session_factory() as session, session.begin():
-            rows = await direct_sql.fetch(session, _unsent_query(outbox, locked=True), self._unsent_params())
+            # The same statement bounds how long a stuck or vanished relay can hold these
+            # rows on the server side too (a lost connection is otherwise noticed only by
+            # TCP keepalive): it sets the transaction's idle limit.
+            idle_limit = f"{round(2 * self.publish_timeout * 1000)}ms"
+            params = {**self._unsent_params(), "idle_limit": idle_limit}
+            rows = await direct_sql.fetch(session, _unsent_query(outbox, locked=True), params)
             if not rows:
                 return 0
-            # Bound how long a stuck or vanished relay can hold these rows on the
-            # server side too (a lost connection is otherwise noticed only by TCP keepalive).
-            await direct_sql.fetch(session, _IDLE_LIMIT, {"limit": f"{round(2 * self.publish_timeout * 1000)}ms"})
             published, failure = await self._publish_all(rows, within=self.publish_timeout)
             if published:
                 await direct_sql.execute_many(
@@ -318,9 +322,6 @@ def _insert_statement(outbox: Table) -> Insert:
     return outbox.insert().inline()
 
 
-_IDLE_LIMIT = text("SELECT set_config('idle_in_transaction_session_timeout', :limit, true)")
-
-
 @lru_cache(maxsize=32)
 def _unsent_query(outbox: Table, *, locked: bool) -> Select[Any]:
     """The oldest unsent rows nobody holds: not leased, and (`locked`) not locked."""
@@ -336,7 +337,11 @@ def _unsent_query(outbox: Table, *, locked: bool) -> Select[Any]:
         .order_by(outbox.c.seq)
         .limit(bindparam("limit", type_=Integer))
     )
-    return query.with_for_update(skip_locked=True) if locked else query
+    if not locked:
+        return query
+    # PostgreSQL: the transaction's idle limit, set with the rows it locks (one round trip, not two).
+    idle_limit = func.set_config("idle_in_transaction_session_timeout", bindparam("idle_limit", type_=String), True)
+    return query.add_columns(idle_limit.label("idle_limit")).with_for_update(skip_locked=True)
 
 
 @lru_cache(maxsize=16)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import aio_pika
 import asyncpg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.harness import DatabaseFactory, TcpProxy, amqp_url_via, wait_for
@@ -253,3 +253,20 @@ async def _is_zero(count: object) -> bool:
 
 async def _at_least(value: int, wanted: int) -> bool:
     return value >= wanted
+
+
+async def test_the_statement_that_locks_a_batch_sets_the_transactions_idle_limit(postgres_outbox: Outbox) -> None:
+    """A relay that goes quiet holding rows is cut off by the server too (at twice the publish timeout)."""
+    from datetime import UTC, datetime
+
+    from tollgate_shared import direct_sql
+    from tollgate_shared.outbox import _unsent_query
+
+    await postgres_outbox.write(2, account_id=str(uuid.uuid4()))
+    params = {"now": datetime.now(UTC), "limit": 10, "idle_limit": "15000ms"}
+    async with postgres_outbox.session_factory()() as session, session.begin():
+        rows = await direct_sql.fetch(session, _unsent_query(postgres_outbox.tables.outbox, locked=True), params)
+        assert len(rows) == 2
+        assert (await session.execute(text("SHOW idle_in_transaction_session_timeout"))).scalar() == "15s"
+    async with postgres_outbox.session_factory()() as session, session.begin():  # for that transaction only
+        assert (await session.execute(text("SHOW idle_in_transaction_session_timeout"))).scalar() == "0"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
 import aiormq
@@ -224,7 +224,8 @@ class RabbitMQBus(Bus):
             raise PublishFailed("the bus is not started")
         exchange = "" if default_exchange else self.exchange.name
         try:
-            channel = await self.publish_channel.get_underlay_channel()
+            # aiormq's own channel: its abstract type does not declare `wait`.
+            channel = cast(aiormq.Channel, await self.publish_channel.get_underlay_channel())
             publish = partial(
                 channel.basic_publish,
                 body,
@@ -233,6 +234,11 @@ class RabbitMQBus(Bus):
                 properties=properties,
                 mandatory=True,
                 timeout=PUBLISH_TIMEOUT_SECONDS,
+                # Not waiting for the socket write while holding the channel's lock:
+                # a batch of publishes then queues its frames in one go instead of
+                # one event-loop pass each (under load the outbox relay fell seconds
+                # behind). The broker's confirm is still awaited.
+                wait=False,
             )
             try:
                 await publish()
