@@ -51,6 +51,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "results" / "billing.json"
 GOAL_ORDERS_PER_SECOND = 300.0
 MEDIAN_FIELDS = (
     "orders_per_second",
+    "sustained_orders_per_second",
     "p50_ms",
     "p95_ms",
     "p99_ms",
@@ -196,6 +197,9 @@ class Bench:
                 "other_benchmarks": noise or other_benchmarks(),
                 "outbox_unsent_at_end": unsent,
                 "drain_seconds": round(drain_seconds, 2),
+                # An order is done when its events are on the bus too: the rate counting
+                # the time the relays took to publish what the load left in the outbox.
+                "sustained_orders_per_second": result["orders"] / (result["seconds"] + drain_seconds),
                 "billing_cores": cores(*billing),
                 "gateway_cores": cores(gateway.name),
                 "auth_cores": cores("auth"),
@@ -217,7 +221,8 @@ class Bench:
             }
         )
         self.log(
-            f"  {result['phase']}: {result['orders_per_second']:.0f} orders/s, p50 {result['p50_ms']:.1f} ms, "
+            f"  {result['phase']}: {result['orders_per_second']:.0f} orders/s "
+            f"({result['sustained_orders_per_second']:.0f} with its events published), p50 {result['p50_ms']:.1f} ms, "
             f"p95 {result['p95_ms']:.1f} ms, errors {result['errors']}, billing {result['billing_cores']:.2f} cores, "
             f"gateway {result['gateway_cores']:.2f}, postgres {result['postgres_cores']:.2f}, "
             f"client {result['client_cores']:.2f}, other {result['other_cores']:.2f}; "
@@ -288,15 +293,21 @@ def medians(phases: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def goal(table: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """>= 300 orders/s in some configuration, and two processes faster than one for each account count."""
+    """>= 300 orders/s in some configuration, and two processes faster than one for each account count
+    (judged on answered orders; the same comparison with events published is reported beside it)."""
     rate = {(r["processes"], r["accounts"]): r["orders_per_second"] for r in table}
+    sustained = {(r["processes"], r["accounts"]): r["sustained_orders_per_second"] for r in table}
     best = max(rate.values())
-    two_faster = {f"{accounts} account(s)": rate[(2, accounts)] > rate[(1, accounts)] for _, accounts in rate}
+
+    def two_faster(rates: dict[tuple[int, int], float]) -> dict[str, bool]:
+        return {f"{accounts} account(s)": rates[(2, accounts)] > rates[(1, accounts)] for _, accounts in rates}
+
     return {
         "best_orders_per_second": best,
         "at_least_300_orders_per_second": best >= GOAL_ORDERS_PER_SECOND,
-        "two_processes_faster_than_one": two_faster,
-        "met": best >= GOAL_ORDERS_PER_SECOND and all(two_faster.values()),
+        "two_processes_faster_than_one": two_faster(rate),
+        "two_processes_faster_than_one_with_events_published": two_faster(sustained),
+        "met": best >= GOAL_ORDERS_PER_SECOND and all(two_faster(rate).values()),
     }
 
 
@@ -305,15 +316,17 @@ def markdown(result: dict[str, Any]) -> str:
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
 
     lines = [
-        "| billing processes | accounts | orders/s (range) | p50 ms | p95 ms | p99 ms | errors | "
-        "CPU ms/order billing / gateway / postgres / client | cores billing / gateway / postgres / client / other |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| billing processes | accounts | orders/s (range) | with events published | p50 ms | p95 ms | p99 ms "
+        "| errors | CPU ms/order billing / gateway / postgres / client "
+        "| cores billing / gateway / postgres / client / other |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["medians"]:
         low, high = r["orders_per_second_range"]
         lines.append(
             f"| {r['processes']} | {r['accounts']} | **{cell(r['orders_per_second'])}** ({cell(low)} to {cell(high)}) "
-            f"| {cell(r['p50_ms'])} | {cell(r['p95_ms'])} | {cell(r['p99_ms'])} | {r['errors']:.0f} "
+            f"| {cell(r['sustained_orders_per_second'])} | {cell(r['p50_ms'])} | {cell(r['p95_ms'])} "
+            f"| {cell(r['p99_ms'])} | {r['errors']:.0f} "
             f"| {cell(r['billing_cpu_ms_per_order'])} / {cell(r['gateway_cpu_ms_per_order'])} / "
             f"{cell(r['postgres_cpu_ms_per_order'])} / {cell(r['client_cpu_ms_per_order'])} "
             f"| {r['billing_cores']:.2f} / {r['gateway_cores']:.2f} / {r['postgres_cores']:.2f} / "
