@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -159,3 +160,43 @@ async def test_another_accounts_order_is_404(shop: Any) -> None:
         await client.call("POST", "/api/billing/orders/alice-1/pay", bob, json={"method": "credits"})
     ).status_code == 404
     assert (await client.call("GET", "/api/billing/orders/alice-1", alice)).status_code == 200
+
+
+async def test_paying_an_order_takes_the_wallet_lock_before_the_orders(shop: Any) -> None:
+    """A credited online payment holds the wallet, then locks its order: paying the order from credits
+    meanwhile must wait for the wallet without holding the order, or the two would deadlock."""
+    from tests.harness import wait_for
+
+    client, system = shop
+    admin = await client.sign_up()
+    assert (await order(client, admin, order_id="ord-lock")).json()["status"] == "awaiting_payment"
+    await apply(system, admin.account_id, 1180_00, "top-up")
+    url = system.database_urls["billing"]
+    other = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        async with other.transaction():
+            # As the payment's fulfilment does: the wallet first.
+            await other.execute("SELECT 1 FROM wallet WHERE account_id = $1 FOR UPDATE", admin.account_id)
+            paying = asyncio.create_task(
+                client.call("POST", "/api/billing/orders/ord-lock/pay", admin, json={"method": "credits"})
+            )
+
+            async def paying_waits_for_a_lock() -> bool:
+                rows = await fetch(
+                    url,
+                    "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                )
+                return bool(rows)
+
+            await wait_for(paying_waits_for_a_lock)
+            # Then the order: free, because the payer waits for the wallet without holding it.
+            locked = await other.fetch(
+                'SELECT 1 FROM "order" WHERE account_id = $1 AND order_id = $2 FOR UPDATE NOWAIT',
+                admin.account_id,
+                "ord-lock",
+            )
+            assert len(locked) == 1
+        paid = await paying
+    finally:
+        await other.close()
+    assert paid.status_code == 200 and paid.json()["status"] == "paid"

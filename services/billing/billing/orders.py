@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.adapters.tables import order
 from billing.domain.gst import Rates, price_line
 from billing.domain.ledger import InsufficientCredits
-from billing.ledger import apply_to_wallet
+from billing.ledger import apply_to_wallet, locked_wallet
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
 from tollgate_shared import direct_sql
@@ -134,6 +134,9 @@ async def place_order(
 
 async def pay_order(db: AsyncSession, *, account_id: str, order_id: str, settings: BillingSettings) -> Any:
     """Pay an awaiting order from credits (402 when they do not cover it); a paid order stays paid."""
+    # The wallet before the order, as a credited online payment takes them when it
+    # pays its order: the same two locks taken the other way round could deadlock.
+    await locked_wallet(db, account_id, currency=settings.currency)
     row = await _order_row(db, account_id, order_id, lock=True)
     if row is None:
         raise NotFound("No such order.")
