@@ -123,6 +123,8 @@ class OutboxRelay:
         self.batch_wait = batch_wait
         self.standby = standby
         self.publish_timeout = publish_timeout
+        # How long a relay's transaction may sit idle holding rows: twice the publish timeout.
+        self._idle_limit = f"{round(2 * publish_timeout * 1000)}ms"
         self.inbox_retention = inbox_retention
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -214,8 +216,7 @@ class OutboxRelay:
             # The same statement bounds how long a stuck or vanished relay can hold these
             # rows on the server side too (a lost connection is otherwise noticed only by
             # TCP keepalive): it sets the transaction's idle limit.
-            idle_limit = f"{round(2 * self.publish_timeout * 1000)}ms"
-            params = {**self._unsent_params(), "idle_limit": idle_limit}
+            params = {**self._unsent_params(), "idle_limit": self._idle_limit}
             rows = await direct_sql.fetch(session, _unsent_query(outbox, locked=True), params)
             if not rows:
                 return 0
@@ -290,18 +291,22 @@ class OutboxRelay:
         return published, failure
 
     async def _publish(self, row: Row[Any]) -> None:
+        stored = {"traceparent": row.traceparent} if row.traceparent else {}
+
+        async def publish(headers: dict[str, str]) -> None:
+            await self.bus.publish(OutgoingMessage(row.event_id, row.event_type, row.payload.encode(), headers))
+
         if not spans_recorded():
             # No producer span nobody records (≈ 0.1 ms per event): the message
             # carries the writer's trace context as it was stored.
-            forwarded = {"traceparent": row.traceparent} if row.traceparent else {}
-            await self.bus.publish(OutgoingMessage(row.event_id, row.event_type, row.payload.encode(), forwarded))
+            await publish(stored)
             return
         # Continue the trace of the request that wrote the event, not the relay's.
-        parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
+        parent = propagate.extract(stored)
         with tracer.start_as_current_span(f"{row.event_type} publish", context=parent, kind=trace.SpanKind.PRODUCER):
             headers: dict[str, str] = {}
             propagate.inject(headers)
-            await self.bus.publish(OutgoingMessage(row.event_id, row.event_type, row.payload.encode(), headers))
+            await publish(headers)
 
     async def _forget_old_entries(self, now: datetime) -> None:
         try:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.auth_client import AuthClient, User
-from tests.harness import fetch
+from tests.harness import fetch, wait_for
 from tests.integration.test_billing_wallet import apply, balance
 
 pytestmark = pytest.mark.integration
@@ -165,8 +165,6 @@ async def test_another_accounts_order_is_404(shop: Any) -> None:
 async def test_paying_an_order_takes_the_wallet_lock_before_the_orders(shop: Any) -> None:
     """A credited online payment holds the wallet, then locks its order: paying the order from credits
     meanwhile must wait for the wallet without holding the order, or the two would deadlock."""
-    from tests.harness import wait_for
-
     client, system = shop
     admin = await client.sign_up()
     assert (await order(client, admin, order_id="ord-lock")).json()["status"] == "awaiting_payment"

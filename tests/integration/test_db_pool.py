@@ -65,3 +65,25 @@ async def test_a_connection_used_moments_ago_is_not_pinged(databases: Any) -> No
         assert await backend_pid(engine) != pid
     finally:
         await engine.dispose()
+
+
+async def test_connections_beyond_ten_are_kept_open_once_made(databases: Any) -> None:
+    """A burst of 15 transactions leaves 15 connections for the next burst (none closed and opened again)."""
+    url = await databases.with_tables(new_metadata())
+    engine = create_engine(url)
+    try:
+
+        async def burst() -> set[int]:
+            async def one() -> int:
+                async with engine.connect() as connection:
+                    pid = int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+                    await asyncio.sleep(0.2)  # all 15 hold a connection at once
+                    return pid
+
+            return set(await asyncio.gather(*(one() for _ in range(15))))
+
+        first = await burst()
+        assert len(first) == 15
+        assert await burst() == first  # the same backends: with overflow above 10, five were new
+    finally:
+        await engine.dispose()

@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.harness import DatabaseFactory, TcpProxy, amqp_url_via, wait_for
+from tollgate_shared import direct_sql
 from tollgate_shared.bus import Delivery, OutgoingMessage, PublishFailed, Subscription
 from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
 from tollgate_shared.bus.rabbitmq import RabbitMQBus, declare_exchanges
@@ -27,7 +29,7 @@ from tollgate_shared.db import create_engine, new_metadata
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import InvoicePaid
 from tollgate_shared.messaging_tables import MessagingTables, add_messaging_tables
-from tollgate_shared.outbox import OUTBOX_INFO_KEY, OutboxRelay, record_event
+from tollgate_shared.outbox import OUTBOX_INFO_KEY, OutboxRelay, _unsent_query, record_event
 
 pytestmark = pytest.mark.integration
 
@@ -257,11 +259,6 @@ async def _at_least(value: int, wanted: int) -> bool:
 
 async def test_the_statement_that_locks_a_batch_sets_the_transactions_idle_limit(postgres_outbox: Outbox) -> None:
     """A relay that goes quiet holding rows is cut off by the server too (at twice the publish timeout)."""
-    from datetime import UTC, datetime
-
-    from tollgate_shared import direct_sql
-    from tollgate_shared.outbox import _unsent_query
-
     await postgres_outbox.write(2, account_id=str(uuid.uuid4()))
     params = {"now": datetime.now(UTC), "limit": 10, "idle_limit": "15000ms"}
     async with postgres_outbox.session_factory()() as session, session.begin():
