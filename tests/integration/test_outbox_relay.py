@@ -149,6 +149,29 @@ async def test_two_relays_on_one_outbox_publish_every_event_exactly_once(
     assert sorted(delivered) == sorted(ids)
 
 
+async def test_a_batch_of_publishes_reaches_the_socket_writer_in_one_event_loop_pass(
+    amqp_url: str, test_queue: aio_pika.abc.AbstractQueue
+) -> None:
+    # aiormq queues at most 10 frames for the socket writer by default, and a
+    # publisher waiting for room waits a full event-loop pass: a batch of 500 took
+    # 50 passes, seconds in a busy service (its relay fell thousands behind).
+    bus = await started(RabbitMQBus(amqp_url, connection_name="tests-frame-queue"))
+    try:
+        assert bus.publish_channel is not None
+        channel = await bus.publish_channel.get_underlay_channel()
+        first_tag = channel.delivery_tag
+        messages = [OutgoingMessage(str(uuid.uuid4()), EVENT_TYPE, b"{}") for _ in range(500)]
+        publishes = [asyncio.ensure_future(bus.publish(message)) for message in messages]
+        for _ in range(3):
+            await asyncio.sleep(0)  # let the publishes run
+        queued = channel.delivery_tag - first_tag
+        await asyncio.gather(*publishes)
+    finally:
+        await bus.close()
+    assert queued == 500
+    assert sorted(await received_ids(test_queue, "")) == sorted(message.message_id for message in messages)
+
+
 class CuttingBus(RecordingBus):
     """Cuts the link to the broker at its `cut_at`-th publish, once the earlier ones are confirmed."""
 

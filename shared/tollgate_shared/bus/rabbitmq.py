@@ -38,6 +38,14 @@ from tollgate_shared.bus.publisher_mark import PublisherMarks, publisher_of
 
 log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_SECONDS = 10.0
+# Frames a connection queues for its socket writer (aiormq's default is 10). A
+# publisher that finds the queue full waits for the writer, one event-loop pass
+# per ten messages: in a busy service a relay batch of 500 took 1 to 3 s and the
+# outbox fell thousands of events behind (bench/README.md). A batch now queues
+# in one pass; the broker's confirms still pace the relay. aiormq reads this class
+# attribute when it opens a connection, reconnections included.
+FRAME_QUEUE_SIZE = 2048
+aiormq.Connection.FRAME_BUFFER_SIZE = FRAME_QUEUE_SIZE
 
 
 def _headers_of(message: AbstractIncomingMessage) -> dict[str, str]:
