@@ -101,6 +101,12 @@ async def record_events(session: AsyncSession, envelopes: Sequence[Envelope]) ->
         event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
 
 
+async def discard_events(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    """Take back events this transaction recorded (uncommitted, so no relay has seen them)."""
+    outbox = session.info[OUTBOX_INFO_KEY].outbox
+    await session.execute(delete(outbox).where(outbox.c.event_id.in_([envelope.id for envelope in envelopes])))
+
+
 class OutboxRelay:
     def __init__(
         self,

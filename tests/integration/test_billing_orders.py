@@ -63,6 +63,11 @@ async def test_inter_state_order_is_igst_and_paid_from_credits(shop: Any) -> Non
         and paid["buyer"]["legal_name"] == "Acme Private Limited"
         and paid["method"] == "credits"
     )
+    # Written before the money moved, it names the ledger entry that paid it.
+    entries = await fetch(
+        system.database_urls["billing"], "SELECT id FROM ledger_entry WHERE kind = 'order' AND reference = 'ord-1'"
+    )
+    assert [entry["id"] for entry in entries] == [paid["payment_reference"]]
 
 
 async def test_intra_state_order_without_credits_awaits_payment_then_is_paid(shop: Any) -> None:
@@ -72,6 +77,14 @@ async def test_intra_state_order_without_credits_awaits_payment_then_is_paid(sho
     answer = await order(client, admin, order_id="ord-2")
     assert answer.status_code == 201 and answer.json()["status"] == "awaiting_payment"
     assert answer.json()["tax"] == {"cgst": "90.00", "sgst": "90.00", "igst": "0.00"}
+    announced = await fetch(
+        system.database_urls["billing"],
+        "SELECT event_type, payload FROM outbox WHERE event_type LIKE 'billing.order.%' ORDER BY seq",
+    )
+    # Announced as awaiting payment only: the paid event written before the balance fell short is gone.
+    assert [(r["event_type"], json.loads(r["payload"])["data"]["status"]) for r in announced] == [
+        ("billing.order.placed", "awaiting_payment")
+    ]
 
     short = await client.call("POST", "/api/billing/orders/ord-2/pay", admin, json={"method": "credits"})
     assert short.status_code == 402 and short.json()["code"] == "insufficient_credits"

@@ -2,12 +2,14 @@
 
 A change is one conditional `UPDATE` of the wallet row: it adds the amount only
 if the balance stays at or above zero, and takes the row's lock, so concurrent
-changes to one account queue in the database instead of racing, and the lock
-is held only from this statement to the commit (placing an order moves money
-last for that reason). The ledger entry follows with the balance the `UPDATE`
-returned; a repeated (kind, reference) finds the entry already made (the unique
-key decides) and the move is undone under the same lock. The database's checks
-(never negative, once per reference) are the last line of defence.
+changes to one account queue in the database instead of racing. The ledger
+entry is written with the balance the `UPDATE` returned; on PostgreSQL both are
+one statement (a data-modifying `WITH`), so the lock is held for that statement
+and the commit only (placing an order moves money last, its events already
+written, for that reason). A repeated (kind, reference) finds the entry already
+made (the unique key decides) and the move is undone under the same lock. The
+database's checks (never negative, once per reference) are the last line of
+defence.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import BigInteger, String, bindparam, exists, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import ledger_entry, wallet
@@ -53,6 +56,36 @@ _MOVE_IF_COVERED = (
         updated_at=bindparam("p_now"),
     )
     .returning(wallet.c.balance_minor, wallet.c.low_balance_threshold_minor, wallet.c.currency)
+)
+# PostgreSQL: the move and its ledger entry in one statement. `entered` is false
+# when the entry conflicted (applied before); no row when nothing moved.
+_MOVED = _MOVE_IF_COVERED.cte("moved")
+_ENTERED = (
+    postgresql.insert(ledger_entry)
+    .from_select(
+        ["id", "account_id", "kind", "reference", "amount_minor", "balance_after_minor", "created_at"],
+        select(
+            bindparam("p_entry", type_=String),
+            bindparam("p_account", type_=String),
+            bindparam("p_kind", type_=String),
+            bindparam("p_reference", type_=String),
+            bindparam("p_amount", type_=BigInteger),
+            _MOVED.c.balance_minor,
+            # The time it is applied, once the lock is ours (the statement may have
+            # waited for it): entries read in time order are in the order applied,
+            # on one clock for every replica.
+            func.clock_timestamp(),
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(ledger_entry.c.id)
+    .cte("entered")
+)
+_MOVE_AND_ENTER = select(
+    _MOVED.c.balance_minor,
+    _MOVED.c.low_balance_threshold_minor,
+    _MOVED.c.currency,
+    exists(select(_ENTERED.c.id)).label("entered"),
 )
 _ENTRY = select(ledger_entry).where(
     ledger_entry.c.account_id == bindparam("p_account"),
@@ -92,14 +125,24 @@ async def _move_if_covered(db: AsyncSession, account_id: str, amount_minor: int)
 
 
 async def apply_to_wallet(
-    db: AsyncSession, *, account_id: str, kind: str, reference: str, amount_minor: int, currency: str
+    db: AsyncSession,
+    *,
+    account_id: str,
+    kind: str,
+    reference: str,
+    amount_minor: int,
+    currency: str,
+    entry_id: str | None = None,
 ) -> Applied:
     """Credit (positive) or debit (negative) the wallet once for (kind, reference).
 
-    Raises `InsufficientCredits` (changing nothing) when a debit is more than the
-    balance. The wallet row stays locked until the transaction ends.
+    The new ledger entry gets `entry_id` when given (events written before the
+    money moves can name it). Raises `InsufficientCredits` (changing nothing) when
+    a debit is more than the balance. The wallet row stays locked until the
+    transaction ends.
     """
-    moved = await _move_if_covered(db, account_id, amount_minor)
+    entry_id = entry_id or str(uuid.uuid4())
+    moved = await _move_and_enter(db, account_id, kind, reference, amount_minor, entry_id)
     if moved is None:
         # Not moved: the wallet is not opened yet, or the balance does not cover a
         # debit. Under the lock, open it or find out which.
@@ -108,20 +151,10 @@ async def apply_to_wallet(
             if (existing := await _entry(db, account_id, kind, reference)) is not None:
                 return existing
             raise InsufficientCredits(f"The balance is {from_minor(current.balance_minor)}.")
-        moved = await _move_if_covered(db, account_id, amount_minor)
+        moved = await _move_and_enter(db, account_id, kind, reference, amount_minor, entry_id)
         assert moved is not None  # locked, and covered
     balance = int(moved.balance_minor)
-    entry_id = str(uuid.uuid4())
-    entry = {
-        "id": entry_id,
-        "account_id": account_id,
-        "kind": kind,
-        "reference": reference,
-        "amount_minor": amount_minor,
-        "balance_after_minor": balance,
-        "created_at": datetime.now(UTC),
-    }
-    if await insert_unless_exists(db, ledger_entry, entry) is None:
+    if not moved.entered:
         # Applied before: undo this move (the row is still ours) and answer that entry.
         await _move_if_covered(db, account_id, -amount_minor)
         existing = await _entry(db, account_id, kind, reference)
@@ -148,6 +181,39 @@ async def apply_to_wallet(
         )
         await record_event(db, new_event("billing.credits.added", added, source="billing", account_id=account_id))
     return Applied(entry_id, amount_minor, balance, already_applied=False)
+
+
+async def _move_and_enter(
+    db: AsyncSession, account_id: str, kind: str, reference: str, amount_minor: int, entry_id: str
+) -> Any | None:
+    """Move the money and write its entry: the wallet after (with `entered`), or None if nothing moved."""
+    if db.bind.dialect.name == "postgresql":
+        values = {"p_account": account_id, "p_amount": amount_minor, "p_now": datetime.now(UTC)}
+        values |= {"p_entry": entry_id, "p_kind": kind, "p_reference": reference}
+        return await direct_sql.first(db, _MOVE_AND_ENTER, values)
+    # SQLite has no data-modifying WITH: two statements, under the same lock.
+    moved = await _move_if_covered(db, account_id, amount_minor)
+    if moved is None:
+        return None
+    entry = {
+        "id": entry_id,
+        "account_id": account_id,
+        "kind": kind,
+        "reference": reference,
+        "amount_minor": amount_minor,
+        "balance_after_minor": int(moved.balance_minor),
+        "created_at": datetime.now(UTC),  # once the move has the lock: entries in time order are in the order applied
+    }
+    entered = await insert_unless_exists(db, ledger_entry, entry) is not None
+    return _MovedAndEntered(moved.balance_minor, moved.low_balance_threshold_minor, moved.currency, entered)
+
+
+@dataclass(frozen=True)
+class _MovedAndEntered:
+    balance_minor: int
+    low_balance_threshold_minor: int
+    currency: str
+    entered: bool
 
 
 async def _entry(db: AsyncSession, account_id: str, kind: str, reference: str) -> Applied | None:

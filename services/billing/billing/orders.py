@@ -26,7 +26,7 @@ from tollgate_shared.events import Envelope, new_event
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
 from tollgate_shared.gst_states import state_code
 from tollgate_shared.money import format_money, from_minor, to_minor
-from tollgate_shared.outbox import record_event, record_events
+from tollgate_shared.outbox import discard_events, record_event, record_events
 
 
 class OrderConflict(Conflict):
@@ -84,8 +84,9 @@ async def place_order(
     }
     total_minor = to_minor(sum(totals.values(), Decimal("0.00")))
     now = datetime.now(UTC)
-    # Inserted as paid, then paid: the money moves last, so the wallet's lock is
-    # held only for the ledger entry and the events (one account's orders queue on it).
+    # Inserted as paid and announced as paid, then paid: the money moves last, so
+    # the wallet's lock (one account's orders queue on it) is held for one
+    # statement and the commit.
     new_order = {
         "id": str(uuid.uuid4()),
         "account_id": account_id,
@@ -112,23 +113,25 @@ async def place_order(
         existing = await _order_row(db, account_id, order_id)
         assert existing is not None
         return _same_or_conflict(existing, fingerprint)
+    entry_id = str(uuid.uuid4())  # the ledger entry that pays it: the paid event names it
+    fields = _event_fields(row, lines=priced, buyer=buyer)  # what was just priced: not read back from JSON
+    announced = [_placed_event(row, fields), _paid_event(row, entry_id, fields)]
+    await record_events(db, announced)
     try:
-        applied = await apply_to_wallet(
+        # A new order's reference has no ledger entry yet (the order id is unique per account).
+        await apply_to_wallet(
             db,
             account_id=account_id,
             kind="order",
             reference=order_id,
             amount_minor=-total_minor,
             currency=settings.currency,
+            entry_id=entry_id,
         )
-    except InsufficientCredits:  # it awaits payment
-        applied = None
+    except InsufficientCredits:  # it awaits payment: announced as such instead
+        await discard_events(db, announced)
         row = (await db.execute(_MARK_AWAITING, {"p_id": row.id})).one()
-    fields = _event_fields(row, lines=priced, buyer=buyer)  # what was just priced: not read back from JSON
-    events = [new_event("billing.order.placed", OrderPlaced(**fields), source="billing", account_id=account_id)]
-    if applied is not None:
-        events.append(_paid_event(row, applied.entry_id, fields))
-    await record_events(db, events)
+        await record_event(db, _placed_event(row, _event_fields(row, lines=priced, buyer=buyer)))
     return row
 
 
@@ -234,6 +237,10 @@ def _event_fields(
         "buyer": buyer if buyer is not None else BuyerSnapshot.model_validate_json(row.buyer),
         "place_of_supply": row.place_of_supply,
     }
+
+
+def _placed_event(row: Any, fields: dict[str, Any]) -> Envelope:
+    return new_event("billing.order.placed", OrderPlaced(**fields), source="billing", account_id=row.account_id)
 
 
 def _paid_event(row: Any, payment_reference: str, fields: dict[str, Any] | None = None) -> Envelope:

@@ -1,0 +1,92 @@
+"""`apply_to_wallet` on both databases billing runs on.
+
+PostgreSQL moves the money and writes its ledger entry in one statement (a
+data-modifying `WITH`); SQLite, the embedded mode, has none and runs the two
+statements under the same lock. Both must give the same answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from billing.adapters.tables import ledger_entry, messaging, metadata, wallet
+from billing.domain.ledger import InsufficientCredits
+from billing.ledger import Applied, apply_to_wallet
+from tollgate_shared.db import create_engine
+from tollgate_shared.outbox import OUTBOX_INFO_KEY
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT = "00000000-0000-4000-8000-000000000001"
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def sessions(request: Any, databases: Any, tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    if request.param == "postgresql":
+        engine = create_engine(await databases.with_tables(metadata))
+    else:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'billing.sqlite3'}")
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+    yield async_sessionmaker(engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: messaging})
+    await engine.dispose()
+
+
+async def apply(
+    sessions: async_sessionmaker[AsyncSession], amount_minor: int, reference: str, entry_id: str | None = None
+) -> Applied:
+    async with sessions() as db, db.begin():
+        return await apply_to_wallet(
+            db,
+            account_id=ACCOUNT,
+            kind="adjustment",
+            reference=reference,
+            amount_minor=amount_minor,
+            currency="INR",
+            entry_id=entry_id,
+        )
+
+
+async def state(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, list[tuple[str, int, int]], list[str]]:
+    """The balance, the entries (reference, amount, balance after) in order, the events' types."""
+    async with sessions() as db:
+        balance = await db.scalar(select(wallet.c.balance_minor).where(wallet.c.account_id == ACCOUNT))
+        entries = await db.execute(
+            select(ledger_entry.c.reference, ledger_entry.c.amount_minor, ledger_entry.c.balance_after_minor).order_by(
+                ledger_entry.c.balance_after_minor.desc()
+            )
+        )
+        events = await db.scalars(select(messaging.outbox.c.event_type).order_by(messaging.outbox.c.seq))
+        return int(balance or 0), [tuple(row) for row in entries], list(events)
+
+
+async def test_a_credit_opens_the_wallet_and_its_reference_applies_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await apply(sessions, 500_00, "top-up-1")
+    again = await apply(sessions, 500_00, "top-up-1")
+
+    assert first.already_applied is False and first.balance_after_minor == 500_00
+    assert again == Applied(first.entry_id, 500_00, 500_00, already_applied=True)
+    assert await state(sessions) == (500_00, [("top-up-1", 500_00, 500_00)], ["billing.credits.added"])
+
+
+async def test_a_debit_takes_the_entry_id_given_and_one_beyond_the_balance_changes_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await apply(sessions, 300_00, "top-up")
+    paid = await apply(sessions, -120_00, "order-1", entry_id="00000000-0000-4000-8000-0000000000e1")
+    with pytest.raises(InsufficientCredits):
+        await apply(sessions, -200_00, "order-2")
+
+    assert paid == Applied("00000000-0000-4000-8000-0000000000e1", -120_00, 180_00, already_applied=False)
+    balance, entries, _ = await state(sessions)
+    assert balance == 180_00 and entries == [("top-up", 300_00, 300_00), ("order-1", -120_00, 180_00)]
+    async with sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(ledger_entry)) == 2
