@@ -98,8 +98,17 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("TOLLGATE_BENCH_AMQP_URL", DEFAULT_AMQP_URL),
         help="the vhost billing's queues live in during the run (deleted at the end)",
     )
+    parser.add_argument(
+        "--billing-setting",
+        action="append",
+        default=[],
+        metavar="TOLLGATE_NAME=VALUE",
+        help="a setting for both billing processes (repeatable), e.g. TOLLGATE_ORDERS_PER_ACCOUNT_AT_ONCE=4",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if not all(setting.startswith("TOLLGATE_") and "=" in setting for setting in args.billing_setting):
+        parser.error("--billing-setting takes TOLLGATE_NAME=VALUE")
     if args.rounds < (0 if args.profile else 1) or args.seconds <= 0 or args.concurrency < 1 or args.accounts < 1:
         parser.error("--rounds, --seconds, --concurrency and --accounts must be positive")
     return args
@@ -353,7 +362,8 @@ async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
     databases = await create_databases(args.database_url)
     log_dir = args.output.parent / "billing-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    stack = Stack(databases, args.amqp_url, log_dir)
+    billing_settings = dict(setting.split("=", 1) for setting in args.billing_setting)
+    stack = Stack(databases, args.amqp_url, log_dir, billing_settings=billing_settings)
     stack.plan()
     result: dict[str, Any] = {"databases": [databases.name(s) for s in ("auth", "billing")]}
     try:

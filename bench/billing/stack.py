@@ -113,6 +113,7 @@ class Stack:
     databases: Databases
     amqp_url: str
     log_dir: Path
+    billing_settings: dict[str, str] = field(default_factory=dict)  # TOLLGATE_* for both billing processes
     retry_delays: str = "1,10,60"
     internal_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -148,6 +149,7 @@ class Stack:
             # The bench publishes the finance service's decisions with its own broker login.
             "TOLLGATE_FINANCE_BROKER_USER": broker_user(self.amqp_url),
             "TOLLGATE_PAYMENT_PROVIDER": "sandbox",
+            **self.billing_settings,
         }
         envs = {
             "auth": self.environment(TOLLGATE_AUTH_DATABASE_URL=self.databases.url("auth")),

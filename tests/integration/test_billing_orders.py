@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+import billing.api.orders
 from tests.auth_client import AuthClient, User
 from tests.harness import fetch, wait_for
 from tests.integration.test_billing_wallet import apply, balance
@@ -211,3 +212,37 @@ async def test_paying_an_order_takes_the_wallet_lock_before_the_orders(shop: Any
     finally:
         await other.close()
     assert paid.status_code == 200 and paid.json()["status"] == "paid"
+
+
+async def test_a_process_lets_two_of_one_accounts_orders_in_at_once_and_other_accounts_pass(
+    start_system: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = await start_system(services=("auth", "billing"), billing_settings={"orders_per_account_at_once": 2})
+    inside: dict[str, int] = {}
+    most_inside: dict[str, int] = {}
+    real_place_order = billing.api.orders.place_order
+
+    async def place_order_slowly(db: Any, **fields: Any) -> Any:
+        account = fields["account_id"]
+        inside[account] = inside.get(account, 0) + 1
+        most_inside[account] = max(most_inside.get(account, 0), inside[account])
+        try:
+            await asyncio.sleep(0.05)  # long enough for the others to arrive
+            return await real_place_order(db, **fields)
+        finally:
+            inside[account] -= 1
+
+    monkeypatch.setattr(billing.api.orders, "place_order", place_order_slowly)
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=30) as http:
+        client = AuthClient(http)
+        busy, other = await client.sign_up(), await client.sign_up()
+        await apply(system, busy.account_id, 20_000_00, "top-up")
+        answers = await asyncio.gather(
+            *(order(client, busy, order_id=f"busy-{n}") for n in range(8)), order(client, other, order_id="other")
+        )
+        assert [a.status_code for a in answers] == [201] * 9
+        assert answers[-1].json()["status"] == "awaiting_payment"  # the other account had no credits
+        assert (await balance(client, busy))["balance"] == "10560.00"  # 8 orders of 1,180.00, each charged once
+
+    assert most_inside == {busy.account_id: 2, other.account_id: 1}
+    assert system.apps["billing"].state.account_gate.accounts() == 0  # nothing kept for idle accounts

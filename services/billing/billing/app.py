@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from billing.account_gate import AccountGate
 from billing.adapters.sandbox_provider import SandboxProvider
 from billing.adapters.stripe_provider import StripeProvider
 from billing.adapters.tables import messaging, metadata
@@ -67,6 +68,7 @@ def create_app(
 
 async def start_billing(app: FastAPI, runtime: Any) -> None:
     await verify_tokens_with_auth(app, runtime)
+    app.state.account_gate = AccountGate(runtime.settings.orders_per_account_at_once)
     provider = payment_provider(runtime.settings, runtime.session_factory)
     app.state.payment_provider = provider
     runtime.cleanups.append(provider.close)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from billing.account_gate import AccountGate
 from billing.domain.payments import PaymentProvider
 from billing.settings import BillingSettings
 from tollgate_shared.access_tokens import Principal
-from tollgate_shared.auth_upstream import account_user
+from tollgate_shared.auth_upstream import AccountUserDep, account_user
 from tollgate_shared.errors import DomainError
 
 
@@ -39,3 +41,15 @@ async def payment_provider(request: Request) -> PaymentProvider:
 
 SettingsDep = Annotated[BillingSettings, Depends(billing_settings)]
 ProviderDep = Annotated[PaymentProvider, Depends(payment_provider)]
+
+
+async def order_gate(request: Request, caller: AccountUserDep) -> AsyncIterator[None]:
+    """Inside the account's gate for the request's transaction (billing/account_gate.py)."""
+    gate: AccountGate = request.app.state.account_gate
+    async with gate.entered(str(caller.account_id)):
+        yield
+
+
+# Declared before the session: dependencies end in reverse, so the gate is left
+# once the transaction has committed (and its wallet lock is released).
+OrderGateDep = Annotated[None, Depends(order_gate, scope="function")]

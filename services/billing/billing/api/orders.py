@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from billing.adapters.tables import order
-from billing.api.deps import ProviderDep, SettingsDep
+from billing.api.deps import OrderGateDep, ProviderDep, SettingsDep
 from billing.api.payments import PaymentRead, payment_view
 from billing.orders import Item, find_order, pay_order, place_order
 from billing.payments import start_payment
@@ -79,7 +79,9 @@ def order_view(row: Any, payment: PaymentRead | None = None) -> OrderRead:
 
 
 @router.post("", status_code=201)
-async def create_order(body: OrderCreate, caller: AccountUserDep, db: SessionDep, settings: SettingsDep) -> OrderRead:
+async def create_order(
+    body: OrderCreate, caller: AccountUserDep, _gate: OrderGateDep, db: SessionDep, settings: SettingsDep
+) -> OrderRead:
     """Place an order; the same order id with the same items answers the first result and charges nothing more."""
     assert caller.account_id is not None
     if len(body.items) > settings.max_order_lines:
