@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,6 +18,7 @@ import asyncpg
 import httpx
 from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tollgate.dev import QuietServer, bind_loopback, server
 from tollgate.services import SERVICES
@@ -115,6 +117,15 @@ class DatabaseFactory:
         finally:
             await engine.dispose()
         return url
+
+    async def engine_with_tables(self, kind: str, metadata: MetaData, folder: Path, **options: Any) -> AsyncEngine:
+        """An engine on a new `kind` database ("postgresql", or "sqlite" in `folder`) holding `metadata`'s tables."""
+        if kind == "postgresql":
+            return create_engine(await self.with_tables(metadata), **options)
+        engine = create_engine(f"sqlite+aiosqlite:///{folder / 'tables.sqlite3'}", **options)
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        return engine
 
     async def drop_all(self) -> None:
         for name in reversed(self.created):

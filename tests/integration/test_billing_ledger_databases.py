@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing.adapters.tables import ledger_entry, messaging, metadata, wallet
 from billing.domain.ledger import InsufficientCredits
 from billing.ledger import Applied, apply_to_wallet
-from tollgate_shared.db import create_engine
+from tests.harness import DatabaseFactory
 from tollgate_shared.outbox import OUTBOX_INFO_KEY
 
 pytestmark = pytest.mark.integration
@@ -27,13 +26,10 @@ ACCOUNT = "00000000-0000-4000-8000-000000000001"
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
-async def sessions(request: Any, databases: Any, tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    if request.param == "postgresql":
-        engine = create_engine(await databases.with_tables(metadata))
-    else:
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'billing.sqlite3'}")
-        async with engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
+async def sessions(
+    request: pytest.FixtureRequest, databases: DatabaseFactory, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = await databases.engine_with_tables(request.param, metadata, tmp_path)
     yield async_sessionmaker(engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: messaging})
     await engine.dispose()
 

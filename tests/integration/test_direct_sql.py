@@ -46,13 +46,8 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(params=["postgresql", "sqlite"])
 async def engine(request: Any, databases: Any, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    if request.param == "postgresql":
-        url = await databases.with_tables(metadata)
-        made = create_engine(url, pool_size=1)
-    else:
-        made = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'direct.sqlite3'}")
-        async with made.begin() as connection:
-            await connection.run_sync(metadata.create_all)
+    options = {"pool_size": 1} if request.param == "postgresql" else {}
+    made = await databases.engine_with_tables(request.param, metadata, tmp_path, **options)
     yield made
     await made.dispose()
 

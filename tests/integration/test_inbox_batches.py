@@ -83,12 +83,7 @@ async def consumer(
     request: pytest.FixtureRequest, databases: DatabaseFactory, tmp_path: Path
 ) -> AsyncIterator[Consumer]:
     metadata, tables, effect = schema()
-    if request.param == "postgresql":
-        engine = create_engine(await databases.with_tables(metadata))
-    else:
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/consumer.db")
-        async with engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
+    engine = await databases.engine_with_tables(request.param, metadata, tmp_path)
     yield Consumer(engine, tables, effect)
     await engine.dispose()
 
