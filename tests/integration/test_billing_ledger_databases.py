@@ -1,13 +1,16 @@
-"""`apply_to_wallet` on both databases billing runs on.
+"""Money on both databases billing runs on: `apply_to_wallet` and `place_order`.
 
 PostgreSQL moves the money and writes its ledger entry in one statement (a
 data-modifying `WITH`); SQLite, the embedded mode, has none and runs the two
-statements under the same lock. Both must give the same answers.
+statements under the same lock. An order is announced before its money moves,
+and announced again if the balance falls short. Both must give the same answers.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing.adapters.tables import ledger_entry, messaging, metadata, wallet
 from billing.domain.ledger import InsufficientCredits
 from billing.ledger import Applied, apply_to_wallet
+from billing.orders import Item, place_order
+from tests.conftest import settings_for
 from tests.harness import DatabaseFactory
 from tollgate_shared.outbox import OUTBOX_INFO_KEY
 
@@ -86,3 +91,29 @@ async def test_a_debit_takes_the_entry_id_given_and_one_beyond_the_balance_chang
     assert balance == 180_00 and entries == [("top-up", 300_00, 300_00), ("order-1", -120_00, 180_00)]
     async with sessions() as db:
         assert await db.scalar(select(func.count()).select_from(ledger_entry)) == 2
+
+
+async def test_an_order_is_paid_and_announced_once_and_one_not_covered_is_announced_as_awaiting(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    settings = settings_for("billing")
+    items = [Item("OV SSL certificate, 1 year", "998319", 1, Decimal("500.00"))]  # 590.00 with GST
+    await apply(sessions, 1000_00, "top-up")
+    for order_id in ("paid", "short"):
+        async with sessions() as db, db.begin():
+            await place_order(db, account_id=ACCOUNT, order_id=order_id, items=items, settings=settings)
+
+    balance, entries, _ = await state(sessions)
+    assert balance == 410_00 and entries == [("top-up", 1000_00, 1000_00), ("paid", -590_00, 410_00)]
+    async with sessions() as db:
+        outbox = messaging.outbox
+        rows = await db.execute(select(outbox.c.event_type, outbox.c.payload).order_by(outbox.c.seq))
+        announced = [(event_type, json.loads(payload)["data"]) for event_type, payload in rows]
+        entry_id = await db.scalar(select(ledger_entry.c.id).where(ledger_entry.c.reference == "paid"))
+    orders = [(event_type, data["order_id"], data["status"]) for event_type, data in announced[1:]]
+    assert orders == [
+        ("billing.order.placed", "paid", "paid"),
+        ("billing.order.paid", "paid", "paid"),
+        ("billing.order.placed", "short", "awaiting_payment"),  # the paid announcement taken back
+    ]
+    assert announced[2][1]["payment_reference"] == entry_id
