@@ -1,11 +1,12 @@
 """Invoice documents for tests and the invoicing benchmark: one seller, an intra-state and an
-inter-state buyer, four certificate lines priced with GST the way billing prices them."""
+inter-state buyer, four certificate lines priced with GST by billing's own pricing."""
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from billing.domain.gst import Rates, price_line
 from invoicing.domain.document import Document, Line, Party, PaymentDetails, Totals
 from invoicing.domain.words import amount_in_words
 
@@ -39,29 +40,26 @@ ITEMS = [
 ]
 
 
+RATES = Rates(cgst=Decimal("9"), sgst=Decimal("9"), igst=Decimal("18"))
+
+
 def priced(description: str, quantity: int, unit_price: str, *, intra_state: bool) -> Line:
-    price = Decimal(unit_price)
-    taxable = (price * quantity).quantize(PAISA)
-
-    def tax(rate: str) -> Decimal:
-        return (taxable * Decimal(rate) / 100).quantize(PAISA, rounding=ROUND_HALF_UP)
-
-    zero, nine, eighteen = Decimal("0"), Decimal("9"), Decimal("18")
-    cgst = sgst = tax("9") if intra_state else PAISA * 0
-    igst = PAISA * 0 if intra_state else tax("18")
+    """A line as billing prices it (`price_line`), with the rates it applied, as invoices print them."""
+    line = price_line(description, "998314", quantity, Decimal(unit_price), intra_state=intra_state, rates=RATES)
+    zero = Decimal("0")
     return Line(
-        description=description,
-        sac="998314",
-        quantity=quantity,
-        unit_price=price,
-        taxable_value=taxable,
-        cgst_rate=nine if intra_state else zero,
-        cgst=cgst,
-        sgst_rate=nine if intra_state else zero,
-        sgst=sgst,
-        igst_rate=zero if intra_state else eighteen,
-        igst=igst,
-        total=taxable + cgst + sgst + igst,
+        description=line.description,
+        sac=line.sac,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        taxable_value=line.taxable_value,
+        cgst_rate=RATES.cgst if intra_state else zero,
+        cgst=line.cgst,
+        sgst_rate=RATES.sgst if intra_state else zero,
+        sgst=line.sgst,
+        igst_rate=zero if intra_state else RATES.igst,
+        igst=line.igst,
+        total=line.total,
     )
 
 

@@ -11,18 +11,13 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
-from invoicing.domain.document import Document, Party
+from invoicing.domain.document import Document
 from invoicing.pdf import METHODS, format_amount
-from tests.invoice_documents import tax_invoice
+from tests.invoice_documents import KARNATAKA_BUYER, tax_invoice
 
-# The buyer of most of the platform's invoices: a business in the seller's state (CGST + SGST).
-TYPICAL_BUYER = Party(
-    name="Bangalore Widgets Private Limited",
-    address="4th Floor, 80 Feet Road, Koramangala, Bengaluru 560034",
-    state="Karnataka",
-    state_code="29",
-    gstin="29AAGCB7383J1Z4",
-)
+# The buyer of most of the platform's invoices: a business in the seller's state
+# (CGST + SGST), with a plain name (the tests' has characters HTML must escape).
+TYPICAL_BUYER = KARNATAKA_BUYER.model_copy(update={"name": "Bangalore Widgets Private Limited"})
 
 
 def typical_invoice() -> Document:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -176,6 +177,56 @@ async def test_another_accounts_order_is_404(shop: Any) -> None:
     assert (await client.call("GET", "/api/billing/orders/alice-1", alice)).status_code == 200
 
 
+@contextlib.asynccontextmanager
+async def holding_the_wallet(url: str, account_id: str) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction of another connection that holds the account's wallet lock until the block ends."""
+    other = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        async with other.transaction():
+            await other.execute("SELECT 1 FROM wallet WHERE account_id = $1 FOR UPDATE", account_id)
+            yield other
+    finally:
+        await other.close()
+
+
+async def lock_waiter(url: str) -> asyncpg.Record | None:
+    """The billing database's backend waiting for a lock, if one is: its pid and statement."""
+    rows = await fetch(
+        url,
+        "SELECT pid, query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    )
+    return rows[0] if rows else None
+
+
+async def a_backend_waits_for_a_lock(url: str) -> bool:
+    return await lock_waiter(url) is not None
+
+
+async def test_an_order_takes_its_wallets_lock_last_with_the_order_and_its_events_written(shop: Any) -> None:
+    """One account's orders queue on its wallet's lock: an order takes it in its last statement."""
+    client, system = shop
+    admin = await client.sign_up()
+    await apply(system, admin.account_id, 1180_00, "top-up")
+    url = system.database_urls["billing"]
+    async with holding_the_wallet(url, admin.account_id):
+        placing = asyncio.create_task(order(client, admin, order_id="ord-last"))
+        await wait_for(lambda: a_backend_waits_for_a_lock(url))
+        waiter = await lock_waiter(url)
+        assert waiter is not None
+        # Waiting: the one statement that moves the money and writes its ledger entry...
+        assert waiter["query"].startswith("WITH moved AS")
+        # ...after the order and its events were written in the same transaction.
+        written = await fetch(
+            url,
+            "SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = $1 AND l.mode = 'RowExclusiveLock'",
+            waiter["pid"],
+        )
+        assert {"order", "outbox"} <= {row["relname"] for row in written}
+    placed = await placing
+    assert placed.status_code == 201 and placed.json()["status"] == "paid"
+
+
 async def test_paying_an_order_takes_the_wallet_lock_before_the_orders(shop: Any) -> None:
     """A credited online payment holds the wallet, then locks its order: paying the order from credits
     meanwhile must wait for the wallet without holding the order, or the two would deadlock."""
@@ -184,33 +235,20 @@ async def test_paying_an_order_takes_the_wallet_lock_before_the_orders(shop: Any
     assert (await order(client, admin, order_id="ord-lock")).json()["status"] == "awaiting_payment"
     await apply(system, admin.account_id, 1180_00, "top-up")
     url = system.database_urls["billing"]
-    other = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        async with other.transaction():
-            # As the payment's fulfilment does: the wallet first.
-            await other.execute("SELECT 1 FROM wallet WHERE account_id = $1 FOR UPDATE", admin.account_id)
-            paying = asyncio.create_task(
-                client.call("POST", "/api/billing/orders/ord-lock/pay", admin, json={"method": "credits"})
-            )
-
-            async def paying_waits_for_a_lock() -> bool:
-                rows = await fetch(
-                    url,
-                    "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
-                )
-                return bool(rows)
-
-            await wait_for(paying_waits_for_a_lock)
-            # Then the order: free, because the payer waits for the wallet without holding it.
-            locked = await other.fetch(
-                'SELECT 1 FROM "order" WHERE account_id = $1 AND order_id = $2 FOR UPDATE NOWAIT',
-                admin.account_id,
-                "ord-lock",
-            )
-            assert len(locked) == 1
-        paid = await paying
-    finally:
-        await other.close()
+    # As the payment's fulfilment does: the wallet first.
+    async with holding_the_wallet(url, admin.account_id) as other:
+        paying = asyncio.create_task(
+            client.call("POST", "/api/billing/orders/ord-lock/pay", admin, json={"method": "credits"})
+        )
+        await wait_for(lambda: a_backend_waits_for_a_lock(url))
+        # Then the order: free, because the payer waits for the wallet without holding it.
+        locked = await other.fetch(
+            'SELECT 1 FROM "order" WHERE account_id = $1 AND order_id = $2 FOR UPDATE NOWAIT',
+            admin.account_id,
+            "ord-lock",
+        )
+        assert len(locked) == 1
+    paid = await paying
     assert paid.status_code == 200 and paid.json()["status"] == "paid"
 
 
