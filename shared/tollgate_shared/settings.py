@@ -40,8 +40,11 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path("data")
     amqp_url: str | None = None
     database_url: str | None = None
-    # auth's address (or its replicas, comma-separated): services fetch its public keys there.
+    # auth's address (or its replicas, comma-separated): the gateway fetches its public keys
+    # there, and every service the sessions it revoked.
     auth_url: str = "http://127.0.0.1:8101"
+    # auth: lifetime of an access token; elsewhere: how long a revoked session is remembered.
+    access_token_minutes: int = Field(default=15, ge=1, le=60)
 
     bus_prefetch: int = Field(default=100, ge=1, le=10_000)
     bus_delivery_limit: int = Field(default=10, ge=1, le=1_000)

@@ -27,8 +27,6 @@ class GatewaySettings(ServiceSettings):
     cors_origins: str = ""
     # Login, TOTP and sign-up requests per client address and minute.
     auth_rate_per_minute: int = Field(default=30, ge=1, le=100_000)
-    # How long a revoked session's tokens could still be presented.
-    access_token_minutes: int = Field(default=15, ge=1, le=60)
 
     def upstream_urls(self) -> dict[str, list[str]]:
         return {

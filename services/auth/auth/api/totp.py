@@ -44,7 +44,7 @@ async def setup(body: TotpSetupRequest, request: Request, db: SessionDep, contex
     """
     challenge = body.challenge
     if challenge is None:
-        caller = await current_caller(request, db, context)
+        caller = await current_caller(request, db)
         if caller.user.totp_secret is not None:
             return problem_response(409, "totp_already_enrolled", "TOTP is already enrolled")
         challenge = await open_challenge(db, user_id=caller.user.id, purpose="totp_setup")

@@ -15,9 +15,8 @@ from billing.api.deps import SettingsDep
 from billing.offline_payments import THANK_YOU, decide, find, submit
 from tollgate_shared.access_tokens import Principal
 from tollgate_shared.auth_upstream import AccountUserDep
-from tollgate_shared.callers import authenticate
+from tollgate_shared.callers import live_principal
 from tollgate_shared.errors import DomainError
-from tollgate_shared.jwks import JwksCache
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import SessionDep
@@ -93,8 +92,7 @@ def view(row: Any) -> OfflinePaymentRead:
 
 
 async def finance_staff(request: Request) -> Principal:
-    jwks: JwksCache = request.app.state.jwks
-    principal = await authenticate(request, jwks.verify)
+    principal = await live_principal(request)
     if not principal.is_staff or not principal.used_totp:
         raise StaffTotpRequired()
     return principal
