@@ -81,6 +81,24 @@ async def _tops_up_on_the_sandbox_page(http: httpx.AsyncClient) -> None:
     assert balance.json()["balance"] == "1000.00"
 
 
+async def _obeys_one_credential_and_revocations(http: httpx.AsyncClient) -> None:
+    """The edge refuses two tokens at once, and a logged-out session is refused everywhere (issue 14)."""
+    client = AuthClient(http)
+    first, second = await client.sign_up(), await client.sign_up()
+    two = {"Cookie": f"tg_access={first.access_token}; tg_access={second.access_token}"}
+    smuggled = await http.get("/api/billing/balance", headers=two)
+    assert smuggled.status_code == 400 and smuggled.json()["code"] == "ambiguous_credentials", smuggled.text
+    assert (await client.call("POST", "/api/auth/logout", second)).status_code == 204
+    # auth reads its database; the others hear of it from the outbox a moment later.
+    for path in ("/api/auth/me", "/api/billing/balance", "/api/invoices"):
+
+        async def refused(path: str = path) -> bool:
+            return (await client.call("GET", path, second)).status_code == 401
+
+        await wait_for(refused, timeout=10)
+    assert (await client.call("GET", "/api/billing/balance", first)).status_code == 200
+
+
 @pytest.fixture
 async def otlp_collector() -> AsyncIterator[tuple[str, list[bytes]]]:
     """A stand-in OTLP/HTTP collector: it keeps the bodies posted to /v1/traces."""
@@ -114,6 +132,7 @@ async def test_tollgate_dev_runs_everything_in_one_process(
         assert (await client.get("/api/whoami")).json() == {"ip": "127.0.0.1"}
         assert "<h1>Tollgate</h1>" in (await client.get("/")).text
         await _tops_up_on_the_sandbox_page(client)
+        await _obeys_one_credential_and_revocations(client)
 
     def wallet_count() -> int:
         with sqlite3.connect(tmp_path / "data" / "billing.db") as db:
@@ -145,6 +164,7 @@ async def test_tollgate_stack_runs_the_distributed_system(
     await wait_ready(base, timeout=90)
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         account_id = await _reaches_every_service(client)
+        await _obeys_one_credential_and_revocations(client)
 
     async def wallet() -> list[Any]:
         return await fetch(urls["billing"], "SELECT account_id FROM wallet WHERE account_id = $1", account_id)
