@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.adapters.tables import ledger_entry, messaging, metadata, wallet
 from billing.domain.ledger import InsufficientCredits
+from billing.domain.orders import Item
 from billing.ledger import Applied, apply_to_wallet
-from billing.orders import Item, place_order
+from billing.orders import place_order
 from tests.conftest import settings_for
 from tests.harness import DatabaseFactory
 from tollgate_shared.outbox import OUTBOX_INFO_KEY

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from billing.adapters.tables import order
 from billing.api.deps import OrderGateDep, ProviderDep, SettingsDep
 from billing.api.payments import PaymentRead, payment_view
-from billing.orders import Item, find_order, pay_order, place_order
+from billing.domain.orders import Item
+from billing.orders import find_order, pay_order, place_order
 from billing.payments import start_payment
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
