@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import offline_payment
-from billing.ledger import apply_to_wallet
+from billing.domain.ledger import check_room
+from billing.ledger import apply_to_wallet, balance_of
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
@@ -58,6 +59,8 @@ async def submit(
 ) -> Any:
     if paid_on > datetime.now(UTC).date():
         raise InvalidField("paid_on", "must not be in the future")
+    # Told at once rather than at approval (which checks again: the balance may grow meanwhile).
+    check_room(await balance_of(db, account_id), to_minor(amount))
     payment_id = str(uuid.uuid4())
     values = {
         "id": payment_id,
@@ -115,7 +118,10 @@ async def decide(
     reason: str | None,
     settings: BillingSettings,
 ) -> Any:
-    """Approve (crediting `amount`, by default the submitted one) or reject (with a reason), once."""
+    """Approve (crediting `amount`, by default the submitted one) or reject (with a reason), once.
+
+    An approval the balance has no room for raises `BalanceLimit` (409) before anything is written.
+    """
     row = await find(db, payment_id, lock=True)
     reason = (reason or "").strip() or None
     # Validation (422) before conflicts (409).
@@ -143,6 +149,15 @@ async def decide(
             db, new_event("billing.offline_payment.rejected", rejected, source="billing", account_id=row.account_id)
         )
         return await find(db, payment_id)
+    # The money first: a balance with no room for it refuses before anything is written.
+    await apply_to_wallet(
+        db,
+        account_id=row.account_id,
+        kind="offline_payment",
+        reference=payment_id,
+        amount_minor=approved_minor,
+        currency=row.currency,
+    )
     await db.execute(
         update(offline_payment)
         .where(offline_payment.c.id == payment_id)
@@ -153,14 +168,6 @@ async def decide(
             decided_by=decided_by,
             decided_at=now,
         )
-    )
-    await apply_to_wallet(
-        db,
-        account_id=row.account_id,
-        kind="offline_payment",
-        reference=payment_id,
-        amount_minor=approved_minor,
-        currency=row.currency,
     )
     buyer, _ = await buyer_of(db, row.account_id, settings)
     approved = OfflinePaymentApproved(

@@ -18,8 +18,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.adapters.tables import payment
+from billing.domain.ledger import BalanceLimit, check_room
 from billing.domain.payments import CheckoutRequest, Outcome, PaymentProvider
-from billing.ledger import apply_to_wallet
+from billing.ledger import apply_to_wallet, balance_of
 from billing.orders import pay_awaiting_order
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
@@ -50,7 +51,12 @@ async def start_payment(
     settings: BillingSettings,
     order_id: str | None = None,
 ) -> Any:
-    """Open a checkout (our payment id is the provider's idempotency key), then record the pending payment."""
+    """Open a checkout (our payment id is the provider's idempotency key), then record the pending payment.
+
+    A payment the balance has no room for is refused first (409 `balance_limit`): the provider is not asked.
+    """
+    async with sessions() as db:
+        check_room(await balance_of(db, account_id), amount_minor)
     payment_id = str(uuid.uuid4())
     # Stripe needs absolute return addresses; the sandbox stays relative to whichever gateway served it.
     base = "" if provider.name == "sandbox" else settings.public_url.rstrip("/")
@@ -98,19 +104,26 @@ async def settle(db: AsyncSession, payment_id: str, outcome: Outcome, settings: 
                 row.id, outcome.amount_minor, outcome.currency, row.amount_minor, row.currency,
             )  # fmt: skip
             return row
+        try:
+            # The money first: a balance with no room for it refuses before anything is written.
+            await apply_to_wallet(
+                db,
+                account_id=row.account_id,
+                kind="online_payment",
+                reference=row.id,
+                amount_minor=row.amount_minor,
+                currency=row.currency,
+            )
+        except BalanceLimit:
+            # Paid, but not creditable yet: it stays pending, and a recheck (or the provider's
+            # retried webhook) credits it once the balance has room.
+            log.warning("payment %s succeeded but the balance has no room for it yet; left pending", row.id)
+            raise
         # Money the provider took counts even after we saw the checkout fail or expire.
         await db.execute(
             update(payment)
             .where(payment.c.id == row.id)
             .values(status="succeeded", provider_reference=outcome.reference, failure_reason=None, completed_at=now)
-        )
-        await apply_to_wallet(
-            db,
-            account_id=row.account_id,
-            kind="online_payment",
-            reference=row.id,
-            amount_minor=row.amount_minor,
-            currency=row.currency,
         )
         buyer, _ = await buyer_of(db, row.account_id, settings)
         succeeded = PaymentSucceeded(
