@@ -23,13 +23,20 @@ from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import OfflinePaymentApproved, OfflinePaymentRejected, OfflinePaymentSubmitted
-from tollgate_shared.money import from_minor, to_minor
+from tollgate_shared.money import format_money, from_minor, to_minor
 from tollgate_shared.outbox import record_event
 
 THANK_YOU = (
     "Thank you. We have received the details of your payment; finance will credit your account "
     "once the amount reaches our bank account and is approved."
 )
+
+
+def more_than_submitted(submitted: Decimal) -> str:
+    return (
+        f"must not be more than the {format_money(submitted)} submitted: reject it, and the user submits "
+        "the transfer again for the amount that arrived"
+    )
 
 
 class DuplicateReference(Conflict):
@@ -120,6 +127,9 @@ async def decide(
 ) -> Any:
     """Approve (crediting `amount`, by default the submitted one) or reject (with a reason), once.
 
+    An approved amount is positive and never more than the submitted one; a
+    smaller one needs a reason (what arrived, e.g. less bank charges).
+
     An approval the balance has no room for raises `BalanceLimit` (409) before anything is written.
     """
     row = await find(db, payment_id, lock=True)
@@ -130,6 +140,9 @@ async def decide(
     approved_minor = to_minor(amount) if amount is not None else int(row.amount_minor)
     if decision == "approve" and approved_minor <= 0:
         raise InvalidField("amount", "must be greater than zero")
+    if decision == "approve" and approved_minor > row.amount_minor:
+        # What the user told us is what they claim; more would credit money nobody accounted for.
+        raise InvalidField("amount", more_than_submitted(from_minor(row.amount_minor)))
     if decision == "approve" and approved_minor != row.amount_minor and reason is None:
         raise InvalidField("reason", "is required when approving another amount than submitted")
     if row.status != "pending_approval":
