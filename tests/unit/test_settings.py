@@ -170,3 +170,21 @@ def test_numeric_bounds_are_enforced(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ValidationError, match="bus_prefetch"):
         BillingSettings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TOLLGATE_ONLINE_PAYMENT_MIN", "100.005"),  # a fraction of a paisa
+        ("TOLLGATE_ONLINE_PAYMENT_MAX", "1000000000000.01"),  # past the money range
+        ("TOLLGATE_ONLINE_PAYMENT_MIN", "0"),
+    ],
+)
+def test_online_payment_limits_are_amounts_a_payment_could_be(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    production_secrets(monkeypatch)
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError, match=name.removeprefix("TOLLGATE_").lower()):
+        BillingSettings()

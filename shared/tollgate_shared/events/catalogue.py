@@ -116,7 +116,10 @@ class OfflinePaymentSubmitted(EventData):
 class OfflinePaymentDecided(EventData):
     offline_payment_id: str
     decision: Literal["approve", "reject"]
-    amount: PositiveMoney | None = None
+    amount: PositiveMoney | None = Field(
+        default=None,
+        description="approve only: the amount that arrived, never more than submitted; another needs a reason",
+    )
     reason: str | None = None
     decided_by: str
 
@@ -136,7 +139,9 @@ class OfflinePaymentApproved(EventData):
 class OfflinePaymentRejected(EventData):
     offline_payment_id: str
     reason: str
-    rejected_by: str
+    rejected_by: str = Field(
+        description="who decided; `billing` when an approval could not be credited (the reason says why)"
+    )
 
 
 class CreditsAdded(EventData):

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from billing.adapters.tables import order
 from billing.api.deps import OrderGateDep, ProviderDep, SettingsDep
 from billing.api.payments import PaymentRead, payment_view
-from billing.orders import Item, find_order, pay_order, place_order
-from billing.payments import start_payment
+from billing.domain.orders import Item
+from billing.orders import find_order, pay_order, place_order
+from billing.payments import pay_order_online
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, TaxSplit
@@ -115,24 +116,19 @@ async def pay(
     provider: ProviderDep,
     settings: SettingsDep,
 ) -> OrderRead:
-    """Pay an awaiting order: from credits (200, or 402 `insufficient_credits`) or online (200 with the checkout)."""
+    """Pay an awaiting order: from credits (200, or 402 `insufficient_credits`) or online (200 with the checkout
+    for what the balance lacks, within the online payment limits; none needed when the credits cover it)."""
     assert caller.account_id is not None
-    async with runtime.session_factory() as db, db.begin():
-        if body.method == "credits":
+    if body.method == "credits":
+        async with runtime.session_factory() as db, db.begin():
             return order_view(await pay_order(db, account_id=caller.account_id, order_id=order_id, settings=settings))
-        row = await find_order(db, caller.account_id, order_id)
-    if row.status == "paid":
-        return order_view(row)
-    # Online: the payment credits the wallet, then pays the order from credits (DESIGN §9).
-    started = await start_payment(
+    row, started = await pay_order_online(
         runtime.session_factory,
         provider,
         account_id=caller.account_id,
         created_by=caller.user_id,
-        amount_minor=row.total_minor,
-        description=f"Order {order_id}",
+        order_id=order_id,
         return_path=f"/certificates/orders/{quote(order_id, safe='')}",
         settings=settings,
-        order_id=order_id,
     )
-    return order_view(row, payment_view(started))
+    return order_view(row, payment_view(started) if started is not None else None)
