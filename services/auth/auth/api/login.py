@@ -140,10 +140,10 @@ async def login(
         return ip_not_allowed(ip)
     if user_row.totp_secret is not None:
         return ChallengeAnswer(
-            status="totp_required", challenge=await open_challenge(db, user_id=user_row.id, purpose="totp")
+            status="totp_required", challenge=await open_challenge(db, owner=user_row, purpose="totp")
         )
     if await must_enrol_totp(db, user_row):
-        challenge = await open_challenge(db, user_id=user_row.id, purpose="totp_setup")
+        challenge = await open_challenge(db, owner=user_row, purpose="totp_setup")
         return ChallengeAnswer(status="totp_setup_required", challenge=challenge)
     issued = await login_succeeded(db, context, response, user_row=user_row, ip=ip, amr=["pwd"])
     return SessionAnswer(**issued.answer())
