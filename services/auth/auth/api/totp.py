@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.adapters.qr import qr_svg
 from auth.adapters.tables import recovery_code, user
 from auth.api.deps import current_caller
-from auth.api.login import login_failed, login_succeeded
+from auth.api.login import WRONG_CODE, login_failed, login_succeeded, too_many_attempts
 from auth.api.schemas import SessionAnswer, TotpSetupAnswer, TotpSetupRequest, TotpVerifyRequest
 from auth.audit import record_audit
 from auth.challenges import (
@@ -29,6 +29,7 @@ from auth.challenges import (
 from auth.context import AuthContext, ContextDep
 from auth.domain import recovery_codes, totp
 from auth.ip_access import may_connect
+from auth.throttling import hold_code_count
 from tollgate_shared.errors import problem_response
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import TotpEnrolled
@@ -82,6 +83,12 @@ async def verify(
     owner = await challenge_owner(db, row)
     if owner is None:
         return invalid_challenge()
+    # Wrong codes are counted per user across challenges and addresses; while they
+    # block, no code is looked at and the challenge keeps its attempts.
+    wait = await hold_code_count(db, user_id=owner.id, ip=edge.client_ip, now=datetime.now(UTC))
+    if wait:
+        await login_failed(db, context, user_row=owner, ip=edge.client_ip, reason="throttled")
+        return too_many_attempts(wait)
     if not await may_connect(db, user=owner, ip=edge.client_ip):
         return problem_response(403, "ip_not_allowed", "Access from this address is not allowed", ip=edge.client_ip)
     if row.purpose == "totp_setup":
@@ -128,7 +135,7 @@ async def _check_code(db: AsyncSession, context: AuthContext, *, row: Any, owner
 
 async def _wrong_code(db: AsyncSession, context: AuthContext, *, row: Any, owner: Any, ip: str) -> JSONResponse:
     remaining = await count_failure(db, row)
-    await login_failed(db, context, user_row=owner, ip=ip, reason="wrong_totp_code")
+    await login_failed(db, context, user_row=owner, ip=ip, reason=WRONG_CODE)
     return problem_response(
         401,
         "invalid_code",
