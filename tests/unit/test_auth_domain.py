@@ -8,7 +8,7 @@ import pytest
 
 from auth.adapters.secret_box import SecretBox, SecretBoxError
 from auth.domain import passwords, recovery_codes
-from auth.domain.ip_rules import InvalidRule, Rule, is_allowed, validated_range
+from auth.domain.ip_rules import InvalidRule, Rule, is_allowed, parse_ip, validated_range
 from auth.domain.throttle import CODES, MAX_DELAY_SECONDS, PASSWORDS
 
 
@@ -79,12 +79,21 @@ def test_disabled_rules_are_ignored() -> None:
         ("10.0.0.1", "::1", "end_ip"),
         ("nope", "10.0.0.1", "start_ip"),
         ("10.0.0.1", "10.0.0.256", "end_ip"),
+        ("fe80::1%eth0", "fe80::2", "start_ip"),
+        ("fe80::1", "fe80::2%1", "end_ip"),
     ],
 )
 def test_invalid_ranges_name_the_field(start: str, end: str, field: str) -> None:
     with pytest.raises(InvalidRule) as raised:
         validated_range(start, end)
     assert raised.value.field == field
+
+
+def test_a_client_address_with_a_zone_index_is_in_no_range() -> None:
+    rules = [rule("fe80::", "fe80::ffff", user_id="alice")]
+    assert is_allowed(rules, user_id="alice", address=ip_address("fe80::1"))
+    with pytest.raises(InvalidRule):
+        parse_ip("fe80::1%eth0", field="ip")  # so may_connect treats it as no address
 
 
 def test_mapped_ipv6_counts_as_ipv4() -> None:

@@ -21,12 +21,15 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
 # the sandbox's checkout page is reached by its unguessable link, as a provider's is.
 PUBLIC_PREFIXES: tuple[str, ...] = ("/api/billing/webhooks/", "/sandbox/checkout/")
 
+# Every public step of auth, where anyone could guess a password, a code or a
+# refresh token (a unit test holds every public POST of auth to it).
 RATE_LIMITED: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", "/api/accounts"),
         ("POST", "/api/auth/login"),
         ("POST", "/api/auth/totp/setup"),
         ("POST", "/api/auth/totp/verify"),
+        ("POST", "/api/auth/refresh"),
     }
 )
 

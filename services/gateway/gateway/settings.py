@@ -25,7 +25,7 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout: float = Field(default=30.0, gt=0)
     # Origins (scheme://host[:port], comma-separated) browsers may call the API from; empty: CORS off.
     cors_origins: str = ""
-    # Login, TOTP and sign-up requests per client address and minute.
+    # Sign-up, login, TOTP and refresh requests per client address and minute.
     auth_rate_per_minute: int = Field(default=30, ge=1, le=100_000)
     # How long a revoked session's tokens could still be presented.
     access_token_minutes: int = Field(default=15, ge=1, le=60)
