@@ -178,3 +178,62 @@ async def test_tollgate_stack_runs_the_distributed_system(
             return queue.declaration_result.consumer_count or 0
 
     assert await wait_for(billing_consumers) == 2  # two billing replicas compete for the queue
+
+
+REAL_SECRETS = {"TOLLGATE_SECRET_KEY": "a real secret of the tests 0123456789", "TOLLGATE_INTERNAL_KEY": "x" * 40}
+PLACEHOLDER_SECRETS = ["TOLLGATE_SECRET_KEY", "TOLLGATE_INTERNAL_KEY"]
+A_BROKER = {"TOLLGATE_AMQP_URL": "amqp://guest:guest@127.0.0.1:9/"}  # never reached: the check comes first
+
+
+@pytest.mark.parametrize(
+    ("args", "settings", "named"),
+    [
+        (
+            ["staff", "create", "--email", "finance@example.com", "--role", "finance"],
+            {"TOLLGATE_STAFF_PASSWORD": "correct horse battery staple"},
+            PLACEHOLDER_SECRETS,
+        ),
+        (["migrate"], {}, PLACEHOLDER_SECRETS),
+        (["serve", "auth", "--port", "{port}"], {}, PLACEHOLDER_SECRETS),
+        (["auth", "rotate-keys"], {}, PLACEHOLDER_SECRETS),
+        (["billing", "reconcile"], {}, PLACEHOLDER_SECRETS),
+        # Production takes money for real: the sandbox only when asked for.
+        (["serve", "auth", "--port", "{port}"], REAL_SECRETS, ["TOLLGATE_AMQP_URL"]),  # serve is the distributed way
+        (["serve", "billing", "--port", "{port}"], {**REAL_SECRETS, **A_BROKER}, ["TOLLGATE_PAYMENT_PROVIDER"]),
+        (
+            ["serve", "gateway", "--port", "{port}"],
+            {**REAL_SECRETS, **A_BROKER, "TOLLGATE_TRUSTED_PROXIES": "10.0.0.0/33"},
+            ["TOLLGATE_TRUSTED_PROXIES"],
+        ),
+        (
+            ["serve", "invoicing", "--port", "{port}"],
+            {**REAL_SECRETS, **A_BROKER, "TOLLGATE_BUS_RETRY_DELAYS": "1,soon"},
+            ["TOLLGATE_BUS_RETRY_DELAYS"],
+        ),
+        (["dev", "--port", "{port}"], {"TOLLGATE_BUS_PREFETCH": "lots"}, ["TOLLGATE_BUS_PREFETCH"]),
+        (["stack", "--port", "{port}"], {"TOLLGATE_LOG_LEVEL": "LOUD"}, ["TOLLGATE_LOG_LEVEL"]),
+        (["dlq", "list"], {}, ["TOLLGATE_AMQP_URL"]),
+    ],
+)
+def test_a_configuration_mistake_is_one_line_naming_what_to_set(
+    args: list[str], settings: dict[str, str], named: list[str], tmp_path: Path
+) -> None:
+    port = str(free_port_pair()[0])
+    # SQLite files in a folder of the test's own: nothing reaches a shared database even if a check were missing.
+    databases = {
+        f"TOLLGATE_{service.upper()}_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / service}.db"
+        for service in ("auth", "billing", "invoicing")
+    }
+    env = _environment(TOLLGATE_DATA_DIR=str(tmp_path / "data"), **databases, **settings)
+    finished = subprocess.run(
+        [sys.executable, "-m", "tollgate.cli", *(arg.format(port=port) for arg in args)],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    errors = finished.stderr.decode().strip().splitlines()
+    assert finished.returncode == 2, finished.stderr.decode()
+    assert len(errors) == 1, errors
+    assert all(name in errors[0] for name in named), errors[0]
+    assert not (tmp_path / "data").exists() and not list(tmp_path.glob("*.db"))  # it stopped before any data

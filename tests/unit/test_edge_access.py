@@ -16,10 +16,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from gateway.access import Admitted, EdgeAccess, Refusal
 from gateway.client_address import parse_address
 from gateway.credentials import Credential, CredentialRefused, credential_of, without_credentials
-from gateway.edge_policy import is_public, is_rate_limited
+from gateway.edge_policy import PUBLIC, is_public, is_rate_limited
 from gateway.ip_index import IpRuleIndex
 from gateway.proxy import forward_headers
 from gateway.rate_limit import RateLimiter, retry_after
+from gateway.routes import route
 from tollgate_shared.access_tokens import AUDIENCE, ISSUER, Principal
 from tollgate_shared.callers import csrf_token
 from tollgate_shared.edge import EDGE_HEADER, verify_edge
@@ -100,6 +101,13 @@ def test_public_and_rate_limited_paths() -> None:
     )
     assert not is_public("GET", "/api/auth/me") and not is_public("POST", "/api/auth/logout")
     assert not is_public("GET", "/api/auth/login")
+
+
+def test_every_public_step_of_auth_is_rate_limited() -> None:
+    """Whatever anyone may call to guess a password, a code or a token is rate-limited per address."""
+    guessable = {(method, path) for method, path in PUBLIC if method == "POST" and route(path) == "auth"}
+    assert guessable >= {("POST", "/api/auth/login"), ("POST", "/api/auth/refresh")}
+    assert all(is_rate_limited(method, path) for method, path in guessable), guessable
 
 
 # --- the whole edge decision, with remembered tokens -------------------------------------------------

@@ -26,12 +26,15 @@ PUBLIC_PREFIXES: tuple[str, ...] = ("/api/billing/webhooks/", "/sandbox/checkout
 # request anonymous instead of refusing it, so a stale cookie never blocks a login.
 OPTIONAL_CREDENTIAL: frozenset[tuple[str, str]] = frozenset({("POST", "/api/auth/totp/setup")})
 
+# Every public step of auth, where anyone could guess a password, a code or a
+# refresh token (a unit test holds every public POST of auth to it).
 RATE_LIMITED: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", "/api/accounts"),
         ("POST", "/api/auth/login"),
         ("POST", "/api/auth/totp/setup"),
         ("POST", "/api/auth/totp/verify"),
+        ("POST", "/api/auth/refresh"),
     }
 )
 

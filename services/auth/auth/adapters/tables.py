@@ -45,6 +45,8 @@ user = Table(
     Column("totp_secret", Text, nullable=True),
     Column("totp_last_step", BigInteger, nullable=True),
     Column("totp_enrolled_at", DateTime(timezone=True), nullable=True),
+    # Grows at every enrolment and reset: a login challenge opened under an older one is void.
+    Column("totp_generation", Integer, nullable=False, default=0, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("deactivated_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("role IN ('admin', 'user', 'finance')", name="role"),
@@ -71,6 +73,8 @@ login_challenge = Table(
     # Setup challenges carry the seed being enrolled (sealed) until it is confirmed.
     Column("pending_secret", Text, nullable=True),
     Column("failures", Integer, nullable=False, default=0),
+    # The user's totp_generation when the challenge was opened (see `user`).
+    Column("totp_generation", Integer, nullable=False, default=0, server_default="0"),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
