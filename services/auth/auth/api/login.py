@@ -107,7 +107,7 @@ def too_many_attempts(wait: int) -> JSONResponse:
         429,
         "too_many_attempts",
         "Too many attempts",
-        f"Try again in {wait} seconds.",
+        f"Try again in {wait} second{'' if wait == 1 else 's'}.",
         headers={"Retry-After": str(wait)},
     )
 
