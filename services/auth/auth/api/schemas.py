@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from tollgate_shared.fields import Timestamp
 
 
 class Strict(BaseModel):
@@ -29,7 +30,7 @@ class UserRead(BaseModel):
     role: str
     active: bool = True
     totp_enrolled: bool = False
-    created_at: datetime | None = None
+    created_at: Timestamp | None = None
 
 
 class AccountCreated(BaseModel):
@@ -123,7 +124,7 @@ class IpRuleRead(BaseModel):
     end_ip: str
     description: str
     enabled: bool
-    created_at: datetime
+    created_at: Timestamp
     created_by: str
 
 
@@ -144,4 +145,4 @@ class AuditEntryRead(BaseModel):
     target: str | None
     ip: str | None
     details: dict[str, object] | None
-    created_at: datetime
+    created_at: Timestamp

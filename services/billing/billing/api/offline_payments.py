@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -17,6 +17,7 @@ from tollgate_shared.access_tokens import Principal
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.callers import authenticate
 from tollgate_shared.errors import DomainError
+from tollgate_shared.fields import Timestamp
 from tollgate_shared.jwks import JwksCache
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
@@ -51,8 +52,8 @@ class OfflinePaymentRead(BaseModel):
     bank: str | None
     note: str | None
     reason: str | None
-    created_at: datetime
-    decided_at: datetime | None
+    created_at: Timestamp
+    decided_at: Timestamp | None
 
 
 class Submitted(BaseModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -19,6 +18,7 @@ from billing.payments import start_payment
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, TaxSplit
+from tollgate_shared.fields import Timestamp
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
@@ -55,8 +55,8 @@ class OrderRead(BaseModel):
     total: Money
     buyer: BuyerSnapshot
     place_of_supply: str
-    created_at: datetime
-    paid_at: datetime | None
+    created_at: Timestamp
+    paid_at: Timestamp | None
     # Paying online: the checkout to send the payer to; the order turns paid when the payment succeeds.
     payment: PaymentRead | None = None
 

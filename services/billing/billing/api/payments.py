@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,6 +13,7 @@ from billing.api.deps import ProviderDep, SettingsDep
 from billing.payments import find_payment, receive_webhook, recheck, start_payment
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField, NotFound
+from tollgate_shared.fields import Timestamp
 from tollgate_shared.money import Money, PositiveMoney, format_money, from_minor, to_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
@@ -39,8 +39,8 @@ class PaymentRead(BaseModel):
     provider_reference: str | None
     order_id: str | None
     failure_reason: str | None
-    created_at: datetime
-    completed_at: datetime | None
+    created_at: Timestamp
+    completed_at: Timestamp | None
 
 
 def payment_view(row: Any) -> PaymentRead:
