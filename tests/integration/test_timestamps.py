@@ -129,3 +129,17 @@ async def order_paid_events(url: str) -> list[dict[str, Any]]:
     found = await rows(url, "SELECT payload FROM outbox WHERE event_type LIKE 'billing.%' ORDER BY seq")
     events = [json.loads(row["payload"]) for row in found]
     return events if any(e["type"] == "billing.order.paid" for e in events) else []
+
+
+async def test_sessions_and_totp_challenges_compare_their_expiry_with_now(portal: tuple[AuthClient, Any]) -> None:
+    """A refresh and a TOTP enrolment each compare a stored expiry with the time of now."""
+    client, _ = portal
+    admin = await client.sign_up()
+    refreshed = await client.call("POST", "/api/auth/refresh", json={"refresh_token": admin.refresh_token})
+    assert refreshed.status_code == 200, refreshed.text
+    await client.enforce(admin)
+    member = await client.add_user(admin)
+
+    await client.enrol(member)  # the setup challenge is found live, then spent
+
+    assert (await client.call("GET", "/api/auth/me", member)).status_code == 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,7 +25,7 @@ async def seconds_blocked(session: AsyncSession, keys: list[str], *, now: dateti
     waits = [
         int((row.blocked_until - now).total_seconds()) + 1
         for row in rows
-        if row.blocked_until and _aware(row.blocked_until) > now
+        if row.blocked_until and row.blocked_until > now
     ]
     return max(waits, default=0)
 
@@ -36,7 +36,7 @@ async def record_failure(session: AsyncSession, keys: list[str], *, threshold: i
         row = (
             await session.execute(select(login_throttle).where(login_throttle.c.key == key).with_for_update())
         ).first()
-        failures = 1 if row is None or now - _aware(row.updated_at) > FORGET_AFTER else row.failures + 1
+        failures = 1 if row is None or now - row.updated_at > FORGET_AFTER else row.failures + 1
         delay = delay_after(failures, threshold=threshold)
         values = {
             "failures": failures,
@@ -49,8 +49,3 @@ async def record_failure(session: AsyncSession, keys: list[str], *, threshold: i
 
 async def forget_failures(session: AsyncSession, key: str) -> None:
     await session.execute(delete(login_throttle).where(login_throttle.c.key == key))
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything here is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
