@@ -25,6 +25,7 @@ from tollgate_shared.bus import Bus, Subscription
 from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
 from tollgate_shared.bus.publisher_mark import PublisherMarks
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
+from tollgate_shared.control_characters import ControlCharacterGuard
 from tollgate_shared.db import create_engine
 from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
 from tollgate_shared.errors import install_problem_handlers, problem_response
@@ -166,6 +167,10 @@ def create_service_app(
         telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
     install_problem_handlers(app)
+    # Middleware added last runs first: the edge's signature, then the trace, then the guard.
+    app.add_middleware(
+        ControlCharacterGuard, routes=[route for router in definition.routers for route in router.routes]
+    )
     instrument_app(app)
     app.add_middleware(EdgeSignatureMiddleware, key=settings.internal_key.get_secret_value().encode())
     app.include_router(health_router())
