@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
-from tollgate_shared.fields import Timestamp
+from tollgate_shared.fields import OnlyFalse, RequestBody, Timestamp
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(RequestBody):
+    """A request body of auth's (strict: no unknown field, no value guessed from another JSON type)."""
 
 
 class AccountCreate(Strict):
@@ -99,7 +99,7 @@ class UserCreate(Strict):
 
 
 class UserUpdate(Strict):
-    active: Literal[False] = Field(description="false deactivates the user; deactivation is final")
+    active: OnlyFalse = Field(description="false deactivates the user; deactivation is final")
 
 
 class IpRuleCreate(Strict):

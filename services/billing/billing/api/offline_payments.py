@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from billing.adapters.tables import billing_profile, offline_payment
@@ -17,7 +17,7 @@ from tollgate_shared.access_tokens import Principal
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.callers import authenticate
 from tollgate_shared.errors import DomainError
-from tollgate_shared.fields import Timestamp
+from tollgate_shared.fields import CalendarDate, RequestBody, Timestamp
 from tollgate_shared.jwks import JwksCache
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
@@ -27,12 +27,11 @@ router = APIRouter(tags=["offline payments"])
 Status = Literal["pending_approval", "approved", "rejected"]
 
 
-class OfflinePaymentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OfflinePaymentCreate(RequestBody):
     amount: PositiveMoney
     mode: Literal["neft", "rtgs", "imps", "cheque", "wire"]
     reference: str = Field(min_length=1, max_length=100, description="the UTR or cheque number")
-    paid_on: date
+    paid_on: CalendarDate
     bank: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=500)
 
@@ -62,8 +61,7 @@ class Submitted(BaseModel):
     message: str
 
 
-class Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Decision(RequestBody):
     decision: Literal["approve", "reject"]
     amount: PositiveMoney | None = None
     reason: str | None = Field(default=None, max_length=500)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from billing.adapters.tables import order
@@ -18,7 +18,7 @@ from billing.payments import start_payment
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, TaxSplit
-from tollgate_shared.fields import Timestamp
+from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
@@ -26,22 +26,19 @@ from tollgate_shared.service import RuntimeDep, SessionDep
 router = APIRouter(prefix="/api/billing/orders", tags=["orders"])
 
 
-class ItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ItemIn(RequestBody):
     description: str = Field(min_length=1, max_length=200)
     sac: str = Field(pattern=r"^99[0-9]{4}$", description="the 6-digit services accounting code")
     quantity: int = Field(ge=1, le=100_000)
     unit_price: PositiveMoney
 
 
-class OrderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrderCreate(RequestBody):
     order_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
     items: list[ItemIn] = Field(min_length=1)
 
 
-class PayRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PayRequest(RequestBody):
     method: Literal["credits", "online"]
 
 

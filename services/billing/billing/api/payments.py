@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from billing.adapters.tables import payment
@@ -13,7 +13,7 @@ from billing.api.deps import ProviderDep, SettingsDep
 from billing.payments import find_payment, receive_webhook, recheck, start_payment
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField, NotFound
-from tollgate_shared.fields import Timestamp
+from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, format_money, from_minor, to_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
@@ -24,8 +24,7 @@ router = APIRouter(tags=["payments"])
 ADD_CREDITS_PAGE = "/billing/add-credits"
 
 
-class OnlineTopUp(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OnlineTopUp(RequestBody):
     amount: PositiveMoney
 
 
