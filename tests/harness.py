@@ -136,6 +136,15 @@ class DatabaseFactory:
         self.created.clear()
 
 
+async def sqlite_database(service: str, folder: Path) -> str:
+    """The URL of a new, migrated SQLite file for `service` in `folder` (the embedded default's database)."""
+    url = f"sqlite+aiosqlite:///{folder / f'{service}.db'}"
+    migrations = SERVICES[service].migrations
+    assert migrations is not None
+    await asyncio.to_thread(upgrade, migrations, url)
+    return url
+
+
 async def fetch(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
     connection = await asyncpg.connect(_dsn(url))
     try:

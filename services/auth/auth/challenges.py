@@ -49,8 +49,7 @@ async def live_challenge(db: AsyncSession, token: str) -> Any | None:
     ).first()
     if row is None or row.used_at is not None or row.failures >= MAX_FAILURES:
         return None
-    expires_at = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-    return row if expires_at > datetime.now(UTC) else None
+    return row if row.expires_at > datetime.now(UTC) else None
 
 
 def speaks_for(challenge: Any, owner: Any) -> bool:

@@ -13,7 +13,7 @@ Two counts, each beside the count per client address:
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -84,7 +84,7 @@ async def _seconds_blocked(session: AsyncSession, keys: list[str], *, now: datet
     waits = [
         int((row.blocked_until - now).total_seconds()) + 1
         for row in rows
-        if row.blocked_until and _aware(row.blocked_until) > now
+        if row.blocked_until and row.blocked_until > now
     ]
     return max(waits, default=0)
 
@@ -94,7 +94,7 @@ async def _record_failure(
 ) -> None:
     for key in keys:
         row = await _lock(session, key, now=now)
-        failures = 1 if now - _aware(row.updated_at) > FORGET_AFTER else row.failures + 1
+        failures = 1 if now - row.updated_at > FORGET_AFTER else row.failures + 1
         delay = schedule.delay_after(failures, threshold=threshold)
         await session.execute(
             update(login_throttle)
@@ -120,8 +120,3 @@ async def _lock(session: AsyncSession, key: str, *, now: datetime) -> Any:
     )
     statement = select(login_throttle).where(login_throttle.c.key == key).with_for_update()
     return (await session.execute(statement)).one()
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything here is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

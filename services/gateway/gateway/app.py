@@ -34,6 +34,7 @@ from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.jwks import JwksCache
+from tollgate_shared.no_store import with_no_store
 from tollgate_shared.revocations import RevokedSessions
 from tollgate_shared.service import build_bus, start_bus_until_up
 from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, traced_asgi
@@ -210,13 +211,15 @@ class Gateway:
 
 
 def _with_headers(send: Send, path: str) -> Send:
-    """Add the security headers (and the UI's framing rules) to the gateway's own answers."""
-    extra = SECURITY_HEADERS + (UI_HEADERS if not path.startswith("/api/") else ())
+    """Add the security headers (and the UI's framing rules, or the API's no-store) to the gateway's own answers."""
+    api = path == "/api" or path.startswith("/api/")
+    extra = SECURITY_HEADERS + (() if api else UI_HEADERS)
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             present = {name for name, _ in message["headers"]}
-            message = {**message, "headers": [*message["headers"], *(h for h in extra if h[0] not in present)]}
+            headers = [*message["headers"], *(h for h in extra if h[0] not in present)]
+            message = {**message, "headers": with_no_store(headers) if api else headers}
         await send(message)
 
     return wrapped

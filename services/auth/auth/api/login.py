@@ -197,9 +197,9 @@ async def refresh(
             ip=edge.client_ip,
         )
         return problem_response(401, "invalid_refresh_token", "Invalid refresh token")
-    expires_at = the_session.expires_at if the_session.expires_at.tzinfo else the_session.expires_at.replace(tzinfo=UTC)
     user_row = (await db.execute(select(user).where(user.c.id == the_session.user_id))).first()
-    if the_session.revoked_at is not None or expires_at <= datetime.now(UTC) or user_row is None or not user_row.active:
+    ended = the_session.revoked_at is not None or the_session.expires_at <= datetime.now(UTC)
+    if ended or user_row is None or not user_row.active:
         return problem_response(401, "session_ended", "The session has ended")
     # The rules may have changed since the login: apply them again.
     if not await may_connect(db, user=user_row, ip=edge.client_ip):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from billing.adapters.tables import order
@@ -20,6 +19,7 @@ from billing.payments import pay_order_online
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, TaxSplit
+from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
@@ -27,22 +27,19 @@ from tollgate_shared.service import RuntimeDep, SessionDep
 router = APIRouter(prefix="/api/billing/orders", tags=["orders"])
 
 
-class ItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ItemIn(RequestBody):
     description: str = Field(min_length=1, max_length=200)
     sac: str = Field(pattern=r"^99[0-9]{4}$", description="the 6-digit services accounting code")
     quantity: int = Field(ge=1, le=100_000)
     unit_price: PositiveMoney
 
 
-class OrderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrderCreate(RequestBody):
     order_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
     items: list[ItemIn] = Field(min_length=1)
 
 
-class PayRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PayRequest(RequestBody):
     method: Literal["credits", "online"]
 
 
@@ -56,8 +53,8 @@ class OrderRead(BaseModel):
     total: Money
     buyer: BuyerSnapshot
     place_of_supply: str
-    created_at: datetime
-    paid_at: datetime | None
+    created_at: Timestamp
+    paid_at: Timestamp | None
     # Paying online: the checkout to send the payer to; the order turns paid when the payment succeeds.
     payment: PaymentRead | None = None
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from billing.adapters.tables import payment
@@ -14,6 +13,7 @@ from billing.api.deps import ProviderDep, SettingsDep
 from billing.payments import find_payment, receive_webhook, recheck, start_payment
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import NotFound
+from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, format_money, from_minor, to_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
@@ -24,8 +24,7 @@ router = APIRouter(tags=["payments"])
 ADD_CREDITS_PAGE = "/billing/add-credits"
 
 
-class OnlineTopUp(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OnlineTopUp(RequestBody):
     amount: PositiveMoney
 
 
@@ -39,8 +38,8 @@ class PaymentRead(BaseModel):
     provider_reference: str | None
     order_id: str | None
     failure_reason: str | None
-    created_at: datetime
-    completed_at: datetime | None
+    created_at: Timestamp
+    completed_at: Timestamp | None
 
 
 def payment_view(row: Any) -> PaymentRead:
