@@ -30,6 +30,7 @@ from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.inbox import EventHandler, inbox_handler, only_from_publisher
 from tollgate_shared.messaging_tables import MessagingTables
+from tollgate_shared.openapi import describe_problems
 from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay
 from tollgate_shared.settings import ServiceSettings
 from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, instrument_app
@@ -166,6 +167,7 @@ def create_service_app(
         telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
     install_problem_handlers(app)
+    describe_problems(app)
     instrument_app(app)
     app.add_middleware(EdgeSignatureMiddleware, key=settings.internal_key.get_secret_value().encode())
     app.include_router(health_router())
