@@ -113,12 +113,14 @@ async def start_system(databases: DatabaseFactory, amqp_url: str) -> AsyncIterat
         gateway_upstreams: dict[str, str] | None = None,
         gateway_settings: dict[str, Any] | None = None,
         billing_settings: dict[str, Any] | None = None,
+        database_urls: dict[str, str] | None = None,
     ) -> System:
         group = ServerGroup()
         groups.append(group)
         system = System(group)
         for service in services:
-            system.database_urls[service] = await databases.fresh(service)
+            # A given URL (a migrated SQLite file, say) instead of a fresh PostgreSQL database.
+            system.database_urls[service] = (database_urls or {}).get(service) or await databases.fresh(service)
             settings = settings_for(
                 service,
                 database_url=system.database_urls[service],
