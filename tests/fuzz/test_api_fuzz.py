@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.auth_client import AuthClient
-from tests.fuzz.runner import fuzz_document
+from tests.fuzz.runner import Credentials, fuzz_document
 from tests.fuzz.world import World, build_world, openapi_document
 from tollgate.services import SERVICES
 from tollgate_shared.migrations import upgrade
@@ -46,7 +46,7 @@ async def fuzz_world(
     urls = await sqlite_databases(tmp_path) if request.param == "sqlite" else {}
     system = await start_system(gateway_settings=UNLIMITED, database_urls=urls)
     async with httpx.AsyncClient(base_url=system.gateway, timeout=30) as client:
-        world = await build_world(AuthClient(client), system, monkeypatch, staff=True)
+        world = await build_world(AuthClient(client), system, monkeypatch)
         yield client, system, world
 
 
@@ -59,13 +59,13 @@ async def sqlite_databases(folder: Path) -> dict[str, str]:
     return urls
 
 
-def credentials(world: World) -> Any:
+def credentials(world: World) -> Credentials:
     """The administrator calls everything but logout (a member's session, so the run keeps its own) and finance."""
 
     def headers(method: str, path: str) -> dict[str, str]:
         if path == "/api/auth/logout":
             return world.member.auth
-        if path.startswith("/api/finance/") and world.staff is not None:
+        if path.startswith("/api/finance/"):
             return world.staff.auth
         return world.admin.auth
 

@@ -30,16 +30,16 @@ EVERYWHERE = (("0.0.0.0", "255.255.255.255"), ("::", "ffff:ffff:ffff:ffff:ffff:f
 class World:
     admin: User
     member: User
-    staff: User | None
+    staff: User
     # (path template, path parameter) -> ids that exist for the caller of that path.
     known: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
 
-async def build_world(client: AuthClient, system: Any, monkeypatch: pytest.MonkeyPatch, *, staff: bool) -> World:
+async def build_world(client: AuthClient, system: Any, monkeypatch: pytest.MonkeyPatch) -> World:
     admin = await client.sign_up()
     member = await client.add_user(admin)
     await client.log_in(member)
-    world = World(admin, member, await finance_staff(client, system, monkeypatch) if staff else None)
+    world = World(admin, member, await finance_staff(client, system, monkeypatch))
     await seed_auth(client, world)
     if "billing" in system.urls:
         await seed_billing(client, world)
