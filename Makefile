@@ -63,4 +63,4 @@ dlq-replay: setup  ## replay every dead-lettered message (needs TOLLGATE_AMQP_UR
 	$(UV) tollgate dlq replay
 
 clean:  ## remove caches and the embedded data folder
-	rm -rf .pytest_cache .mypy_cache .ruff_cache data bench/results
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis data bench/results
