@@ -111,16 +111,16 @@ def cases(operation: Any, mode: GenerationMode, known: Mapping[tuple[str, str], 
 def _sender(session: requests.Session, base_url: str, headers: dict[str, str], report: Report) -> Callable[[Any], None]:
     def send(case: Any) -> None:
         report.requests += 1
+        curl = case.as_curl_command(headers, base_url=base_url)  # the credentials are filtered out
         try:
             response = case.call(base_url=base_url, session=session, headers=headers, timeout=30)
         except requests.RequestException as exc:
-            report.add(Found(case.operation.label, "no answer", None, repr(exc), case.as_curl_command(headers)))
+            report.add(Found(case.operation.label, "no answer", None, repr(exc), curl))
             return
         try:
             case.validate_response(response, headers=headers)
         except FailureGroup as group:
             for failure in group.exceptions:
-                curl = case.as_curl_command(headers, base_url=base_url)
                 report.add(Found(case.operation.label, failure.title, response.status_code, failure.message, curl))
 
     return send
