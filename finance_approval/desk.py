@@ -40,6 +40,12 @@ def human_decision(
         raise DeskError("a rejection needs a reason")
     if decision == "reject" and approved is not None:
         raise DeskError("a rejection has no amount")
+    if approved is not None and approved > held.submission.amount:
+        # Billing's rule too: what arrived beyond the submission is submitted again after a rejection.
+        raise DeskError(
+            f"approving more than the {format_money(held.submission.amount)} submitted: reject it, and the user "
+            "submits the transfer again for the amount that arrived"
+        )
     if approved is not None and approved != held.submission.amount and reason is None:
         raise DeskError("approving another amount than submitted needs a reason")
     return Decision(held.submission.offline_payment_id, decision, decided_by, amount=approved, reason=reason)

@@ -23,10 +23,12 @@ from tests.harness import (
     DatabaseFactory,
     ServerGroup,
     reset_broker,
+    sqlite_database,
     wait_ready,
 )
 from tests.infrastructure import Infrastructure, InfrastructureMissing, infrastructure
 from tollgate.services import SERVICES
+from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.settings import ServiceSettings
 from tollgate_shared.telemetry import setup_telemetry
 
@@ -101,34 +103,47 @@ class System:
 
 
 @pytest.fixture
-async def start_system(databases: DatabaseFactory, amqp_url: str) -> AsyncIterator[Any]:
-    """`await start_system(billing_consumers=..., amqp_urls={...})` → a running `System`."""
+async def start_system(
+    databases: DatabaseFactory, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Any]:
+    """`await start_system(billing_consumers=..., amqp_urls={...})` → a running `System`.
+
+    `embedded=True` runs the embedded default instead (`tollgate dev`): SQLite
+    files and one in-process bus shared by the services and the gateway.
+    """
     groups: list[ServerGroup] = []
 
     async def start(
         *,
+        embedded: bool = False,
         services: tuple[str, ...] = ("auth", "billing", "invoicing"),
         amqp_urls: dict[str, str] | None = None,
         billing_consumers: Any = None,
         gateway_upstreams: dict[str, str] | None = None,
         gateway_settings: dict[str, Any] | None = None,
         billing_settings: dict[str, Any] | None = None,
-        database_urls: dict[str, str] | None = None,
     ) -> System:
         group = ServerGroup()
         groups.append(group)
         system = System(group)
+        broker = InProcessBroker() if embedded else None
+        bus_url = None if embedded else amqp_url
+        folder = tmp_path_factory.mktemp("embedded") if embedded else None
         for service in services:
-            # A given URL (a migrated SQLite file, say) instead of a fresh PostgreSQL database.
-            system.database_urls[service] = (database_urls or {}).get(service) or await databases.fresh(service)
+            if folder is not None:
+                system.database_urls[service] = await sqlite_database(service, folder)
+            else:
+                system.database_urls[service] = await databases.fresh(service)
             settings = settings_for(
                 service,
                 database_url=system.database_urls[service],
-                amqp_url=(amqp_urls or {}).get(service, amqp_url),
+                amqp_url=(amqp_urls or {}).get(service, bus_url),
                 auth_url=system.urls.get("auth", "http://127.0.0.1:9"),
                 **((billing_settings or {}) if service == "billing" else {}),
             )
-            extra = {"consumers": billing_consumers} if service == "billing" and billing_consumers is not None else {}
+            extra: dict[str, Any] = {"broker": broker} if broker is not None else {}
+            if service == "billing" and billing_consumers is not None:
+                extra["consumers"] = billing_consumers
             app = SERVICES[service].create_app(settings, instance=f"{service}-test", **extra)
             system.apps[service] = app
             system.urls[service] = await group.start(service, app)
@@ -136,9 +151,9 @@ async def start_system(databases: DatabaseFactory, amqp_url: str) -> AsyncIterat
             f"{name}_url": system.urls.get(name, "http://127.0.0.1:9") for name in ("auth", "billing", "invoicing")
         }
         upstreams.update(gateway_upstreams or {})
-        gateway_values = {"amqp_url": amqp_url, **upstreams, **(gateway_settings or {})}
+        gateway_values = {"amqp_url": bus_url, **upstreams, **(gateway_settings or {})}
         system.apps["gateway"] = SERVICES["gateway"].create_app(
-            settings_for("gateway", **gateway_values), instance="gateway-test"
+            settings_for("gateway", **gateway_values), instance="gateway-test", broker=broker
         )
         system.urls["gateway"] = await group.start("gateway", system.apps["gateway"])
         for service in services:

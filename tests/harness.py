@@ -16,12 +16,14 @@ from urllib.parse import urlsplit, urlunsplit
 import aio_pika
 import asyncpg
 import httpx
+import jwt
 from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tollgate.dev import QuietServer, bind_loopback, server
 from tollgate.services import SERVICES
+from tollgate_shared.access_tokens import Principal, principal_from_claims
 from tollgate_shared.bus import topology
 from tollgate_shared.db import create_engine
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
@@ -134,6 +136,15 @@ class DatabaseFactory:
         self.created.clear()
 
 
+async def sqlite_database(service: str, folder: Path) -> str:
+    """The URL of a new, migrated SQLite file for `service` in `folder` (the embedded default's database)."""
+    url = f"sqlite+aiosqlite:///{folder / f'{service}.db'}"
+    migrations = SERVICES[service].migrations
+    assert migrations is not None
+    await asyncio.to_thread(upgrade, migrations, url)
+    return url
+
+
 async def fetch(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
     connection = await asyncpg.connect(_dsn(url))
     try:
@@ -225,13 +236,26 @@ class ServerGroup:
                 self.servers.pop(name).sock.close()
 
 
-def signed_headers(method: str, path: str, *, client_ip: str = "203.0.113.7") -> dict[str, str]:
-    """Headers a request straight to a service needs (as if from the gateway)."""
+def signed_headers(
+    method: str, path: str, *, client_ip: str = "203.0.113.7", access_token: str | None = None
+) -> dict[str, str]:
+    """Headers a request straight to a service needs (as if from the gateway), acting as the
+    holder of `access_token` when given (read unchecked: the gateway is what checks it)."""
     request_id = uuid.uuid4().hex
     signature = sign_edge(
-        TEST_INTERNAL_KEY.encode(), method=method, path=path, client_ip=client_ip, request_id=request_id
+        TEST_INTERNAL_KEY.encode(),
+        method=method,
+        path=path,
+        client_ip=client_ip,
+        request_id=request_id,
+        principal=principal_of(access_token) if access_token else None,
     )
     return {EDGE_HEADER: signature}
+
+
+def principal_of(access_token: str) -> Principal:
+    """The caller an access token names, unverified (tests that bypass the gateway on purpose)."""
+    return principal_from_claims(jwt.decode(access_token, options={"verify_signature": False}))
 
 
 async def wait_ready(url: str, timeout: float = 20.0) -> None:

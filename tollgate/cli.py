@@ -7,7 +7,12 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from tollgate_shared.settings import SettingsError, configuration_problem
+
 SERVICE_NAMES = ("auth", "billing", "invoicing", "gateway")
+USAGE_ERROR = 2  # what argparse exits with for a wrong command line; a wrong configuration is the same kind
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "data_dir", None) is not None:
         os.environ["TOLLGATE_DATA_DIR"] = str(args.data_dir)
+    try:
+        return _run(args)
+    except (SettingsError, ValidationError) as error:
+        # A configuration mistake is the operator's to fix: one line saying what to set, not a traceback.
+        problem = configuration_problem(error)
+        if problem is None:
+            raise
+        print(f"tollgate: {problem}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "dev":
         from tollgate.dev import run_dev
 

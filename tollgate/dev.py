@@ -21,7 +21,7 @@ import uvicorn
 
 from gateway.settings import GatewaySettings
 from tollgate.migrate import migrate
-from tollgate.services import BACKEND_SERVICES, SERVICES
+from tollgate.services import BACKEND_SERVICES, SERVICES, startup_settings
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.telemetry import setup_telemetry
 
@@ -91,7 +91,9 @@ async def serve_embedded(port: int) -> None:
 
 def run_dev(port: int, data_dir: Path) -> None:
     prepare_environment(data_dir)
-    setup_telemetry("tollgate", log_level=os.environ.get("TOLLGATE_LOG_LEVEL", "INFO"))
+    # Every service's settings first: a mistake is told before anything is migrated or started.
+    settings = {name: startup_settings(name) for name in SERVICES}
+    setup_telemetry("tollgate", log_level=settings["gateway"].log_level)
     migrate(list(BACKEND_SERVICES))
     import uvloop
 

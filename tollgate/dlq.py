@@ -8,12 +8,13 @@ import os
 from tollgate.services import all_queues
 from tollgate_shared.bus.dead_letters import list_dead_letters, replay_dead_letters
 from tollgate_shared.bus.publisher_mark import PublisherMarks
+from tollgate_shared.settings import SettingsError
 
 
 def _amqp_url() -> str:
     url = os.environ.get("TOLLGATE_AMQP_URL")
     if not url:
-        raise SystemExit("TOLLGATE_AMQP_URL is not set: dead-letter queues live in RabbitMQ")
+        raise SettingsError("TOLLGATE_AMQP_URL is not set: dead-letter queues live in RabbitMQ")
     return url
 
 

@@ -18,7 +18,7 @@ from billing.settings import BillingSettings
 from gateway.settings import GatewaySettings
 from invoicing.handlers import event_handlers as invoicing_handlers
 from invoicing.settings import InvoicingSettings
-from tollgate_shared.settings import ServiceSettings
+from tollgate_shared.settings import ServiceSettings, SettingsError
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class ServiceEntry:
     migrations: Path | None
     # Work queues the service consumes; `tollgate dlq` looks at their dead letters.
     queues: Callable[[], list[str]]
+    # What the settings validate alone but the service would only find out while starting.
+    startup_problem: Callable[[Any], str | None] = lambda settings: None
 
 
 def _queues(
@@ -46,6 +48,7 @@ SERVICES: dict[str, ServiceEntry] = {
         billing.app.MIGRATIONS,
         # The finance service's queue is declared by billing: its dead letters are billing's to show.
         _queues(billing_handlers, BillingSettings, (FINANCE_QUEUE,)),
+        startup_problem=lambda settings: settings.payment_provider_problem(),
     ),
     "invoicing": ServiceEntry(
         "invoicing",
@@ -57,6 +60,16 @@ SERVICES: dict[str, ServiceEntry] = {
     "gateway": ServiceEntry("gateway", gateway.app.create_app, GatewaySettings, None, lambda: []),
 }
 BACKEND_SERVICES = ("auth", "billing", "invoicing")
+
+
+def startup_settings(name: str, **overrides: Any) -> ServiceSettings:
+    """The settings `name` would start with; `SettingsError` (what to set) before anything starts."""
+    entry = SERVICES[name]
+    settings = entry.settings(**overrides)
+    problem = entry.startup_problem(settings)
+    if problem is not None:
+        raise SettingsError(f"{name} settings: {problem}")
+    return settings
 
 
 def all_queues() -> list[str]:

@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Iterable
 
 from tollgate.migrate import migrate
-from tollgate.services import BACKEND_SERVICES
+from tollgate.services import BACKEND_SERVICES, SERVICES, startup_settings
 
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/tollgate_{service}"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
@@ -67,10 +67,14 @@ def wait_ready(url: str, timeout: float = 60) -> bool:
 
 def run_stack(port: int, base_port: int = BASE_PORT) -> int:
     env = stack_environment()
-    os.environ.update({k: v for k, v in env.items() if k.startswith("TOLLGATE_")})
-    migrate(list(BACKEND_SERVICES))
     processes = plan(port, base_port)
     env.update(upstream_settings(processes))
+    os.environ.update({k: v for k, v in env.items() if k.startswith("TOLLGATE_")})
+    # Every process's settings, checked here: a mistake is one line before anything starts,
+    # not one per child after the others have started.
+    for service in SERVICES:
+        startup_settings(service)
+    migrate(list(BACKEND_SERVICES))
     children = [
         subprocess.Popen(  # noqa: S603 (our own executable and arguments)
             [

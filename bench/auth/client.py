@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.harness import principal_of
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 
 
@@ -25,8 +26,9 @@ class Answer:
 class SignedClient:
     """One shared aiohttp session; every request carries a fresh edge signature.
 
-    No cookie jar: the bench authenticates with bearer tokens, as an API client
-    would, and the service's `Secure` cookies are not for plain-HTTP loopback anyway.
+    No cookie jar: the bench authenticates as the gateway forwards an API
+    client's bearer token (the caller in the edge header), and the service's
+    `Secure` cookies are not for plain-HTTP loopback anyway.
     """
 
     def __init__(self, base_url: str, internal_key: str, *, connections: int, timeout: float = 60.0) -> None:
@@ -48,11 +50,16 @@ class SignedClient:
         await self.close()
 
     def headers(self, method: str, path: str, *, client_ip: str, token: str | None) -> dict[str, str]:
-        signature = sign_edge(self.key, method=method, path=path, client_ip=client_ip, request_id=uuid.uuid4().hex)
-        headers = {EDGE_HEADER: signature, "content-type": "application/json"}
-        if token:
-            headers["authorization"] = f"Bearer {token}"
-        return headers
+        # The services learn the caller only from the edge header: name the token's holder there.
+        signature = sign_edge(
+            self.key,
+            method=method,
+            path=path,
+            client_ip=client_ip,
+            request_id=uuid.uuid4().hex,
+            principal=principal_of(token) if token else None,
+        )
+        return {EDGE_HEADER: signature, "content-type": "application/json"}
 
     async def call(
         self, method: str, path: str, body: dict[str, Any], *, client_ip: str, token: str | None = None

@@ -32,6 +32,7 @@ from bench.common import server_version
 from bench.gateway import infra
 from bench.gateway.load import WrkScript, run_wrk, wrk_version
 from bench.gateway.stats import median, table
+from tests.harness import principal_of
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,7 +254,11 @@ class Stack:
         """What the gateway adds: valid 60 s, bound to method and path."""
         key = self.internal_key.encode()
         request_id = f"bench-{uuid.uuid4().hex[:12]}"
-        return {EDGE_HEADER: sign_edge(key, method=method, path=path, client_ip="127.0.0.1", request_id=request_id)}
+        caller = principal_of(self.token)  # what the gateway would have verified
+        signature = sign_edge(
+            key, method=method, path=path, client_ip="127.0.0.1", request_id=request_id, principal=caller
+        )
+        return {EDGE_HEADER: signature}
 
     def url_of(self, target: Target) -> str:
         return self.servers[target.process or "auth"].url

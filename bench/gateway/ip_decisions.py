@@ -29,11 +29,11 @@ from bench.gateway import infra
 from bench.gateway.stats import median, percentile, table
 from gateway.client_address import Address, parse_address
 from gateway.ip_index import AccountRules, Intervals, IpRuleIndex
-from gateway.revocations import RevokedSessions
 from gateway.rule_sync import RuleSync
 from tollgate_shared.bus import Delivery
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import IpRule, IpRulesChanged
+from tollgate_shared.revocations import RevokedSessions
 
 IPAddress = IPv4Address | IPv6Address
 V6_BASE = int(IPv6Address("2001:db8::"))

@@ -7,7 +7,9 @@ per request (`gateway/proxy.py`): the gateway's own header rules and edge
 signature (`forward_headers`), the request body streamed up, the answer's
 headers filtered and its body streamed down in 64 KiB chunks, over one shared
 pooled client with no connection limit. Only the HTTP client differs. No token
-check, no IP decision, no tracing: that is the gateway's part, measured apart.
+check, no IP decision, no tracing: that is the gateway's part, measured apart
+(the token's claims are read unverified only to name the caller in the edge
+header, as the services need).
 The internal key comes from TOLLGATE_INTERNAL_KEY. Served by uvicorn with
 uvloop and httptools, as `tollgate serve` serves the gateway.
 """
@@ -24,8 +26,11 @@ import httpx
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from gateway.credentials import credential_of
 from gateway.headers import HOP_BY_HOP, SECURITY_HEADERS, connection_tokens
 from gateway.proxy import forward_headers, request_id_of
+from tests.harness import principal_of
+from tollgate_shared.access_tokens import Principal
 
 CHUNK = 64 * 1024
 
@@ -37,6 +42,13 @@ def _response_headers(raw: list[tuple[bytes, bytes]], request_id: str) -> list[t
     headers += [h for h in SECURITY_HEADERS if h[0] not in present]
     headers.append((b"x-request-id", request_id.encode()))
     return headers
+
+
+def _unverified_caller(scope: Scope) -> Principal | None:
+    credential = credential_of(scope["headers"])
+    if credential is None:
+        return None
+    return principal_of(credential.token)
 
 
 class MiniProxy:
@@ -61,7 +73,9 @@ class MiniProxy:
             return
         request_id = request_id_of(scope)
         client_ip = (scope.get("client") or ("127.0.0.1", 0))[0]
-        headers = forward_headers(scope, client_ip=client_ip, request_id=request_id, key=self.key)
+        headers = forward_headers(
+            scope, client_ip=client_ip, request_id=request_id, key=self.key, principal=_unverified_caller(scope)
+        )
         path = scope["raw_path"].decode("latin-1") if scope.get("raw_path") else scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         url = self.upstream + path + (f"?{query}" if query else "")

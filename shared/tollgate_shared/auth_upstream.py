@@ -1,22 +1,24 @@
-"""Calling auth from inside the platform: signed like any request through the gateway.
+"""Calling auth from inside the platform, signed like any request through the gateway;
+and who is calling a service that is not auth.
 
-The gateway and the services fetch auth's public keys (and the gateway its
-rule snapshots) this way; several auth replicas are tried in turn.
+The gateway fetches auth's public keys and rule snapshots this way, and billing and
+invoicing the sessions auth revoked; several auth replicas are tried in turn.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 import aiohttp
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
 from tollgate_shared.access_tokens import Principal
-from tollgate_shared.callers import authenticate
+from tollgate_shared.callers import live_principal
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 from tollgate_shared.errors import DomainError
-from tollgate_shared.jwks import JwksCache
+from tollgate_shared.revocations import RevocationFeed, RevokedSessions
 
 TIMEOUT = aiohttp.ClientTimeout(total=5)
 
@@ -40,18 +42,22 @@ async def fetch_signed_json(
     raise ConnectionError(f"auth unreachable for {path}: {last_error!r}")
 
 
-def auth_jwks(session: aiohttp.ClientSession, bases: Sequence[str], *, key: bytes, caller: str) -> JwksCache:
-    """The JWKS cache of a service or gateway, fed from auth's `/api/auth/jwks.json`."""
-    return JwksCache(lambda: fetch_signed_json(session, bases, "/api/auth/jwks.json", key=key, caller=caller))
-
-
-async def verify_tokens_with_auth(app: Any, runtime: Any) -> None:
-    """`on_startup` of a service that verifies access tokens: `app.state.jwks`, fed from auth."""
-    session = aiohttp.ClientSession()
+async def follow_revocations(app: FastAPI, runtime: Any) -> None:
+    """`on_startup` of a service with callers (billing, invoicing): `app.state.revocations`,
+    the sessions auth revoked, kept current from auth's snapshot and its events."""
     settings = runtime.settings
-    app.state.jwks = auth_jwks(
-        session, settings.auth_urls, key=settings.internal_key.get_secret_value().encode(), caller=settings.service_name
-    )
+    session = aiohttp.ClientSession()
+    key = settings.internal_key.get_secret_value().encode()
+
+    async def fetch(path: str) -> dict[str, Any]:
+        return await fetch_signed_json(session, settings.auth_urls, path, key=key, caller=settings.service_name)
+
+    revoked = RevokedSessions(remember_seconds=settings.access_token_minutes * 60 + 60)
+    feed = RevocationFeed(settings.service_name, revoked, fetch)
+    runtime.bus.subscribe(feed.subscription())
+    runtime.bus.on_reconnect(feed.on_reconnect)
+    runtime.tasks.append(asyncio.create_task(feed.keep_in_sync(), name=f"{settings.service_name}-revocations"))
+    app.state.revocations = feed
     runtime.cleanups.append(session.close)
 
 
@@ -61,8 +67,7 @@ class AccountRequired(DomainError):
 
 async def account_user(request: Request) -> Principal:
     """A FastAPI dependency: the verified user of an account (staff belong to none)."""
-    jwks: JwksCache = request.app.state.jwks
-    principal = await authenticate(request, jwks.verify)
+    principal = await live_principal(request)
     if principal.account_id is None:
         raise AccountRequired()
     return principal

@@ -6,18 +6,24 @@ so concurrent requests queue for the one writer instead of failing.
 
 PostgreSQL connections are pinged before use only when they sat idle in the
 pool (`ping_when_idle`), not on every checkout as `pool_pre_ping` does.
+
+Every timestamp column is a `UtcDateTime`: it reads back as an aware UTC
+datetime from SQLite as from PostgreSQL.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import sqlalchemy.ext.asyncio
-from sqlalchemy import MetaData, Row, Table, TextClause, bindparam, event, text
+from sqlalchemy import DateTime, MetaData, Row, Table, TextClause, TypeDecorator, bindparam, event, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -43,6 +49,52 @@ PING_AFTER_IDLE_SECONDS = 5.0
 def new_metadata() -> MetaData:
     """A service's MetaData, with the naming convention every migration relies on."""
     return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A `timestamp with time zone` column whose values are aware UTC datetimes on every database.
+
+    PostgreSQL stores the instant and asyncpg answers it in UTC. SQLite stores
+    text without an offset and SQLAlchemy read it back naive, which broke every
+    comparison with the aware time of now and every answer's `date-time`. The
+    DDL stays `DateTime(timezone=True)`, so migrations do not change. A naive
+    value bound is taken as UTC, as asyncpg takes it.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        # No processing of its own on PostgreSQL: `direct_sql` keeps running such
+        # statements on asyncpg, which it does only for types it need not convert.
+        if dialect.name == "sqlite":
+            return _SQLiteUtcDateTime()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+
+class _SQLiteUtcDateTime(sqlite.DATETIME):
+    """SQLite's text form of a time (always UTC, as before), read back with its UTC offset."""
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
+        store = super().bind_processor(dialect)
+        assert store is not None
+
+        def process(value: Any) -> Any:
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                value = value.astimezone(UTC)
+            return store(value)
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any]:
+        parse = super().result_processor(dialect, coltype)
+        assert parse is not None
+
+        def process(value: Any) -> datetime | None:
+            moment: datetime | None = parse(value)
+            return None if moment is None else moment.replace(tzinfo=UTC)
+
+        return process
 
 
 def is_sqlite(url: str) -> bool:

@@ -1,14 +1,18 @@
-"""Trust between the gateway and the services (DESIGN.md §9).
+"""Trust between the gateway and the services (DESIGN.md §9, §10).
 
-The gateway signs the client address and request id it determined, with the
-method and path, in one internal header (HMAC-SHA256 with
-`TOLLGATE_INTERNAL_KEY`). Services refuse any request but health checks whose
-signature is missing, wrong or stale, so reaching a service port directly
-bypasses nothing and a client cannot choose the address a service sees.
+The gateway signs what it determined about a request in one internal header
+(HMAC-SHA256 with `TOLLGATE_INTERNAL_KEY`): the client address, the request id
+and, when the request carried a credential the gateway verified, the principal
+it belongs to (user, account, roles, session, how they logged in), with the
+method and path. Services refuse any request but health checks whose signature
+is missing, wrong or stale, and they learn who is calling only from this header:
+the client's own `Authorization` header and `tg_access` cookie never reach them,
+so what the edge checked (IP rules, revoked sessions) is what the service obeys.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -17,9 +21,11 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tollgate_shared.access_tokens import Principal
 from tollgate_shared.errors import PROBLEM_CONTENT_TYPE, problem_type
 
 EDGE_HEADER = "x-tollgate-edge"
+VERSION = "v2"
 MAX_SKEW_SECONDS = 60
 UNSIGNED_PATHS = frozenset({"/healthz", "/readyz"})
 
@@ -28,6 +34,8 @@ UNSIGNED_PATHS = frozenset({"/healthz", "/readyz"})
 class EdgeContext:
     client_ip: str
     request_id: str
+    # The caller the gateway verified; None for the public paths (sign-up, login steps, webhooks…).
+    principal: Principal | None = None
 
 
 class BadEdgeSignature(Exception):
@@ -38,24 +46,65 @@ def _mac(key: bytes, *parts: str) -> str:
     return hmac.new(key, "\n".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
-def sign_edge(key: bytes, *, method: str, path: str, client_ip: str, request_id: str, now: float | None = None) -> str:
+def encode_principal(principal: Principal | None) -> str:
+    """The principal as one header-safe field (base64url of compact JSON); empty when anonymous."""
+    if principal is None:
+        return ""
+    claims = {
+        "sub": principal.user_id,
+        "acc": principal.account_id,
+        "roles": list(principal.roles),
+        "sid": principal.session_id,
+        "amr": list(principal.amr),
+    }
+    raw = json.dumps(claims, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_principal(field: str) -> Principal | None:
+    if not field:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(field + "=" * (-len(field) % 4)))
+        return Principal(
+            user_id=str(claims["sub"]),
+            account_id=None if claims["acc"] is None else str(claims["acc"]),
+            roles=tuple(str(role) for role in claims["roles"]),
+            session_id=str(claims["sid"]),
+            amr=tuple(str(method) for method in claims["amr"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:  # only a signed field gets here: a bug, not an attack
+        raise BadEdgeSignature("principal") from exc
+
+
+def sign_edge(
+    key: bytes,
+    *,
+    method: str,
+    path: str,
+    client_ip: str,
+    request_id: str,
+    principal: Principal | None = None,
+    now: float | None = None,
+) -> str:
     """The header value the gateway adds to a request it forwards."""
     timestamp = str(int(now if now is not None else time.time()))
-    mac = _mac(key, "v1", timestamp, method.upper(), path, client_ip, request_id)
-    return f"v1;{timestamp};{client_ip};{request_id};{mac}"
+    who = encode_principal(principal)
+    mac = _mac(key, VERSION, timestamp, method.upper(), path, client_ip, request_id, who)
+    return f"{VERSION};{timestamp};{client_ip};{request_id};{who};{mac}"
 
 
 def verify_edge(key: bytes, header: str, *, method: str, path: str, now: float | None = None) -> EdgeContext:
     parts = header.split(";")
-    if len(parts) != 5 or parts[0] != "v1":
+    if len(parts) != 6 or parts[0] != VERSION:
         raise BadEdgeSignature("malformed")
-    _, timestamp, client_ip, request_id, mac = parts
-    expected = _mac(key, "v1", timestamp, method.upper(), path, client_ip, request_id)
+    _, timestamp, client_ip, request_id, who, mac = parts
+    expected = _mac(key, VERSION, timestamp, method.upper(), path, client_ip, request_id, who)
     if not hmac.compare_digest(expected, mac):
         raise BadEdgeSignature("signature")
     if not timestamp.isdigit() or abs((now if now is not None else time.time()) - int(timestamp)) > MAX_SKEW_SECONDS:
         raise BadEdgeSignature("stale")
-    return EdgeContext(client_ip=client_ip, request_id=request_id)
+    return EdgeContext(client_ip=client_ip, request_id=request_id, principal=decode_principal(who))
 
 
 class EdgeSignatureMiddleware:

@@ -78,6 +78,13 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
 
+def invalid_fields_response(fields: Sequence[dict[str, str]]) -> JSONResponse:
+    """The 422 of a request with invalid fields: `errors` lists each `{field, message}`."""
+    return problem_response(
+        422, "validation_error", "Invalid request", "One or more fields are invalid.", errors=list(fields)
+    )
+
+
 def _field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     fields = []
     for error in errors:
@@ -94,13 +101,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
         return problem_response(400, "malformed_json", "Malformed JSON", "The body is not JSON.")
-    return problem_response(
-        422,
-        "validation_error",
-        "Invalid request",
-        "One or more fields are invalid.",
-        errors=_field_errors(errors),
-    )
+    return invalid_fields_response(_field_errors(errors))
 
 
 async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:

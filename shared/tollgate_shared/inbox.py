@@ -26,10 +26,11 @@ from functools import lru_cache
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
-from sqlalchemy import DateTime, TextClause, bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tollgate_shared.bus import Delivery, PoisonMessage
+from tollgate_shared.db import UtcDateTime
 from tollgate_shared.events import Envelope
 from tollgate_shared.events.catalogue import UnknownEventType
 from tollgate_shared.messaging_tables import MessagingTables
@@ -61,7 +62,7 @@ def _claim_many_statement(table_name: str, dialect: str) -> TextClause:
         f"INSERT INTO {table_name} (consumer, event_id, handled_at) "
         # WHERE true: SQLite would read ON CONFLICT as part of the SELECT's join.
         f"SELECT :consumer, {ids} WHERE true ON CONFLICT DO NOTHING RETURNING event_id"
-    ).bindparams(bindparam("handled_at", type_=DateTime(timezone=True)))
+    ).bindparams(bindparam("handled_at", type_=UtcDateTime()))
 
 
 async def claim_events(session: AsyncSession, tables: MessagingTables, consumer: str, event_ids: list[str]) -> set[str]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+
+from tollgate_shared.db import UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -24,11 +26,11 @@ def add_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("event_type", String(100), nullable=False),
         Column("payload", Text, nullable=False),
         Column("traceparent", String(100), nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
         # A lease on rows a relay publishes outside a transaction (SQLite, the in-process
         # bus); on PostgreSQL the relay holds row locks instead (docs/decisions.md).
-        Column("claimed_until", DateTime(timezone=True), nullable=True),
-        Column("sent_at", DateTime(timezone=True), nullable=True),
+        Column("claimed_until", UtcDateTime(), nullable=True),
+        Column("sent_at", UtcDateTime(), nullable=True),
     )
     Index(
         "ix_outbox_unsent",
@@ -41,6 +43,6 @@ def add_messaging_tables(metadata: MetaData) -> MessagingTables:
         metadata,
         Column("consumer", String(100), primary_key=True),
         Column("event_id", String(36), primary_key=True),
-        Column("handled_at", DateTime(timezone=True), nullable=False, index=True),
+        Column("handled_at", UtcDateTime(), nullable=False, index=True),
     )
     return MessagingTables(outbox=outbox, inbox=inbox)

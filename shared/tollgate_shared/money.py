@@ -12,6 +12,9 @@ MONEY_PATTERN = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$")
 # One trillion units: larger amounts are mistakes, not payments.
 MAX_AMOUNT = Decimal("1000000000000.00")
 CENTS = Decimal("0.01")
+# The same in minor units: the most an amount computed from valid ones (an order's
+# total, a balance) may reach, so every amount billing keeps stays a valid one.
+MAX_MINOR = 100_000_000_000_000
 
 
 class MoneyError(ValueError):

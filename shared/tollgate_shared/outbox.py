@@ -24,7 +24,6 @@ from typing import Any
 from opentelemetry import propagate, trace
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Insert,
     Integer,
     Row,
@@ -47,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tollgate_shared import direct_sql
 from tollgate_shared.bus import Bus, OutgoingMessage, PublishFailed
+from tollgate_shared.db import UtcDateTime
 from tollgate_shared.events import Envelope
 from tollgate_shared.messaging_tables import MessagingTables
 from tollgate_shared.telemetry import spans_recorded
@@ -359,7 +359,7 @@ def _unsent_query(outbox: Table, *, locked: bool) -> Select[Any]:
 def _mark_sent_statement(table_name: str) -> TextClause:
     # One statement and one array parameter, whatever the batch size.
     return text(f"UPDATE {table_name} SET sent_at = :sent_at WHERE seq = ANY(:seqs)").bindparams(  # noqa: S608 (our table)
-        bindparam("sent_at", type_=DateTime(timezone=True)), bindparam("seqs", type_=ARRAY(BigInteger))
+        bindparam("sent_at", type_=UtcDateTime()), bindparam("seqs", type_=ARRAY(BigInteger))
     )
 
 

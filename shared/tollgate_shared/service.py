@@ -25,11 +25,13 @@ from tollgate_shared.bus import Bus, Subscription
 from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
 from tollgate_shared.bus.publisher_mark import PublisherMarks
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
+from tollgate_shared.control_characters import ControlCharacterGuard
 from tollgate_shared.db import create_engine
 from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.inbox import EventHandler, inbox_handler, only_from_publisher
 from tollgate_shared.messaging_tables import MessagingTables
+from tollgate_shared.no_store import NoStoreMiddleware
 from tollgate_shared.openapi import describe_problems
 from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay
 from tollgate_shared.settings import ServiceSettings
@@ -168,8 +170,13 @@ def create_service_app(
     )
     install_problem_handlers(app)
     describe_problems(app)
+    # Middleware added last runs first: no-store, the edge's signature, the trace, the guard.
+    app.add_middleware(
+        ControlCharacterGuard, routes=[route for router in definition.routers for route in router.routes]
+    )
     instrument_app(app)
     app.add_middleware(EdgeSignatureMiddleware, key=settings.internal_key.get_secret_value().encode())
+    app.add_middleware(NoStoreMiddleware)  # outermost: the edge's refusals too
     app.include_router(health_router())
     for router in definition.routers:
         app.include_router(router)

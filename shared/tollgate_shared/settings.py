@@ -7,11 +7,12 @@ uses a SQLite file in the embedded data folder (`TOLLGATE_DATA_DIR`).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that ship in examples and must never protect a production system.
@@ -20,7 +21,7 @@ DEVELOPMENT_SECRET = "change-me"  # noqa: S105 (the placeholder production refus
 
 
 class SettingsError(ValueError):
-    """The configuration cannot run safely."""
+    """The configuration cannot run safely (the message says which variables to set)."""
 
 
 def _csv_floats(value: str) -> tuple[float, ...]:
@@ -40,8 +41,11 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path("data")
     amqp_url: str | None = None
     database_url: str | None = None
-    # auth's address (or its replicas, comma-separated): services fetch its public keys there.
+    # auth's address (or its replicas, comma-separated): the gateway fetches its public keys
+    # there, and every service the sessions it revoked.
     auth_url: str = "http://127.0.0.1:8101"
+    # auth: lifetime of an access token; elsewhere: how long a revoked session is remembered.
+    access_token_minutes: int = Field(default=15, ge=1, le=60)
 
     bus_prefetch: int = Field(default=100, ge=1, le=10_000)
     bus_delivery_limit: int = Field(default=10, ge=1, le=1_000)
@@ -68,17 +72,37 @@ class ServiceSettings(BaseSettings):
             values = {**values, "database_url": own or None}
         return values
 
+    @field_validator("bus_retry_delays")
+    @classmethod
+    def _delays_are_seconds(cls, value: str) -> str:
+        # Parsed here, not first when the bus starts: a mistake is a settings error, not a crash.
+        try:
+            delays = _csv_floats(value)
+        except ValueError:
+            raise ValueError("must be seconds separated by commas, such as 1,10,60") from None
+        if any(delay < 0 for delay in delays):
+            raise ValueError("must not be negative")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if not isinstance(logging.getLevelName(level), int):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:
         if self.env == "development":
             return self
-        for name in self.secret_fields():
-            value: SecretStr = getattr(self, name)
-            if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
-                raise SettingsError(
-                    f"TOLLGATE_{name.upper()} is missing or a placeholder; set a real secret "
-                    "or TOLLGATE_ENV=development"
-                )
+        missing = [
+            f"TOLLGATE_{name.upper()} is missing or a placeholder"
+            for name in self.secret_fields()
+            if getattr(self, name).get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+        ]
+        if missing:
+            raise SettingsError(f"{', '.join(missing)}; set real secrets or TOLLGATE_ENV=development")
         return self
 
     def secret_fields(self) -> tuple[str, ...]:
@@ -100,3 +124,45 @@ class ServiceSettings(BaseSettings):
             return self.database_url
         path = (self.data_dir / f"{self.service_name}.db").resolve()
         return f"sqlite+aiosqlite:///{path}"
+
+
+def configuration_problem(error: BaseException) -> str | None:
+    """One line saying what to set, when `error` is a settings mistake; None for any other error.
+
+    A `SettingsError` says it already; a pydantic `ValidationError` of a settings class
+    is told variable by variable (`TOLLGATE_<FIELD>: what is wrong`), without the value
+    given, which may be a secret.
+    """
+    if isinstance(error, ValidationError):
+        settings = _settings_class(error.title)
+        if settings is None:
+            return None
+        problems = []
+        for item in error.errors(include_url=False, include_input=False):
+            message = str(item["msg"]).removeprefix("Value error, ")
+            field = str(item["loc"][0]) if item["loc"] else None
+            problems.append(f"{_variable(settings, field)}: {message}" if field else message)
+        return _one_line(f"{settings.service_name} settings: {'; '.join(problems)}")
+    if isinstance(error, SettingsError):
+        return _one_line(str(error))
+    return None
+
+
+def _settings_class(name: str) -> type[ServiceSettings] | None:
+    pending: list[type[ServiceSettings]] = [ServiceSettings]
+    while pending:
+        candidate = pending.pop()
+        if candidate.__name__ == name:
+            return candidate
+        pending.extend(candidate.__subclasses__())
+    return None
+
+
+def _variable(settings: type[ServiceSettings], field: str) -> str:
+    if field == "database_url":  # see `_service_database_url`
+        return f"TOLLGATE_{settings.service_name.upper()}_DATABASE_URL"
+    return f"TOLLGATE_{field.upper()}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -129,20 +129,23 @@ async def test_ip_rules_are_added_switched_in_place_deleted_and_a_lockout_needs_
     await expect(page.get_by_role("row").filter(has_text="Head office")).to_contain_text("203.0.113.255")
 
     # The rule holds: the gateway soon refuses this address. Undo it from inside the range, straight at auth.
-    bearer = {"Authorization": f"Bearer {await access_token(page)}"}
+    token = await access_token(page)
+    bearer = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=portal.gateway, headers=bearer) as gateway:
 
         async def gateway_answers(status: int) -> bool:
             return (await gateway.get("/api/account/ip-restrictions")).status_code == status
 
         await wait_for(lambda: gateway_answers(403))
-        async with httpx.AsyncClient(base_url=portal.urls["auth"], headers=bearer) as auth:
+        async with httpx.AsyncClient(base_url=portal.urls["auth"]) as auth:
             path = "/api/account/ip-restrictions"
-            listed = await auth.get(path, headers=signed_headers("GET", path, client_ip="203.0.113.7"))
+            signed = signed_headers("GET", path, client_ip="203.0.113.7", access_token=token)
+            listed = await auth.get(path, headers=signed)
             (saved,) = listed.json()["items"]
             assert saved["start_ip"] == "203.0.113.0" and saved["enabled"] is True, saved
             path = f"/api/account/ip-restrictions/{saved['id']}"
-            deleted = await auth.delete(path, headers=signed_headers("DELETE", path, client_ip="203.0.113.7"))
+            signed = signed_headers("DELETE", path, client_ip="203.0.113.7", access_token=token)
+            deleted = await auth.delete(path, headers=signed)
             assert deleted.status_code == 204, deleted.text
         await wait_for(lambda: gateway_answers(200))
     await page.reload()

@@ -81,6 +81,24 @@ async def _tops_up_on_the_sandbox_page(http: httpx.AsyncClient) -> None:
     assert balance.json()["balance"] == "1000.00"
 
 
+async def _obeys_one_credential_and_revocations(http: httpx.AsyncClient) -> None:
+    """The edge refuses two tokens at once, and a logged-out session is refused everywhere (issue 14)."""
+    client = AuthClient(http)
+    first, second = await client.sign_up(), await client.sign_up()
+    two = {"Cookie": f"tg_access={first.access_token}; tg_access={second.access_token}"}
+    smuggled = await http.get("/api/billing/balance", headers=two)
+    assert smuggled.status_code == 400 and smuggled.json()["code"] == "ambiguous_credentials", smuggled.text
+    assert (await client.call("POST", "/api/auth/logout", second)).status_code == 204
+    # auth reads its database; the others hear of it from the outbox a moment later.
+    for path in ("/api/auth/me", "/api/billing/balance", "/api/invoices"):
+
+        async def refused(path: str = path) -> bool:
+            return (await client.call("GET", path, second)).status_code == 401
+
+        await wait_for(refused, timeout=10)
+    assert (await client.call("GET", "/api/billing/balance", first)).status_code == 200
+
+
 @pytest.fixture
 async def otlp_collector() -> AsyncIterator[tuple[str, list[bytes]]]:
     """A stand-in OTLP/HTTP collector: it keeps the bodies posted to /v1/traces."""
@@ -114,6 +132,7 @@ async def test_tollgate_dev_runs_everything_in_one_process(
         assert (await client.get("/api/whoami")).json() == {"ip": "127.0.0.1"}
         assert "<h1>Tollgate</h1>" in (await client.get("/")).text
         await _tops_up_on_the_sandbox_page(client)
+        await _obeys_one_credential_and_revocations(client)
 
     def wallet_count() -> int:
         with sqlite3.connect(tmp_path / "data" / "billing.db") as db:
@@ -145,6 +164,7 @@ async def test_tollgate_stack_runs_the_distributed_system(
     await wait_ready(base, timeout=90)
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         account_id = await _reaches_every_service(client)
+        await _obeys_one_credential_and_revocations(client)
 
     async def wallet() -> list[Any]:
         return await fetch(urls["billing"], "SELECT account_id FROM wallet WHERE account_id = $1", account_id)
@@ -158,3 +178,62 @@ async def test_tollgate_stack_runs_the_distributed_system(
             return queue.declaration_result.consumer_count or 0
 
     assert await wait_for(billing_consumers) == 2  # two billing replicas compete for the queue
+
+
+REAL_SECRETS = {"TOLLGATE_SECRET_KEY": "a real secret of the tests 0123456789", "TOLLGATE_INTERNAL_KEY": "x" * 40}
+PLACEHOLDER_SECRETS = ["TOLLGATE_SECRET_KEY", "TOLLGATE_INTERNAL_KEY"]
+A_BROKER = {"TOLLGATE_AMQP_URL": "amqp://guest:guest@127.0.0.1:9/"}  # never reached: the check comes first
+
+
+@pytest.mark.parametrize(
+    ("args", "settings", "named"),
+    [
+        (
+            ["staff", "create", "--email", "finance@example.com", "--role", "finance"],
+            {"TOLLGATE_STAFF_PASSWORD": "correct horse battery staple"},
+            PLACEHOLDER_SECRETS,
+        ),
+        (["migrate"], {}, PLACEHOLDER_SECRETS),
+        (["serve", "auth", "--port", "{port}"], {}, PLACEHOLDER_SECRETS),
+        (["auth", "rotate-keys"], {}, PLACEHOLDER_SECRETS),
+        (["billing", "reconcile"], {}, PLACEHOLDER_SECRETS),
+        # Production takes money for real: the sandbox only when asked for.
+        (["serve", "auth", "--port", "{port}"], REAL_SECRETS, ["TOLLGATE_AMQP_URL"]),  # serve is the distributed way
+        (["serve", "billing", "--port", "{port}"], {**REAL_SECRETS, **A_BROKER}, ["TOLLGATE_PAYMENT_PROVIDER"]),
+        (
+            ["serve", "gateway", "--port", "{port}"],
+            {**REAL_SECRETS, **A_BROKER, "TOLLGATE_TRUSTED_PROXIES": "10.0.0.0/33"},
+            ["TOLLGATE_TRUSTED_PROXIES"],
+        ),
+        (
+            ["serve", "invoicing", "--port", "{port}"],
+            {**REAL_SECRETS, **A_BROKER, "TOLLGATE_BUS_RETRY_DELAYS": "1,soon"},
+            ["TOLLGATE_BUS_RETRY_DELAYS"],
+        ),
+        (["dev", "--port", "{port}"], {"TOLLGATE_BUS_PREFETCH": "lots"}, ["TOLLGATE_BUS_PREFETCH"]),
+        (["stack", "--port", "{port}"], {"TOLLGATE_LOG_LEVEL": "LOUD"}, ["TOLLGATE_LOG_LEVEL"]),
+        (["dlq", "list"], {}, ["TOLLGATE_AMQP_URL"]),
+    ],
+)
+def test_a_configuration_mistake_is_one_line_naming_what_to_set(
+    args: list[str], settings: dict[str, str], named: list[str], tmp_path: Path
+) -> None:
+    port = str(free_port_pair()[0])
+    # SQLite files in a folder of the test's own: nothing reaches a shared database even if a check were missing.
+    databases = {
+        f"TOLLGATE_{service.upper()}_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / service}.db"
+        for service in ("auth", "billing", "invoicing")
+    }
+    env = _environment(TOLLGATE_DATA_DIR=str(tmp_path / "data"), **databases, **settings)
+    finished = subprocess.run(
+        [sys.executable, "-m", "tollgate.cli", *(arg.format(port=port) for arg in args)],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    errors = finished.stderr.decode().strip().splitlines()
+    assert finished.returncode == 2, finished.stderr.decode()
+    assert len(errors) == 1, errors
+    assert all(name in errors[0] for name in named), errors[0]
+    assert not (tmp_path / "data").exists() and not list(tmp_path.glob("*.db"))  # it stopped before any data

@@ -13,7 +13,6 @@ import asyncio
 import os
 import random
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,8 +21,6 @@ import pytest
 from tests.auth_client import AuthClient
 from tests.fuzz.runner import Credentials, fuzz_document
 from tests.fuzz.world import World, build_world, openapi_document
-from tollgate.services import SERVICES
-from tollgate_shared.migrations import upgrade
 
 pytestmark = [
     pytest.mark.integration,
@@ -35,28 +32,17 @@ EXAMPLES = int(os.environ.get("TOLLGATE_TEST_FUZZ_EXAMPLES", "10"))
 SEED = int(os.environ.get("TOLLGATE_TEST_FUZZ_SEED") or random.getrandbits(32))
 # Sign-up and login are fuzzed too: the per-address limit would answer 429 to most of them.
 UNLIMITED = {"auth_rate_per_minute": 100_000}
-SERVICES_FUZZED = ("auth", "billing", "invoicing")
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+@pytest.fixture(params=["distributed", "embedded"])
 async def fuzz_world(
-    request: pytest.FixtureRequest, start_system: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    request: pytest.FixtureRequest, start_system: Any, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Any, World]]:
-    """The system on PostgreSQL (distributed) or on SQLite files (the embedded default), with its world seeded."""
-    urls = await sqlite_databases(tmp_path) if request.param == "sqlite" else {}
-    system = await start_system(gateway_settings=UNLIMITED, database_urls=urls)
+    """The system distributed (PostgreSQL, RabbitMQ) or embedded (SQLite, in-process bus), its world seeded."""
+    system = await start_system(embedded=request.param == "embedded", gateway_settings=UNLIMITED)
     async with httpx.AsyncClient(base_url=system.gateway, timeout=30) as client:
         world = await build_world(AuthClient(client), system, monkeypatch)
         yield client, system, world
-
-
-async def sqlite_databases(folder: Path) -> dict[str, str]:
-    urls = {service: f"sqlite+aiosqlite:///{folder / service}.sqlite3" for service in SERVICES_FUZZED}
-    for service, url in urls.items():
-        migrations = SERVICES[service].migrations
-        assert migrations is not None
-        await asyncio.to_thread(upgrade, migrations, url)
-    return urls
 
 
 def credentials(world: World) -> Credentials:

@@ -100,6 +100,9 @@ async def test_all_users_rule_and_ipv6_and_disabled_rules(gateway: Any) -> None:
             "user_id",
         ),
         ({"end_ip": "203.0.113.2"}, "start_ip"),
+        # An IPv6 zone index names an interface of one host: no client address carries it.
+        ({"start_ip": "fe80::1%eth0", "end_ip": "fe80::ffff"}, "start_ip"),
+        ({"start_ip": "fe80::1", "end_ip": "fe80::ffff%1"}, "end_ip"),
     ],
 )
 async def test_invalid_rules_are_422_naming_the_field(gateway: Any, rule: dict[str, Any], field: str) -> None:
@@ -110,6 +113,23 @@ async def test_invalid_rules_are_422_naming_the_field(gateway: Any, rule: dict[s
     assert answer.status_code == 422, answer.text
     assert field in [error["field"] for error in answer.json()["errors"]]
     assert (await office.call("GET", "/api/account/ip-restrictions", admin)).json()["total"] == 0
+
+
+async def test_an_address_with_a_zone_index_never_falls_inside_a_rule(gateway: Any) -> None:
+    client, _ = gateway
+    office = at(client, OFFICE_V4)
+    admin = await office.sign_up()
+    member = await office.add_user(admin)
+    link_local = await add_rule(office, admin, user_id=member.id, start_ip="fe80::", end_ip="fe80::ffff")
+    assert link_local.status_code == 201, link_local.text
+    inside = at(client, "fe80::1")
+    await inside.log_in(member)
+
+    zoned = at(client, "fe80::1%eth0")
+    assert (await zoned.login(member)).status_code == 403  # auth, at login
+    refused = await zoned.call("GET", "/api/auth/me", member)
+    assert refused.status_code == 403 and refused.json()["code"] == "ip_not_allowed"  # the gateway
+    assert (await inside.call("GET", "/api/auth/me", member)).status_code == 200
 
 
 async def test_a_rule_that_would_lock_out_the_administrator_needs_confirmation(gateway: Any) -> None:

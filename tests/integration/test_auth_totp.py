@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -177,3 +178,59 @@ async def test_a_user_may_enrol_voluntarily_when_it_is_not_enforced(auth: tuple[
     assert again.status_code == 409  # already enrolled
     assert (await client.login(admin)).json()["status"] == "totp_required"  # asked at every login from now on
     assert (await client.call("POST", "/api/auth/totp/setup", json={})).status_code == 401  # no challenge, no session
+
+
+async def test_a_setup_challenge_opened_before_enrolment_dies_with_the_enrolment(auth: tuple[AuthClient, Any]) -> None:
+    client, _ = auth
+    admin = await client.sign_up()
+    await client.enforce(admin)
+    member = await client.add_user(admin)
+    stale = (await client.login(member)).json()["challenge"]
+    stale_secret = (await client.setup(stale))["secret"]
+    never_set_up = (await client.login(member)).json()["challenge"]
+    await client.enrol(member)  # with a third challenge
+
+    await away_from_step_boundary()
+    overwrite = await client.verify(stale, totp(stale_secret, time.time()))
+    assert overwrite.status_code == 401 and overwrite.json()["code"] == "invalid_challenge"
+    for challenge in (stale, never_set_up):
+        again = await client.call("POST", "/api/auth/totp/setup", json={"challenge": challenge})
+        assert again.status_code == 401 and again.json()["code"] == "invalid_challenge"
+    # The enrolled secret and its recovery codes still hold.
+    assert (await client.log_in_with_code(member, member.recovery_codes[0])).status_code == 200
+    await away_from_step_boundary()
+    assert (await client.log_in_with_code(member, totp(member.secret, time.time() + 30))).status_code == 200
+
+
+async def test_of_two_setup_challenges_confirmed_at_once_only_one_enrols(auth: tuple[AuthClient, Any]) -> None:
+    client, _ = auth
+    admin = await client.sign_up()
+    await client.enforce(admin)
+    member = await client.add_user(admin)
+    challenges = [(await client.login(member)).json()["challenge"] for _ in range(2)]
+    secrets = [(await client.setup(challenge))["secret"] for challenge in challenges]
+
+    await away_from_step_boundary()
+    now = time.time()
+    answers = await asyncio.gather(
+        *(client.verify(challenge, totp(secret, now)) for challenge, secret in zip(challenges, secrets, strict=True))
+    )
+    assert sorted(a.status_code for a in answers) == [200, 401], [a.text for a in answers]
+    winner = next(i for i, a in enumerate(answers) if a.status_code == 200)
+    member.secret = secrets[winner]
+    assert (await client.log_in_with_code(member, totp(member.secret, now + 30))).status_code == 200
+
+
+async def test_a_reset_kills_the_challenges_opened_before_it(auth: tuple[AuthClient, Any]) -> None:
+    client, _ = auth
+    admin = await client.sign_up()
+    await client.enforce(admin)
+    member = await client.add_user(admin)
+    await client.enrol(member)
+    before_reset = (await client.login(member)).json()["challenge"]
+    assert (await client.call("DELETE", f"/api/account/users/{member.id}/totp", admin)).status_code == 200
+    await client.enrol(member)  # a new secret
+
+    await away_from_step_boundary()
+    answer = await client.verify(before_reset, totp(member.secret, time.time() + 30))
+    assert answer.status_code == 401 and answer.json()["code"] == "invalid_challenge"

@@ -18,11 +18,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.adapters.tables import ledger_entry, messaging, metadata, wallet
-from billing.domain.ledger import InsufficientCredits
+from billing.domain.ledger import BalanceLimit, InsufficientCredits
+from billing.domain.orders import Item
 from billing.ledger import Applied, apply_to_wallet
-from billing.orders import Item, place_order
+from billing.orders import place_order
 from tests.conftest import settings_for
 from tests.harness import DatabaseFactory
+from tollgate_shared.money import MAX_MINOR
 from tollgate_shared.outbox import OUTBOX_INFO_KEY
 
 pytestmark = pytest.mark.integration
@@ -91,6 +93,23 @@ async def test_a_debit_takes_the_entry_id_given_and_one_beyond_the_balance_chang
     assert balance == 180_00 and entries == [("top-up", 300_00, 300_00), ("order-1", -120_00, 180_00)]
     async with sessions() as db:
         assert await db.scalar(select(func.count()).select_from(ledger_entry)) == 2
+
+
+async def test_a_credit_past_the_maximum_balance_changes_nothing_and_a_repeat_at_it_answers_its_entry(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await apply(sessions, MAX_MINOR - 100_00, "large")
+    last = await apply(sessions, 100_00, "to-the-top")
+    with pytest.raises(BalanceLimit):
+        await apply(sessions, 1, "one-paisa-more")
+
+    assert last.balance_after_minor == MAX_MINOR
+    assert (await apply(sessions, 100_00, "to-the-top")).already_applied  # at the maximum: found, not refused
+    assert await state(sessions) == (
+        MAX_MINOR,
+        [("to-the-top", 100_00, MAX_MINOR), ("large", MAX_MINOR - 100_00, first.balance_after_minor)],
+        ["billing.credits.added", "billing.credits.added"],
+    )
 
 
 async def test_an_order_is_paid_and_announced_once_and_one_not_covered_is_announced_as_awaiting(

@@ -162,3 +162,61 @@ async def test_decisions_from_the_finance_service_count_once_and_only_from_its_b
             "SELECT payload FROM outbox WHERE event_type = 'billing.offline_payment.approved'",
         )
         assert len(rows) == 1 and json.loads(rows[0]["payload"])["data"]["approved_by"] == "finance-desk-1"
+
+
+async def test_finance_staff_never_approve_more_than_was_submitted(
+    office: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, system = office
+    admin = await client.sign_up()
+    staff = await finance_staff(client, system, monkeypatch)
+    payment_id = (await submit(client, admin)).json()["id"]  # 5,000.00
+    decision = f"/api/finance/offline-payments/{payment_id}/decision"
+
+    more = {"decision": "approve", "amount": "5000.01", "reason": "more arrived"}
+    refused = await client.call("POST", decision, staff, json=more)
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "amount" and "5000.00" in error["message"], error
+    assert (await balance(client, admin))["balance"] == "0.00"
+    mine = (await client.call("GET", "/api/billing/offline-payments", admin)).json()["items"][0]
+    assert mine["status"] == "pending_approval"
+
+    same = await client.call("POST", decision, staff, json={"decision": "approve", "amount": "5000.00"})
+    assert same.status_code == 200 and same.json()["approved_amount"] == "5000.00", same.text  # no reason needed
+
+
+async def test_a_finance_services_approval_of_more_than_was_submitted_is_parked_and_changes_nothing(
+    start_system: Any, amqp_url: str
+) -> None:
+    from tests.integration.test_billing_decision_retry import parked
+
+    system = await start_system(services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"})
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as http:
+        client = AuthClient(http)
+        admin = await client.sign_up()
+        payment_id = (await submit(client, admin)).json()["id"]
+        before = await parked(amqp_url)
+        more = OfflinePaymentDecided(
+            offline_payment_id=payment_id, decision="approve", amount="6000.00", reason="more", decided_by="desk-1"
+        )
+        await publish_decision(amqp_url, more, user_id="guest")
+
+        async def parked_it() -> bool:
+            return await parked(amqp_url) > before
+
+        await wait_for(parked_it, timeout=20)
+        assert (await balance(client, admin))["balance"] == "0.00"
+        listed = (await client.call("GET", "/api/billing/offline-payments", admin)).json()["items"]
+        assert [item["status"] for item in listed] == ["pending_approval"]
+
+        # A decision within the rule still applies.
+        fewer = OfflinePaymentDecided(
+            offline_payment_id=payment_id, decision="approve", amount="4990.00", reason="charges", decided_by="desk-1"
+        )
+        await publish_decision(amqp_url, fewer, user_id="guest")
+
+        async def credited() -> bool:
+            return (await balance(client, admin))["balance"] == "4990.00"
+
+        await wait_for(credited, timeout=20)

@@ -10,18 +10,18 @@ a lost connection flagged so the pool drops it and the service answers 503).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, BigInteger, Column, DateTime, String, Table, bindparam, select, text
+from sqlalchemy import JSON, BigInteger, Column, String, Table, bindparam, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.integration.test_db_pool import kill_backend
 from tollgate_shared import direct_sql
-from tollgate_shared.db import create_engine, new_metadata
+from tollgate_shared.db import UtcDateTime, create_engine, new_metadata
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ item = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("amount_minor", BigInteger, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("extra", JSON, nullable=True),  # a type whose results SQLAlchemy converts
 )
 INSERT = item.insert()
@@ -69,9 +69,30 @@ async def test_rows_read_by_attribute_and_statements_commit_with_the_transaction
         row = await direct_sql.first(session, BY_ID, {"p_id": "i2"})
         assert row is not None
         assert (row.id, row.amount_minor) == ("i2", 200)
-        assert row.created_at.replace(tzinfo=UTC) == NOW  # SQLite gives it back naive
+        assert row.created_at == NOW and row.created_at.tzinfo == UTC
         assert await direct_sql.first(session, BY_ID, {"p_id": "nope"}) is None
     assert await count(engine) == 3
+
+
+async def test_times_read_back_in_utc_with_their_offset_on_the_driver_and_through_the_session(
+    engine: AsyncEngine,
+) -> None:
+    """An instant bound with any offset reads back as the same instant, aware, in UTC (SQLite keeps no offset)."""
+    india = timezone(timedelta(hours=5, minutes=30))
+    async with sessions(engine)() as session, session.begin():
+        await direct_sql.execute_many(
+            session, INSERT, [{"id": "t", "amount_minor": 1, "created_at": NOW.astimezone(india)}]
+        )
+        on_the_driver = await direct_sql.first(session, BY_ID, {"p_id": "t"})
+        through_the_session = (await session.execute(select(item.c.created_at).where(item.c.id == "t"))).scalar_one()
+        later = await session.scalar(select(item.c.id).where(item.c.created_at > NOW - timedelta(seconds=1)))
+    assert on_the_driver is not None
+    for moment in (on_the_driver.created_at, through_the_session):
+        assert moment == NOW and moment.utcoffset() == timedelta(0), moment
+    assert later == "t"  # compared as instants, whatever offset each side was written with
+    if engine.dialect.name == "postgresql":  # still run on asyncpg: the column type converts nothing there
+        async with sessions(engine)() as session:
+            assert direct_sql._direct(session, BY_ID, ("p_id",)) is not None
 
 
 async def test_a_first_statement_on_the_driver_is_inside_the_transaction(engine: AsyncEngine) -> None:

@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.auth_client import AuthClient, User
+from tests.auth_client import AuthClient, User, new_email
 from tests.conftest import settings_for
 from tests.harness import TcpProxy, amqp_url_via, wait_for
 from tollgate.services import SERVICES
@@ -165,14 +165,33 @@ async def test_gateway_resyncs_what_it_missed_while_the_broker_was_away(start_sy
 async def test_login_endpoints_are_rate_limited_per_client_address(start_system: Any) -> None:
     system = await start_system(services=("auth",), gateway_settings={**TRUST_LOCAL_PROXY, "auth_rate_per_minute": 5})
     async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
-        body = {"email": "nobody@example.com", "password": "wrong password here"}
+        # A new unknown email each time: auth throttles each email on its own, and this is the gateway's limit.
+        def body() -> dict[str, str]:
+            return {"email": new_email(), "password": "wrong password here"}
+
         answers = [
-            await client.post("/api/auth/login", json=body, headers={"X-Forwarded-For": "198.51.100.1"})
+            await client.post("/api/auth/login", json=body(), headers={"X-Forwarded-For": "198.51.100.1"})
             for _ in range(6)
         ]
         assert [a.status_code for a in answers[:5]] == [401] * 5
         assert answers[5].status_code == 429 and int(answers[5].headers["retry-after"]) >= 1
-        other = await client.post("/api/auth/login", json=body, headers={"X-Forwarded-For": "198.51.100.2"})
+        assert answers[5].json()["code"] == "too_many_requests"
+        other = await client.post("/api/auth/login", json=body(), headers={"X-Forwarded-For": "198.51.100.2"})
+        assert other.status_code == 401  # another address has its own bucket
+
+
+async def test_refresh_is_rate_limited_per_client_address_like_login(start_system: Any) -> None:
+    system = await start_system(services=("auth",), gateway_settings={**TRUST_LOCAL_PROXY, "auth_rate_per_minute": 5})
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        body = {"refresh_token": "a guessed refresh token"}
+        answers = [
+            await client.post("/api/auth/refresh", json=body, headers={"X-Forwarded-For": "198.51.100.1"})
+            for _ in range(6)
+        ]
+        assert [a.status_code for a in answers[:5]] == [401] * 5
+        assert answers[5].status_code == 429 and int(answers[5].headers["retry-after"]) >= 1
+        assert answers[5].json()["code"] == "too_many_requests"
+        other = await client.post("/api/auth/refresh", json=body, headers={"X-Forwarded-For": "198.51.100.2"})
         assert other.status_code == 401  # another address has its own bucket
 
 

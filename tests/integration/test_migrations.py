@@ -10,6 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from tests.harness import DatabaseFactory
 from tollgate.services import BACKEND_SERVICES, SERVICES
@@ -54,3 +55,41 @@ async def test_migrations_round_trip_and_match_the_tables_on_sqlite(service: str
     await asyncio.to_thread(_round_trip, entry.migrations, url)
     metadata = __import__(f"{service}.adapters.tables", fromlist=["metadata"]).metadata
     assert await _differences(url, metadata) == []
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+async def test_auth_drops_the_zone_index_of_stored_ip_rules(
+    kind: str, databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    migrations = SERVICES["auth"].migrations
+    assert migrations is not None
+    if kind == "postgresql":
+        url = await databases.fresh("auth")
+        await asyncio.to_thread(command.downgrade, alembic_config(migrations, url), "0003")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'auth.db'}"
+        await asyncio.to_thread(upgrade, migrations, url, "0003")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO account (id, name, enforce_totp, ip_rules_revision, created_at) "
+                    "VALUES ('a', 'Acme', false, 1, CURRENT_TIMESTAMP)"
+                )
+            )
+            for rule_id, start, end in [("zoned", "fe80::1%eth0", "fe80::ff%eth0"), ("plain", "10.0.0.1", "10.0.0.9")]:
+                await connection.execute(
+                    text(
+                        "INSERT INTO ip_rule (id, account_id, start_ip, end_ip, description, enabled, created_at, "
+                        "created_by, updated_at) VALUES (:id, 'a', :start, :end, '', true, CURRENT_TIMESTAMP, 'x', "
+                        "CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": rule_id, "start": start, "end": end},
+                )
+        await asyncio.to_thread(upgrade, migrations, url)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT id, start_ip, end_ip FROM ip_rule ORDER BY id"))).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in rows] == [("plain", "10.0.0.1", "10.0.0.9"), ("zoned", "fe80::1", "fe80::ff")]

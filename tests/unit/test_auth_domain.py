@@ -8,8 +8,8 @@ import pytest
 
 from auth.adapters.secret_box import SecretBox, SecretBoxError
 from auth.domain import passwords, recovery_codes
-from auth.domain.ip_rules import InvalidRule, Rule, is_allowed, validated_range
-from auth.domain.throttle import MAX_DELAY_SECONDS, delay_after
+from auth.domain.ip_rules import InvalidRule, Rule, is_allowed, parse_ip, validated_range
+from auth.domain.throttle import CODES, MAX_DELAY_SECONDS, PASSWORDS
 
 
 @pytest.mark.parametrize("password", ["short", "password12345", "qwertyuiop123", "Iloveyou2024!", "zzzzzzzzzzzzzzzz"])
@@ -42,8 +42,13 @@ async def test_unknown_users_cost_a_real_verification(monkeypatch: pytest.Monkey
 
 
 def test_delays_grow_after_the_threshold_and_are_capped() -> None:
-    assert [delay_after(n, threshold=5) for n in range(1, 9)] == [0, 0, 0, 0, 1, 2, 4, 8]
-    assert delay_after(100, threshold=5) == MAX_DELAY_SECONDS
+    assert [PASSWORDS.delay_after(n, threshold=5) for n in range(1, 9)] == [0, 0, 0, 0, 1, 2, 4, 8]
+    assert PASSWORDS.delay_after(100, threshold=5) == MAX_DELAY_SECONDS
+
+
+def test_wrong_codes_wait_a_time_step_after_the_threshold_then_twice_as_long() -> None:
+    assert [CODES.delay_after(n, threshold=5) for n in range(1, 9)] == [0, 0, 0, 0, 30, 60, 120, 240]
+    assert CODES.delay_after(100, threshold=5) == MAX_DELAY_SECONDS
 
 
 def rule(start: str, end: str, user_id: str | None = None, enabled: bool = True) -> Rule:
@@ -74,12 +79,21 @@ def test_disabled_rules_are_ignored() -> None:
         ("10.0.0.1", "::1", "end_ip"),
         ("nope", "10.0.0.1", "start_ip"),
         ("10.0.0.1", "10.0.0.256", "end_ip"),
+        ("fe80::1%eth0", "fe80::2", "start_ip"),
+        ("fe80::1", "fe80::2%1", "end_ip"),
     ],
 )
 def test_invalid_ranges_name_the_field(start: str, end: str, field: str) -> None:
     with pytest.raises(InvalidRule) as raised:
         validated_range(start, end)
     assert raised.value.field == field
+
+
+def test_a_client_address_with_a_zone_index_is_in_no_range() -> None:
+    rules = [rule("fe80::", "fe80::ffff", user_id="alice")]
+    assert is_allowed(rules, user_id="alice", address=ip_address("fe80::1"))
+    with pytest.raises(InvalidRule):
+        parse_ip("fe80::1%eth0", field="ip")  # so may_connect treats it as no address
 
 
 def test_mapped_ipv6_counts_as_ipv4() -> None:

@@ -57,6 +57,11 @@ def test_garbage_hop_stops_the_walk_at_the_last_believed_address() -> None:
     assert address_of("10.0.0.1", "unknown") == "10.0.0.1"
 
 
+def test_a_hop_with_a_zone_index_is_garbage() -> None:
+    assert address_of("10.0.0.1", "fe80::1%eth0") == "10.0.0.1"
+    assert address_of("fe80::1%eth0") is None
+
+
 def test_untrusted_hop_right_of_garbage_wins() -> None:
     assert address_of("10.0.0.1", "garbage, 203.0.113.5") == "203.0.113.5"
 
@@ -134,6 +139,10 @@ def test_parse_address_forms(text: str, expected: str) -> None:
         "12345::",
         "1.2.3.4/32",
         "0x7f.0.0.1",
+        # A zone index names an interface of one host: such an address is in no rule's range.
+        "fe80::1%eth0",
+        "[fe80::1%eth0]:443",
+        "fe80::1%1",
     ],
 )
 def test_parse_address_refuses_garbage(text: str) -> None:
@@ -155,7 +164,6 @@ def test_parse_address_refuses_garbage(text: str) -> None:
         "64:ff9b::192.0.2.1",
         "2001:DB8:0:0:0:0:0:1",
         "2001:db8:0:0:1:0:0:1",
-        "fe80::1%eth0",
         "0:0:0:0:0:ffff:192.0.2.1",
         "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
     ],

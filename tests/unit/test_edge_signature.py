@@ -12,11 +12,13 @@ from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
 from tests.asgi import request
+from tollgate_shared.access_tokens import Principal
 from tollgate_shared.edge import (
     EDGE_HEADER,
     BadEdgeSignature,
     EdgeContext,
     EdgeSignatureMiddleware,
+    encode_principal,
     sign_edge,
     verify_edge,
 )
@@ -47,6 +49,22 @@ def verify(
 
 def test_signature_round_trips_to_the_client_address_and_request_id() -> None:
     assert verify(signed()) == EdgeContext(client_ip="203.0.113.7", request_id="req-1")
+
+
+def test_signature_carries_the_verified_caller() -> None:
+    caller = Principal(user_id="u-1", account_id=None, roles=("finance",), session_id="s-1", amr=("pwd", "otp"))
+    assert verify(signed(principal=caller)) == EdgeContext("203.0.113.7", "req-1", principal=caller)
+
+
+def test_a_changed_caller_fails() -> None:
+    victim = Principal(user_id="u-1", account_id="a-1", roles=("user",), session_id="s-1", amr=("pwd",))
+    other = Principal(user_id="u-2", account_id="a-1", roles=("admin",), session_id="s-2", amr=("pwd",))
+    header = signed(principal=victim)
+    forged = header.replace(encode_principal(victim), encode_principal(other))
+    assert forged != header
+
+    with pytest.raises(BadEdgeSignature, match="signature"):
+        verify(forged)
 
 
 def test_signature_carries_ipv6_client_addresses() -> None:
@@ -104,11 +122,11 @@ def test_a_signature_within_a_minute_passes(skew: float) -> None:
 
 
 def test_a_correctly_signed_non_numeric_timestamp_fails() -> None:
-    parts = ("v1", "soon", "POST", "/api/billing/orders", "203.0.113.7", "req-1")
+    parts = ("v2", "soon", "POST", "/api/billing/orders", "203.0.113.7", "req-1", "")
     mac = hmac.new(KEY, "\n".join(parts).encode(), hashlib.sha256).hexdigest()
 
     with pytest.raises(BadEdgeSignature, match="stale"):
-        verify(f"v1;soon;203.0.113.7;req-1;{mac}")
+        verify(f"v2;soon;203.0.113.7;req-1;;{mac}")
 
 
 @pytest.mark.parametrize(
@@ -118,9 +136,11 @@ def test_a_correctly_signed_non_numeric_timestamp_fails() -> None:
         "v1",
         "garbage",
         ";;;;",
-        "v2;1750000000;203.0.113.7;req-1;" + "0" * 64,
-        "v1;1750000000;203.0.113.7;req-1",
-        "v1;1750000000;203.0.113.7;req-1;" + "0" * 64 + ";extra",
+        "v3;1750000000;203.0.113.7;req-1;;" + "0" * 64,
+        "v2;1750000000;203.0.113.7;req-1",
+        "v2;1750000000;203.0.113.7;req-1;;" + "0" * 64 + ";extra",
+        "v2;1750000000;203.0.113.7;req-1;;" + "0" * 64,
+        # the version before the principal was signed: a captured one carries no caller
         "v1;1750000000;203.0.113.7;req-1;" + "0" * 64,
     ],
 )

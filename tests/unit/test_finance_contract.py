@@ -136,6 +136,12 @@ def test_a_person_approves_another_amount_only_with_a_reason() -> None:
         human_decision(held(), decision="reject", decided_by="asha", reason=" ")
 
 
+def test_a_person_never_approves_more_than_was_submitted() -> None:
+    # As billing rules: what arrived beyond the submission is rejected and submitted again for what arrived.
+    with pytest.raises(DeskError, match=r"more than the 5000\.00 submitted"):
+        human_decision(held(), decision="approve", decided_by="asha", amount="5000.01", reason="more arrived")
+
+
 def test_held_submissions_are_kept_once_and_leave_the_list_when_decided(tmp_path: Path) -> None:
     store = HeldSubmissions(tmp_path / "held.sqlite3")
     first = held("250000.00").submission

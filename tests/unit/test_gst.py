@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 
 from billing.domain.gst import InvalidGstin, Rates, gstin_check_character, price_line, validate_gstin
+from billing.domain.orders import Item, OrderTooLarge, price_order
 from tollgate_shared.gst_states import state_code
+from tollgate_shared.money import MAX_AMOUNT
 
 RATES = Rates(cgst=Decimal("9"), sgst=Decimal("9"), igst=Decimal("18"))
 
@@ -56,3 +58,17 @@ def test_inter_state_lines_carry_igst_only() -> None:
     line = price_line("OV certificate", "998319", 2, Decimal("500.00"), intra_state=False, rates=RATES)
     assert (line.cgst, line.sgst, line.igst) == (Decimal("0.00"), Decimal("0.00"), Decimal("180.00"))
     assert line.total == Decimal("1180.00")
+
+
+def test_an_order_is_priced_line_by_line_and_refused_past_the_maximum() -> None:
+    # 847,457,627,118.64 + 9 % CGST and SGST (76,271,186,440.68 each, half-up) is the maximum exactly.
+    largest = price_order([Item("EV", "998319", 1, Decimal("847457627118.64"))], intra_state=True, rates=RATES)
+    assert largest.total == MAX_AMOUNT and largest.cgst == largest.sgst == Decimal("76271186440.68")
+    with pytest.raises(OrderTooLarge) as refused:
+        price_order([Item("EV", "998319", 1, Decimal("847457627118.65"))], intra_state=True, rates=RATES)
+    assert refused.value.extensions["errors"][0]["field"] == "items"
+    # Far beyond 64 bits of paise: still computed exactly, still refused.
+    huge = [Item(f"line {n}", "998319", 100_000, MAX_AMOUNT) for n in range(1000)]
+    with pytest.raises(OrderTooLarge) as refused:
+        price_order(huge, intra_state=False, rates=RATES)
+    assert "118000000000000000000.00" in refused.value.extensions["errors"][0]["message"]

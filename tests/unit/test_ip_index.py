@@ -135,11 +135,19 @@ def test_rules_from_event_models_build_like_rules_from_the_snapshot() -> None:
     assert allowed(from_models, "alice", "2001:db8::7") and not allowed(from_models, "bob", "192.0.2.5")
 
 
-@pytest.mark.parametrize(("start", "end"), [("10.0.0.1", "2001:db8::1"), ("10.0.0.1", "nonsense")])
+@pytest.mark.parametrize(
+    ("start", "end"), [("10.0.0.1", "2001:db8::1"), ("10.0.0.1", "nonsense"), ("fe80::1%eth0", "fe80::ffff")]
+)
 def test_a_rule_that_is_not_a_range_is_refused_not_skipped(start: str, end: str) -> None:
     # Skipping it could leave a user with no rule, that is unrestricted: fail loudly instead.
     with pytest.raises(ValueError, match=r"range|famil"):
         AccountRules.build([rule(start, end)], revision=1)
+
+
+def test_a_client_address_with_a_zone_index_is_in_no_range() -> None:
+    rules = AccountRules.build([rule("fe80::", "fe80::ffff", user_id="alice")], revision=1)
+    assert allowed(rules, "alice", "fe80::1")
+    assert not rules.allows("alice", parse_address("fe80::1%eth0"))
 
 
 def test_a_snapshot_built_apart_installs_only_newer_revisions() -> None:

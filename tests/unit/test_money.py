@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from tollgate_shared.money import (
     MAX_AMOUNT,
+    MAX_MINOR,
     MONEY_PATTERN,
     Money,
     MoneyError,
@@ -108,6 +109,10 @@ def test_money_rejects_amounts_over_the_maximum() -> None:
         parse_money(just_over)
     with pytest.raises(MoneyError, match="exceed"):
         parse_money("9999999999999")
+
+
+def test_the_maximum_in_minor_units_is_the_same_maximum() -> None:
+    assert to_minor(MAX_AMOUNT) == MAX_MINOR and parse_money(format_money(from_minor(MAX_MINOR))) == MAX_AMOUNT
 
 
 def test_money_rejects_strings_longer_than_twenty_characters() -> None:

@@ -13,11 +13,11 @@ import pytest
 from gateway import rule_sync
 from gateway.client_address import parse_address
 from gateway.ip_index import AccountRules, IpRuleIndex
-from gateway.revocations import RevokedSessions
 from gateway.rule_sync import INLINE_EVENT_BYTES, RuleSync
 from tollgate_shared.bus import Delivery, PoisonMessage
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import AccountCreated, IpRule, IpRulesChanged, SessionRevoked
+from tollgate_shared.revocations import RevokedSessions
 
 ACCOUNT = str(uuid.uuid4())
 

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from billing.settings import BillingSettings
-from tollgate_shared.settings import ServiceSettings
+from gateway.settings import GatewaySettings
+from tollgate_shared.settings import ServiceSettings, SettingsError, configuration_problem
 
 REAL_SECRET = "k3Yq9-real-secret-0f-production"
 REAL_INTERNAL = "internal-8d1c-real-key"
@@ -170,3 +171,69 @@ def test_numeric_bounds_are_enforced(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ValidationError, match="bus_prefetch"):
         BillingSettings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TOLLGATE_ONLINE_PAYMENT_MIN", "100.005"),  # a fraction of a paisa
+        ("TOLLGATE_ONLINE_PAYMENT_MAX", "1000000000000.01"),  # past the money range
+        ("TOLLGATE_ONLINE_PAYMENT_MIN", "0"),
+    ],
+)
+def test_online_payment_limits_are_amounts_a_payment_could_be(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    production_secrets(monkeypatch)
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError, match=name.removeprefix("TOLLGATE_").lower()):
+        BillingSettings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("TOLLGATE_BUS_RETRY_DELAYS", "1,soon"), ("TOLLGATE_BUS_RETRY_DELAYS", "1,-5"), ("TOLLGATE_LOG_LEVEL", "LOUD")],
+)
+def test_values_the_services_would_trip_on_later_are_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    production_secrets(monkeypatch)
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ValidationError) as refused:
+        BillingSettings()
+    assert configuration_problem(refused.value) == (
+        f"billing settings: {variable}: {refused.value.errors()[0]['msg'].removeprefix('Value error, ')}"
+    )
+
+
+def test_a_configuration_problem_names_every_variable_and_no_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOLLGATE_SECRET_KEY", "dev")
+    monkeypatch.setenv("TOLLGATE_BUS_PREFETCH", "a-prefetch-of-secret-words")
+
+    with pytest.raises(ValidationError) as refused:
+        GatewaySettings(trusted_proxies="10.0.0.0/8, 10.0.0.0/33")
+    problem = configuration_problem(refused.value)
+    assert problem is not None and "\n" not in problem and problem.startswith("gateway settings: ")
+    for variable in ("TOLLGATE_BUS_PREFETCH", "TOLLGATE_TRUSTED_PROXIES"):
+        assert variable in problem
+    assert "secret-words" not in problem
+
+
+def test_other_errors_are_not_configuration_problems() -> None:
+    class Order(BaseModel):
+        amount: int
+
+    with pytest.raises(ValidationError) as refused:
+        Order(amount="many")  # type: ignore[arg-type]
+    assert configuration_problem(refused.value) is None
+    assert configuration_problem(ValueError("boom")) is None
+    assert configuration_problem(SettingsError("set TOLLGATE_X\n now")) == "set TOLLGATE_X now"  # one line
+
+
+def test_log_levels_are_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    production_secrets(monkeypatch)
+    monkeypatch.setenv("TOLLGATE_LOG_LEVEL", "warning")
+
+    assert BillingSettings().log_level == "WARNING"

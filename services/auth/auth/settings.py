@@ -14,7 +14,6 @@ class AuthSettings(ServiceSettings):
     # under them stay readable while they are re-encrypted under the current one.
     old_secret_keys: SecretStr = SecretStr("")
     totp_issuer: str = Field(default="Tollgate", min_length=1, max_length=64)
-    access_token_minutes: int = Field(default=15, ge=1, le=60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     login_failures_before_delay: int = Field(default=5, ge=1, le=100)
     # Browsers get the session in cookies; Secure unless serving plain HTTP on purpose.

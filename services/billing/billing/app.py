@@ -16,7 +16,7 @@ from billing.api import offline_payments, orders, payments, profile, sandbox, wa
 from billing.domain.payments import PaymentProvider
 from billing.handlers import DECISIONS_QUEUE, FINANCE_QUEUE, event_handlers
 from billing.settings import BillingSettings
-from tollgate_shared.auth_upstream import verify_tokens_with_auth
+from tollgate_shared.auth_upstream import follow_revocations
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.service import Consumers, ServiceDefinition, create_service_app
@@ -67,7 +67,7 @@ def create_app(
 
 
 async def start_billing(app: FastAPI, runtime: Any) -> None:
-    await verify_tokens_with_auth(app, runtime)
+    await follow_revocations(app, runtime)
     app.state.account_gate = AccountGate(runtime.settings.orders_per_account_at_once)
     provider = payment_provider(runtime.settings, runtime.session_factory)
     app.state.payment_provider = provider

@@ -5,6 +5,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.domain.ledger import BalanceLimit
 from billing.ledger import locked_wallet
 from billing.offline_payments import AlreadyDecided, decide
 from billing.profiles import upsert_profile
@@ -16,6 +17,8 @@ from tollgate_shared.events.catalogue import AccountCreated, OfflinePaymentDecid
 from tollgate_shared.service import Consumers
 
 log = logging.getLogger(__name__)
+# Who a decision billing makes itself is recorded as made by.
+BILLING = "billing"
 
 
 async def open_wallet(session: AsyncSession, event: Envelope, *, currency: str) -> None:
@@ -41,6 +44,26 @@ async def apply_finance_decision(session: AsyncSession, event: Envelope, *, sett
         )
     except AlreadyDecided:
         log.info("offline payment %s was already decided; %s ignored", data.offline_payment_id, event.id)
+    except BalanceLimit as exc:
+        # Finance cannot be answered 409, and a retry or a parked message would leave the request
+        # pending with nobody told: it is rejected saying why (nothing of the approval was written),
+        # the user sees the reason and may submit the transfer again once the balance has room.
+        reason = f"Approved by {data.decided_by} but not credited: {exc.detail} Submit it again when it fits."
+        log.warning(
+            "offline payment %s: approval %s refused, recorded as rejected: %s",
+            data.offline_payment_id,
+            event.id,
+            exc.detail,
+        )
+        await decide(
+            session,
+            payment_id=data.offline_payment_id,
+            decision="reject",
+            decided_by=BILLING,
+            amount=None,
+            reason=reason,
+            settings=settings,
+        )
     except (DomainError, ValueError) as exc:
         # A decision the rules refuse will not pass on a retry either: park it for an operator.
         raise PoisonMessage(f"decision {event.id} refused: {exc}") from exc

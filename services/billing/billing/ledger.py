@@ -1,7 +1,8 @@
-"""Applying money to a wallet: one ledger entry, once, never below zero.
+"""Applying money to a wallet: one ledger entry, once, never below zero nor above the maximum.
 
 A change is one conditional `UPDATE` of the wallet row: it adds the amount only
-if the balance stays at or above zero, and takes the row's lock, so concurrent
+if the balance stays between zero and the largest amount billing keeps
+(`MAX_MINOR`), and takes the row's lock, so concurrent
 changes to one account queue in the database instead of racing. The ledger
 entry is written with the balance the `UPDATE` returned; on PostgreSQL both are
 one statement (a data-modifying `WITH`), so the lock is held for that statement
@@ -24,12 +25,12 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import ledger_entry, wallet
-from billing.domain.ledger import InsufficientCredits, crossed_below, is_below
+from billing.domain.ledger import InsufficientCredits, check_room, crossed_below, is_below
 from tollgate_shared import direct_sql
 from tollgate_shared.db import insert_unless_exists
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import BalanceLow, CreditsAdded
-from tollgate_shared.money import from_minor
+from tollgate_shared.money import MAX_MINOR, from_minor
 from tollgate_shared.outbox import record_event
 
 
@@ -49,7 +50,7 @@ _NEW_BALANCE = wallet.c.balance_minor + bindparam("p_amount")
 # In SQL every SET reads the row as it was, so `below_threshold` is judged on the new balance.
 _MOVE_IF_COVERED = (
     update(wallet)
-    .where(wallet.c.account_id == bindparam("p_account"), _NEW_BALANCE >= 0)
+    .where(wallet.c.account_id == bindparam("p_account"), _NEW_BALANCE >= 0, _NEW_BALANCE <= MAX_MINOR)
     .values(
         balance_minor=_NEW_BALANCE,
         below_threshold=is_below(_NEW_BALANCE, wallet.c.low_balance_threshold_minor),
@@ -94,6 +95,14 @@ _ENTRY = select(ledger_entry).where(
 )
 
 
+_BALANCE = select(wallet.c.balance_minor).where(wallet.c.account_id == bindparam("p_account"))
+
+
+async def balance_of(db: AsyncSession, account_id: str) -> int:
+    """The account's balance in minor units now, unlocked (0 for a wallet not opened yet): for early refusals."""
+    return int(await db.scalar(_BALANCE, {"p_account": account_id}) or 0)
+
+
 async def _lock_wallet_row(db: AsyncSession, account_id: str) -> Any:
     return await direct_sql.first(db, _WALLET_FOR_UPDATE, {"p_account": account_id})
 
@@ -118,7 +127,7 @@ async def locked_wallet(db: AsyncSession, account_id: str, *, currency: str) -> 
 
 
 async def _move_if_covered(db: AsyncSession, account_id: str, amount_minor: int) -> Any | None:
-    """Add `amount_minor` unless the balance would go below zero: the row after, locked; None if not moved."""
+    """Add `amount_minor` unless the balance would leave its range: the row after, locked; None if not moved."""
     return await direct_sql.first(
         db, _MOVE_IF_COVERED, {"p_account": account_id, "p_amount": amount_minor, "p_now": datetime.now(UTC)}
     )
@@ -137,22 +146,25 @@ async def apply_to_wallet(
     """Credit (positive) or debit (negative) the wallet once for (kind, reference).
 
     The new ledger entry gets `entry_id` when given (events written before the
-    money moves can name it). Raises `InsufficientCredits` (changing nothing) when
-    a debit is more than the balance. The wallet row stays locked until the
-    transaction ends.
+    money moves can name it). Raises, writing nothing, `InsufficientCredits` when
+    a debit is more than the balance and `BalanceLimit` when a credit would take
+    it past the maximum. The wallet row stays locked until the transaction ends.
     """
     entry_id = entry_id or str(uuid.uuid4())
     moved = await _move_and_enter(db, account_id, kind, reference, amount_minor, entry_id)
     if moved is None:
         # Not moved: the wallet is not opened yet, or the balance does not cover a
-        # debit. Under the lock, open it or find out which.
+        # debit or has no room for a credit. Under the lock, open it or find out which.
         current = await locked_wallet(db, account_id, currency=currency)
-        if int(current.balance_minor) + amount_minor < 0:
+        balance_minor = int(current.balance_minor)
+        if balance_minor + amount_minor < 0 or balance_minor + amount_minor > MAX_MINOR:
             if (existing := await _entry(db, account_id, kind, reference)) is not None:
                 return existing
-            raise InsufficientCredits(f"The balance is {from_minor(current.balance_minor)}.")
+            if amount_minor > 0:
+                check_room(balance_minor, amount_minor)
+            raise InsufficientCredits(f"The balance is {from_minor(balance_minor)}.")
         moved = await _move_and_enter(db, account_id, kind, reference, amount_minor, entry_id)
-        assert moved is not None  # locked, and covered
+        assert moved is not None  # locked, and in range
     balance = int(moved.balance_minor)
     if not moved.entered:
         # Applied before: undo this move (the row is still ours) and answer that entry.

@@ -16,19 +16,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import offline_payment
-from billing.ledger import apply_to_wallet
+from billing.domain.ledger import check_room
+from billing.ledger import apply_to_wallet, balance_of
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import OfflinePaymentApproved, OfflinePaymentRejected, OfflinePaymentSubmitted
-from tollgate_shared.money import from_minor, to_minor
+from tollgate_shared.money import format_money, from_minor, to_minor
 from tollgate_shared.outbox import record_event
 
 THANK_YOU = (
     "Thank you. We have received the details of your payment; finance will credit your account "
     "once the amount reaches our bank account and is approved."
 )
+
+
+def more_than_submitted(submitted: Decimal) -> str:
+    return (
+        f"must not be more than the {format_money(submitted)} submitted: reject it, and the user submits "
+        "the transfer again for the amount that arrived"
+    )
 
 
 class DuplicateReference(Conflict):
@@ -58,6 +66,8 @@ async def submit(
 ) -> Any:
     if paid_on > datetime.now(UTC).date():
         raise InvalidField("paid_on", "must not be in the future")
+    # Told at once rather than at approval (which checks again: the balance may grow meanwhile).
+    check_room(await balance_of(db, account_id), to_minor(amount))
     payment_id = str(uuid.uuid4())
     values = {
         "id": payment_id,
@@ -115,7 +125,13 @@ async def decide(
     reason: str | None,
     settings: BillingSettings,
 ) -> Any:
-    """Approve (crediting `amount`, by default the submitted one) or reject (with a reason), once."""
+    """Approve (crediting `amount`, by default the submitted one) or reject (with a reason), once.
+
+    An approved amount is positive and never more than the submitted one; a
+    smaller one needs a reason (what arrived, e.g. less bank charges).
+
+    An approval the balance has no room for raises `BalanceLimit` (409) before anything is written.
+    """
     row = await find(db, payment_id, lock=True)
     reason = (reason or "").strip() or None
     # Validation (422) before conflicts (409).
@@ -124,6 +140,9 @@ async def decide(
     approved_minor = to_minor(amount) if amount is not None else int(row.amount_minor)
     if decision == "approve" and approved_minor <= 0:
         raise InvalidField("amount", "must be greater than zero")
+    if decision == "approve" and approved_minor > row.amount_minor:
+        # What the user told us is what they claim; more would credit money nobody accounted for.
+        raise InvalidField("amount", more_than_submitted(from_minor(row.amount_minor)))
     if decision == "approve" and approved_minor != row.amount_minor and reason is None:
         raise InvalidField("reason", "is required when approving another amount than submitted")
     if row.status != "pending_approval":
@@ -143,6 +162,15 @@ async def decide(
             db, new_event("billing.offline_payment.rejected", rejected, source="billing", account_id=row.account_id)
         )
         return await find(db, payment_id)
+    # The money first: a balance with no room for it refuses before anything is written.
+    await apply_to_wallet(
+        db,
+        account_id=row.account_id,
+        kind="offline_payment",
+        reference=payment_id,
+        amount_minor=approved_minor,
+        currency=row.currency,
+    )
     await db.execute(
         update(offline_payment)
         .where(offline_payment.c.id == payment_id)
@@ -153,14 +181,6 @@ async def decide(
             decided_by=decided_by,
             decided_at=now,
         )
-    )
-    await apply_to_wallet(
-        db,
-        account_id=row.account_id,
-        kind="offline_payment",
-        reference=payment_id,
-        amount_minor=approved_minor,
-        currency=row.currency,
     )
     buyer, _ = await buyer_of(db, row.account_id, settings)
     approved = OfflinePaymentApproved(

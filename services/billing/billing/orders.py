@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,8 +13,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.tables import order
-from billing.domain.gst import Rates, price_line
+from billing.domain.gst import Rates
 from billing.domain.ledger import InsufficientCredits
+from billing.domain.orders import Item, price_order
 from billing.ledger import apply_to_wallet, locked_wallet
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
@@ -33,14 +33,6 @@ class OrderConflict(Conflict):
     code, title = "order_id_conflict", "This order id was used for a different order"
 
 
-@dataclass(frozen=True)
-class Item:
-    description: str
-    sac: str
-    quantity: int
-    unit_price: Decimal
-
-
 def request_hash(items: list[Item]) -> str:
     canonical = json.dumps(
         [[i.description, i.sac, i.quantity, format_money(i.unit_price)] for i in items], separators=(",", ":")
@@ -51,15 +43,17 @@ def request_hash(items: list[Item]) -> str:
 async def place_order(
     db: AsyncSession, *, account_id: str, order_id: str | None, items: list[Item], settings: BillingSettings
 ) -> Any:
-    """Price and record the order once per (account, order id); pay it from credits if they cover it."""
+    """Price and record the order once per (account, order id); pay it from credits if they cover it.
+
+    An order whose total is past the maximum is refused (`OrderTooLarge`, 422) before anything is written.
+    """
     order_id = order_id or str(uuid.uuid4())
     fingerprint = request_hash(items)
     buyer, place_of_supply = await buyer_of(db, account_id, settings)
     intra_state = state_code(place_of_supply) == state_code(settings.seller_state)
     rates = Rates(settings.cgst_rate, settings.sgst_rate, settings.igst_rate)
-    lines = [
-        price_line(i.description, i.sac, i.quantity, i.unit_price, intra_state=intra_state, rates=rates) for i in items
-    ]
+    order_price = price_order(items, intra_state=intra_state, rates=rates)
+    lines = order_price.lines
     priced = [
         OrderLine(
             description=line.description,
@@ -78,11 +72,7 @@ async def place_order(
         )
         for line in lines
     ]
-    totals = {
-        name: sum((getattr(line, name) for line in lines), Decimal("0.00"))
-        for name in ("taxable_value", "cgst", "sgst", "igst")
-    }
-    total_minor = to_minor(sum(totals.values(), Decimal("0.00")))
+    total_minor = to_minor(order_price.total)
     now = datetime.now(UTC)
     # Inserted as paid and announced as paid, then paid: the money moves last, so
     # the wallet's lock (one account's orders queue on it) is held for one
@@ -97,10 +87,10 @@ async def place_order(
         "payment_method": "credits",
         "currency": settings.currency,
         "lines": json.dumps([line.model_dump(mode="json") for line in priced]),
-        "subtotal_minor": to_minor(totals["taxable_value"]),
-        "cgst_minor": to_minor(totals["cgst"]),
-        "sgst_minor": to_minor(totals["sgst"]),
-        "igst_minor": to_minor(totals["igst"]),
+        "subtotal_minor": to_minor(order_price.subtotal),
+        "cgst_minor": to_minor(order_price.cgst),
+        "sgst_minor": to_minor(order_price.sgst),
+        "igst_minor": to_minor(order_price.igst),
         "total_minor": total_minor,
         "buyer": buyer.model_dump_json(),
         "place_of_supply": place_of_supply,

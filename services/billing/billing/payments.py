@@ -18,9 +18,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.adapters.tables import payment
+from billing.domain.ledger import BalanceLimit, check_room
 from billing.domain.payments import CheckoutRequest, Outcome, PaymentProvider
-from billing.ledger import apply_to_wallet
-from billing.orders import pay_awaiting_order
+from billing.ledger import apply_to_wallet, balance_of, locked_wallet
+from billing.orders import find_order, pay_awaiting_order, pay_order
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, NotFound
@@ -50,7 +51,14 @@ async def start_payment(
     settings: BillingSettings,
     order_id: str | None = None,
 ) -> Any:
-    """Open a checkout (our payment id is the provider's idempotency key), then record the pending payment."""
+    """Open a checkout (our payment id is the provider's idempotency key), then record the pending payment.
+
+    Refused before the provider is asked: an amount outside the online payment
+    limits (422), or one the balance has no room for (409 `balance_limit`).
+    """
+    settings.online_limits.check(amount_minor)
+    async with sessions() as db:
+        check_room(await balance_of(db, account_id), amount_minor)
     payment_id = str(uuid.uuid4())
     # Stripe needs absolute return addresses; the sandbox stays relative to whichever gateway served it.
     base = "" if provider.name == "sandbox" else settings.public_url.rstrip("/")
@@ -85,6 +93,47 @@ async def start_payment(
         return await _payment_row(db, payment_id)
 
 
+async def pay_order_online(
+    sessions: Sessions,
+    provider: PaymentProvider,
+    *,
+    account_id: str,
+    created_by: str,
+    order_id: str,
+    return_path: str,
+    settings: BillingSettings,
+) -> tuple[Any, Any | None]:
+    """Pay an order online (DESIGN §10): a checkout for what the balance lacks; the order and the payment, if any.
+
+    The payment credits the wallet and `settle` then pays the order from
+    credits. Nothing lacking: paid from credits now, without a checkout.
+    """
+    async with sessions() as db, db.begin():
+        # The wallet before the order, as every payment of an order locks them.
+        wallet_row = await locked_wallet(db, account_id, currency=settings.currency)
+        row = await find_order(db, account_id, order_id)
+        if row.status == "paid":
+            return row, None
+        charge = settings.online_limits.charge_for_order(
+            total_minor=int(row.total_minor), balance_minor=int(wallet_row.balance_minor)
+        )
+        if charge == 0:
+            return await pay_order(db, account_id=account_id, order_id=order_id, settings=settings), None
+    # No transaction is open while the provider is asked.
+    started = await start_payment(
+        sessions,
+        provider,
+        account_id=account_id,
+        created_by=created_by,
+        amount_minor=charge,
+        description=f"Order {order_id}",
+        return_path=return_path,
+        settings=settings,
+        order_id=order_id,
+    )
+    return row, started
+
+
 async def settle(db: AsyncSession, payment_id: str, outcome: Outcome, settings: BillingSettings) -> Any:
     """Apply what the provider says, once: the one place a payment credits the wallet."""
     row = await _payment_row(db, payment_id, lock=True)
@@ -98,19 +147,26 @@ async def settle(db: AsyncSession, payment_id: str, outcome: Outcome, settings: 
                 row.id, outcome.amount_minor, outcome.currency, row.amount_minor, row.currency,
             )  # fmt: skip
             return row
+        try:
+            # The money first: a balance with no room for it refuses before anything is written.
+            await apply_to_wallet(
+                db,
+                account_id=row.account_id,
+                kind="online_payment",
+                reference=row.id,
+                amount_minor=row.amount_minor,
+                currency=row.currency,
+            )
+        except BalanceLimit:
+            # Paid, but not creditable yet: it stays pending, and a recheck (or the provider's
+            # retried webhook) credits it once the balance has room.
+            log.warning("payment %s succeeded but the balance has no room for it yet; left pending", row.id)
+            raise
         # Money the provider took counts even after we saw the checkout fail or expire.
         await db.execute(
             update(payment)
             .where(payment.c.id == row.id)
             .values(status="succeeded", provider_reference=outcome.reference, failure_reason=None, completed_at=now)
-        )
-        await apply_to_wallet(
-            db,
-            account_id=row.account_id,
-            kind="online_payment",
-            reference=row.id,
-            amount_minor=row.amount_minor,
-            currency=row.currency,
         )
         buyer, _ = await buyer_of(db, row.account_id, settings)
         succeeded = PaymentSucceeded(

@@ -5,7 +5,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from billing.domain.payments import OnlineLimits
 from tollgate_shared.gst_states import STATES, state_code
+from tollgate_shared.money import MAX_AMOUNT, to_minor
 from tollgate_shared.settings import ServiceSettings, SettingsError
 
 
@@ -41,11 +43,23 @@ class BillingSettings(ServiceSettings):
     def _known_state(cls, value: str) -> str:
         return STATES[state_code(value)]  # the canonical name; ValueError when unknown
 
+    @field_validator("online_payment_min", "online_payment_max")
+    @classmethod
+    def _an_amount(cls, value: Decimal) -> Decimal:
+        # An amount a payment could be: whole paise, within the money range.
+        if value != value.quantize(Decimal("0.01")) or value > MAX_AMOUNT:
+            raise ValueError(f"must be an amount with at most two decimal places, at most {MAX_AMOUNT}")
+        return value
+
     @model_validator(mode="after")
     def _payment_limits(self) -> "BillingSettings":
         if self.online_payment_min > self.online_payment_max:
             raise SettingsError("TOLLGATE_ONLINE_PAYMENT_MIN is above TOLLGATE_ONLINE_PAYMENT_MAX")
         return self
+
+    @property
+    def online_limits(self) -> OnlineLimits:
+        return OnlineLimits(to_minor(self.online_payment_min), to_minor(self.online_payment_max))
 
     def payment_provider_problem(self) -> str | None:
         """Why billing must not start with these payment settings (checked at start-up, not by every command)."""

@@ -1,22 +1,25 @@
-"""The edge's decision for one request: rate limit, token, revoked session, IP rules."""
+"""The edge's decision for one request: rate limit, the one credential, revoked session, CSRF, IP rules."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 from dataclasses import dataclass
 
 from starlette.types import Scope
 
 from gateway.client_address import Address
-from gateway.edge_policy import is_public, is_rate_limited
+from gateway.credentials import CredentialRefused, credential_of
+from gateway.edge_policy import is_public, is_rate_limited, takes_optional_credential
 from gateway.ip_index import IpRuleIndex
 from gateway.rate_limit import RateLimiter, retry_after
-from gateway.revocations import RevokedSessions
-from tollgate_shared.access_tokens import InvalidToken
+from tollgate_shared.access_tokens import InvalidToken, Principal
+from tollgate_shared.callers import SAFE_METHODS, csrf_token
 from tollgate_shared.jwks import JwksCache
+from tollgate_shared.revocations import RevokedSessions
 
 log = logging.getLogger(__name__)
-ACCESS_COOKIE = b"tg_access"
+CSRF_HEADER = b"x-csrf-token"
 
 
 @dataclass(frozen=True)
@@ -27,31 +30,34 @@ class Refusal:
     headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
-def bearer_token(scope: Scope) -> str | None:
-    """The access token: `Authorization: Bearer …`, else the browser's session cookie."""
-    cookie_header = b""
-    for name, value in scope["headers"]:
-        if name == b"authorization" and value[:7].lower() == b"bearer ":
-            token: str = value[7:].strip().decode("latin-1")
-            return token
-        if name == b"cookie":
-            cookie_header = value
-    for part in cookie_header.split(b";"):
-        key, _, value = part.strip().partition(b"=")
-        if key == ACCESS_COOKIE and value:
-            return value.decode("latin-1")
-    return None
+@dataclass(frozen=True)
+class Admitted:
+    """The request may go on; `principal` is who it acts as (None on a public path)."""
+
+    principal: Principal | None
+
+
+PUBLIC = Admitted(None)
 
 
 class EdgeAccess:
-    def __init__(self, *, jwks: JwksCache, index: IpRuleIndex, revoked: RevokedSessions, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        *,
+        jwks: JwksCache,
+        index: IpRuleIndex,
+        revoked: RevokedSessions,
+        limiter: RateLimiter,
+        internal_key: bytes,
+    ) -> None:
         self.jwks = jwks
         self.index = index
         self.revoked = revoked
         self.limiter = limiter
+        self.internal_key = internal_key
 
-    async def check(self, scope: Scope, client: Address | None, client_ip: str) -> Refusal | None:
-        """None when the request may go on to its service.
+    async def check(self, scope: Scope, client: Address | None, client_ip: str) -> Refusal | Admitted:
+        """Who the request acts as, or why it may not go on to its service.
 
         `client` is the client address parsed once for the whole request (None when
         unparsable), `client_ip` its text (or the raw peer).
@@ -67,23 +73,41 @@ class EdgeAccess:
                     ((b"retry-after", retry_after(wait).encode()),),
                 )
         if is_public(method, path):
-            return None
-        token = bearer_token(scope)
-        if token is None:
+            if takes_optional_credential(method, path):
+                decision = await self.verify(scope, client, client_ip)
+                return decision if isinstance(decision, Admitted) else PUBLIC
+            return PUBLIC  # whatever credentials it carries are stripped, never forwarded
+        return await self.verify(scope, client, client_ip)
+
+    async def verify(self, scope: Scope, client: Address | None, client_ip: str) -> Refusal | Admitted:
+        """The request's one credential, checked: token, session, CSRF, IP rules."""
+        try:
+            credential = credential_of(scope["headers"])
+        except CredentialRefused as refused:
+            return Refusal(refused.status, refused.code, refused.detail)
+        if credential is None:
             return Refusal(401, "unauthenticated", "An access token is required.")
         if not self.index.loaded:
             # Fail closed: without the rules we cannot know who may pass.
             return Refusal(503, "not_ready", "The gateway is still loading the IP rules.")
         try:
-            principal = await self.jwks.verify(token)
+            principal = await self.jwks.verify(credential.token)
         except InvalidToken:
             return Refusal(401, "invalid_token", "The access token is not valid.")
         if self.revoked.is_revoked(principal.session_id):
             return Refusal(401, "session_revoked", "The session has ended.")
+        if credential.from_cookie and scope["method"] not in SAFE_METHODS and not self._csrf_ok(scope, principal):
+            return Refusal(403, "csrf_failed", "Missing or wrong CSRF token.")
         if not self.index.allows(principal.account_id, principal.user_id, client):
             log.warning(
                 "ip_not_allowed",
                 extra={"user_id": principal.user_id, "account_id": principal.account_id, "client_ip": client_ip},
             )
             return Refusal(403, "ip_not_allowed", f"Access from {client_ip} is not allowed for this user.")
-        return None
+        return Admitted(principal)
+
+    def _csrf_ok(self, scope: Scope, principal: Principal) -> bool:
+        """Double submit, bound to the session: the page echoes the `tg_csrf` cookie auth set for it."""
+        sent = next((value for name, value in scope["headers"] if name == CSRF_HEADER), b"")
+        expected = csrf_token(self.internal_key, principal.session_id).encode()
+        return hmac.compare_digest(sent, expected)

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.access import EdgeAccess
+from gateway.access import EdgeAccess, Refusal
 from gateway.client_address import Address, client_address, parse_address, trusted_ranges
 from gateway.cors import answer_preflight, is_preflight, origin_of, with_cors
 from gateway.headers import SECURITY_HEADERS, UI_HEADERS
@@ -25,7 +25,6 @@ from gateway.ip_index import IpRuleIndex
 from gateway.problems import send_problem
 from gateway.proxy import ProxySettings, Upstream, proxy, request_id_of
 from gateway.rate_limit import RateLimiter
-from gateway.revocations import RevokedSessions
 from gateway.routes import route
 from gateway.rule_sync import RuleSync
 from gateway.settings import GatewaySettings
@@ -35,6 +34,8 @@ from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.jwks import JwksCache
+from tollgate_shared.no_store import with_no_store
+from tollgate_shared.revocations import RevokedSessions
 from tollgate_shared.service import build_bus, start_bus_until_up
 from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, traced_asgi
 
@@ -49,8 +50,13 @@ class Gateway:
         self.index = IpRuleIndex()
         self.revoked = RevokedSessions(remember_seconds=settings.access_token_minutes * 60 + 60)
         self.jwks = JwksCache(lambda: self.fetch_from_auth("/api/auth/jwks.json"))
+        self.proxy_settings = ProxySettings(settings.internal_key.get_secret_value().encode(), settings.max_body_bytes)
         self.access = EdgeAccess(
-            jwks=self.jwks, index=self.index, revoked=self.revoked, limiter=RateLimiter(settings.auth_rate_per_minute)
+            jwks=self.jwks,
+            index=self.index,
+            revoked=self.revoked,
+            limiter=RateLimiter(settings.auth_rate_per_minute),
+            internal_key=self.proxy_settings.internal_key,
         )
         self.sync = RuleSync(self.index, self.revoked, self.fetch_from_auth)
         self.bus: Bus | None = None
@@ -58,7 +64,6 @@ class Gateway:
         self.trusted = trusted_ranges(settings.trusted_networks())
         self.cors_origins = settings.allowed_origins()
         self.upstreams = {name: Upstream(name, urls) for name, urls in settings.upstream_urls().items()}
-        self.proxy_settings = ProxySettings(settings.internal_key.get_secret_value().encode(), settings.max_body_bytes)
         self.timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=settings.upstream_connect_timeout, sock_read=settings.upstream_timeout
         )
@@ -92,10 +97,15 @@ class Gateway:
             if service is not None:
                 assert self.session is not None, "the gateway's lifespan has not run"
                 address, client_ip = self.client(scope)
-                refusal = await self.access.check(scope, address, client_ip)
-                if refusal is not None:
+                decision = await self.access.check(scope, address, client_ip)
+                if isinstance(decision, Refusal):
                     await send_problem(
-                        send, refusal.status, refusal.code, refusal.detail, request_id_of(scope), list(refusal.headers)
+                        send,
+                        decision.status,
+                        decision.code,
+                        decision.detail,
+                        request_id_of(scope),
+                        list(decision.headers),
                     )
                     return
                 await proxy(
@@ -106,6 +116,7 @@ class Gateway:
                     session=self.session,
                     settings=self.proxy_settings,
                     client_ip=client_ip,
+                    principal=decision.principal,
                     client_timeout=self.timeout,
                 )
                 return
@@ -200,13 +211,15 @@ class Gateway:
 
 
 def _with_headers(send: Send, path: str) -> Send:
-    """Add the security headers (and the UI's framing rules) to the gateway's own answers."""
-    extra = SECURITY_HEADERS + (UI_HEADERS if not path.startswith("/api/") else ())
+    """Add the security headers (and the UI's framing rules, or the API's no-store) to the gateway's own answers."""
+    api = path == "/api" or path.startswith("/api/")
+    extra = SECURITY_HEADERS + (() if api else UI_HEADERS)
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             present = {name for name, _ in message["headers"]}
-            message = {**message, "headers": [*message["headers"], *(h for h in extra if h[0] not in present)]}
+            headers = [*message["headers"], *(h for h in extra if h[0] not in present)]
+            message = {**message, "headers": with_no_store(headers) if api else headers}
         await send(message)
 
     return wrapped

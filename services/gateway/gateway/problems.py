@@ -9,6 +9,7 @@ from starlette.types import Send
 
 from gateway.headers import SECURITY_HEADERS
 from tollgate_shared.errors import PROBLEM_CONTENT_TYPE, problem_type
+from tollgate_shared.no_store import NO_STORE
 
 
 async def send_problem(
@@ -32,6 +33,7 @@ async def send_problem(
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", request_id.encode()),
                 *SECURITY_HEADERS,
+                NO_STORE,
                 *(headers or []),
             ],
         }

@@ -17,8 +17,10 @@ import aiohttp
 from opentelemetry import propagate
 from starlette.types import Receive, Scope, Send
 
+from gateway.credentials import without_credentials
 from gateway.headers import HOP_BY_HOP, SECURITY_HEADERS, SET_BY_GATEWAY, TRACE_CONTEXT, connection_tokens
 from gateway.problems import send_problem
+from tollgate_shared.access_tokens import Principal
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 
 log = logging.getLogger(__name__)
@@ -59,11 +61,16 @@ def request_id_of(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-def forward_headers(scope: Scope, *, client_ip: str, request_id: str, key: bytes) -> list[tuple[str, str]]:
-    """The request's headers as the service gets them, with the trace context of the current span."""
+def forward_headers(
+    scope: Scope, *, client_ip: str, request_id: str, key: bytes, principal: Principal | None
+) -> list[tuple[str, str]]:
+    """The request's headers as the service gets them: no client credentials, the signed edge
+    header naming the verified principal, the trace context of the current span."""
     raw: list[tuple[bytes, bytes]] = scope["headers"]
     dropped = HOP_BY_HOP | SET_BY_GATEWAY | TRACE_CONTEXT | connection_tokens(raw)
-    headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw if n.lower() not in dropped]
+    headers = [
+        (n.decode("latin-1"), v.decode("latin-1")) for n, v in without_credentials(raw) if n.lower() not in dropped
+    ]
     # The upstream client is not instrumented (its client span and trace-config
     # signals cost CPU on every request): the service's span continues the gateway's.
     trace_context: dict[str, str] = {}
@@ -75,7 +82,14 @@ def forward_headers(scope: Scope, *, client_ip: str, request_id: str, key: bytes
         ("X-Request-ID", request_id),
         (
             EDGE_HEADER,
-            sign_edge(key, method=scope["method"], path=scope["path"], client_ip=client_ip, request_id=request_id),
+            sign_edge(
+                key,
+                method=scope["method"],
+                path=scope["path"],
+                client_ip=client_ip,
+                request_id=request_id,
+                principal=principal,
+            ),
         ),
     ]
     return headers
@@ -90,6 +104,7 @@ async def proxy(
     session: aiohttp.ClientSession,
     settings: ProxySettings,
     client_ip: str,
+    principal: Principal | None,
     client_timeout: aiohttp.ClientTimeout,
 ) -> None:
     """Forward one request to `upstream` and stream its answer back."""
@@ -100,7 +115,9 @@ async def proxy(
             send, 413, "body_too_large", f"The body exceeds {settings.max_body_bytes} bytes.", request_id
         )
         return
-    headers = forward_headers(scope, client_ip=client_ip, request_id=request_id, key=settings.internal_key)
+    headers = forward_headers(
+        scope, client_ip=client_ip, request_id=request_id, key=settings.internal_key, principal=principal
+    )
     body_started = too_large = False
 
     async def body() -> AsyncIterator[bytes]:

@@ -1,4 +1,4 @@
-"""Token buckets per client address for the login, TOTP and sign-up endpoints."""
+"""Token buckets per client address for the sign-up, login, TOTP and refresh endpoints."""
 
 from __future__ import annotations
 

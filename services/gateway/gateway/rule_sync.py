@@ -20,11 +20,11 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from gateway.ip_index import AccountRules, IpRuleIndex
-from gateway.revocations import RevokedSessions
 from tollgate_shared.bus import Delivery, PoisonMessage, Subscription
 from tollgate_shared.events import Envelope
 from tollgate_shared.events.catalogue import IpRule, IpRulesChanged, SessionRevoked
 from tollgate_shared.inbox import parse_delivery
+from tollgate_shared.revocations import RevokedSessions
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tollgate_shared.settings import ServiceSettings
 
@@ -25,10 +25,19 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout: float = Field(default=30.0, gt=0)
     # Origins (scheme://host[:port], comma-separated) browsers may call the API from; empty: CORS off.
     cors_origins: str = ""
-    # Login, TOTP and sign-up requests per client address and minute.
+    # Sign-up, login, TOTP and refresh requests per client address and minute.
     auth_rate_per_minute: int = Field(default=30, ge=1, le=100_000)
-    # How long a revoked session's tokens could still be presented.
-    access_token_minutes: int = Field(default=15, ge=1, le=60)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        # Parsed here, not first when the gateway starts: a mistake is a settings error, not a crash.
+        for cidr in _split(value):
+            try:
+                ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/8 or fd00::/8") from None
+        return value
 
     def upstream_urls(self) -> dict[str, list[str]]:
         return {

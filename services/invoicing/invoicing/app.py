@@ -8,7 +8,7 @@ from invoicing.adapters.tables import messaging, metadata
 from invoicing.api import documents
 from invoicing.handlers import event_handlers
 from invoicing.settings import InvoicingSettings
-from tollgate_shared.auth_upstream import verify_tokens_with_auth
+from tollgate_shared.auth_upstream import follow_revocations
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.service import ServiceDefinition, create_service_app
@@ -34,5 +34,5 @@ def create_app(
         description="Invoices and receipts, numbered per financial year, with their PDFs.",
     )
     return create_service_app(
-        definition, settings, broker=broker, bus=bus, instance=instance, on_startup=verify_tokens_with_auth
+        definition, settings, broker=broker, bus=bus, instance=instance, on_startup=follow_revocations
     )

@@ -7,12 +7,13 @@ table is the one place an event's shape is written down.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tollgate_shared.fields import Timestamp
 from tollgate_shared.money import Money, PositiveMoney
 
 
@@ -88,7 +89,7 @@ class PaymentSucceeded(EventData):
     currency: str
     provider: str
     provider_reference: str
-    paid_at: datetime
+    paid_at: Timestamp
     buyer: BuyerSnapshot | None = None
 
 
@@ -116,7 +117,10 @@ class OfflinePaymentSubmitted(EventData):
 class OfflinePaymentDecided(EventData):
     offline_payment_id: str
     decision: Literal["approve", "reject"]
-    amount: PositiveMoney | None = None
+    amount: PositiveMoney | None = Field(
+        default=None,
+        description="approve only: the amount that arrived, never more than submitted; another needs a reason",
+    )
     reason: str | None = None
     decided_by: str
 
@@ -136,7 +140,9 @@ class OfflinePaymentApproved(EventData):
 class OfflinePaymentRejected(EventData):
     offline_payment_id: str
     reason: str
-    rejected_by: str
+    rejected_by: str = Field(
+        description="who decided; `billing` when an approval could not be credited (the reason says why)"
+    )
 
 
 class CreditsAdded(EventData):
@@ -189,7 +195,7 @@ class OrderPlaced(EventData):
 
 class OrderPaid(OrderPlaced):
     method: Literal["credits", "online"]
-    paid_at: datetime
+    paid_at: Timestamp
     payment_reference: str
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tollgate_shared.events.catalogue import event_model
+from tollgate_shared.fields import Timestamp
 
 
 class Envelope(BaseModel):
@@ -19,7 +20,7 @@ class Envelope(BaseModel):
     id: str = Field(description="UUID of the event; consumers deduplicate on it")
     type: str = Field(description="the event type, also the routing key")
     version: int = Field(default=1, ge=1)
-    occurred_at: datetime
+    occurred_at: Timestamp
     source: str = Field(description="the producing service")
     account_id: str | None = Field(default=None, description="the account it concerns")
     data: dict[str, Any] = Field(default_factory=dict)

@@ -5,7 +5,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -14,7 +13,7 @@ from sqlalchemy import (
     Text,
 )
 
-from tollgate_shared.db import new_metadata
+from tollgate_shared.db import UtcDateTime, new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
 
 metadata = new_metadata()
@@ -28,7 +27,7 @@ account = Table(
     Column("enforce_totp", Boolean, nullable=False, default=False, server_default="0"),
     # Grows with every change of the account's IP rules; gateways keep the newest.
     Column("ip_rules_revision", BigInteger, nullable=False, default=0, server_default="0"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 user = Table(
@@ -44,9 +43,11 @@ user = Table(
     # TOTP: the seed sealed by the secret box; the last accepted time step stops replays.
     Column("totp_secret", Text, nullable=True),
     Column("totp_last_step", BigInteger, nullable=True),
-    Column("totp_enrolled_at", DateTime(timezone=True), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("deactivated_at", DateTime(timezone=True), nullable=True),
+    Column("totp_enrolled_at", UtcDateTime(), nullable=True),
+    # Grows at every enrolment and reset: a login challenge opened under an older one is void.
+    Column("totp_generation", Integer, nullable=False, default=0, server_default="0"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("deactivated_at", UtcDateTime(), nullable=True),
     CheckConstraint("role IN ('admin', 'user', 'finance')", name="role"),
     CheckConstraint("(role = 'finance') = (account_id IS NULL)", name="staff_have_no_account"),
 )
@@ -57,8 +58,8 @@ recovery_code = Table(
     Column("id", String(36), primary_key=True),
     Column("user_id", String(36), ForeignKey("user.id"), nullable=False, index=True),
     Column("code_hash", String(64), nullable=False),
-    Column("used_at", DateTime(timezone=True), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 login_challenge = Table(
@@ -71,9 +72,11 @@ login_challenge = Table(
     # Setup challenges carry the seed being enrolled (sealed) until it is confirmed.
     Column("pending_secret", Text, nullable=True),
     Column("failures", Integer, nullable=False, default=0),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("used_at", DateTime(timezone=True), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    # The user's totp_generation when the challenge was opened (see `user`).
+    Column("totp_generation", Integer, nullable=False, default=0, server_default="0"),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
     CheckConstraint("purpose IN ('totp', 'totp_setup')", name="purpose"),
 )
 
@@ -84,9 +87,9 @@ session = Table(
     Column("user_id", String(36), ForeignKey("user.id"), nullable=False, index=True),
     Column("account_id", String(36), nullable=True),
     Column("amr", String(50), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
     Column("revoked_reason", String(40), nullable=True),
 )
 
@@ -95,9 +98,9 @@ refresh_token = Table(
     metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("session_id", String(36), ForeignKey("session.id"), nullable=False, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     # Set when it was exchanged for the next one: presenting it again is theft.
-    Column("replaced_at", DateTime(timezone=True), nullable=True),
+    Column("replaced_at", UtcDateTime(), nullable=True),
 )
 
 signing_key = Table(
@@ -107,9 +110,9 @@ signing_key = Table(
     Column("algorithm", String(10), nullable=False),
     Column("private_key", Text, nullable=False),  # sealed PEM
     Column("public_jwk", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     # Retired keys no longer sign but still verify until removed.
-    Column("retired_at", DateTime(timezone=True), nullable=True),
+    Column("retired_at", UtcDateTime(), nullable=True),
 )
 
 ip_rule = Table(
@@ -122,9 +125,9 @@ ip_rule = Table(
     Column("end_ip", String(45), nullable=False),
     Column("description", String(255), nullable=False, default=""),
     Column("enabled", Boolean, nullable=False, default=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(36), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 audit_entry = Table(
@@ -139,7 +142,7 @@ audit_entry = Table(
     Column("target", String(200), nullable=True),
     Column("ip", String(45), nullable=True),
     Column("details", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 Index("ix_audit_entry_account_created", audit_entry.c.account_id, audit_entry.c.created_at)
 
@@ -149,6 +152,6 @@ login_throttle = Table(
     # "user:<id>" or "ip:<address>": failures counted per user and per client address.
     Column("key", String(100), primary_key=True),
     Column("failures", Integer, nullable=False),
-    Column("blocked_until", DateTime(timezone=True), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("blocked_until", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -1,14 +1,12 @@
-"""Browser sessions: HttpOnly cookies, and a double-submit CSRF token for unsafe methods."""
+"""Browser sessions: HttpOnly cookies, and a CSRF token bound to the session for unsafe methods."""
 
 from __future__ import annotations
-
-import secrets
 
 from fastapi import Response
 
 from auth.context import AuthContext
 from auth.sessions import IssuedSession
-from tollgate_shared.callers import ACCESS_COOKIE, CSRF_COOKIE
+from tollgate_shared.callers import ACCESS_COOKIE, CSRF_COOKIE, csrf_token
 
 REFRESH_COOKIE = "tg_refresh"
 REFRESH_PATH = "/api/auth"
@@ -35,10 +33,10 @@ def set_session_cookies(response: Response, context: AuthContext, issued: Issued
         samesite="strict",
     )
     # Readable by the page's script, which echoes it in X-CSRF-Token: a forged
-    # cross-site request cannot read it, so cannot echo it.
-    response.set_cookie(
-        CSRF_COOKIE, secrets.token_urlsafe(24), path="/", secure=secure, httponly=False, samesite="strict"
-    )
+    # cross-site request cannot read it, so cannot echo it. Bound to the session
+    # (the gateway recomputes it), so a token planted from elsewhere is worthless.
+    token = csrf_token(context.settings.internal_key.get_secret_value().encode(), issued.session_id)
+    response.set_cookie(CSRF_COOKIE, token, path="/", secure=secure, httponly=False, samesite="strict")
 
 
 def clear_session_cookies(response: Response, context: AuthContext) -> None:

@@ -1,4 +1,4 @@
-"""Who is calling: the access token (bearer or cookie), checked against live sessions."""
+"""Who is calling: the principal the gateway verified, checked against live sessions and users."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from sqlalchemy import select
 
 from auth.adapters.tables import account, user
 from auth.adapters.tables import session as session_table
-from auth.context import ContextDep
-from tollgate_shared.access_tokens import Principal, UnknownKey, decode_access_token
-from tollgate_shared.callers import Unauthenticated, authenticate
+from tollgate_shared.access_tokens import Principal
+from tollgate_shared.callers import SessionRevoked, edge_principal
 from tollgate_shared.errors import DomainError
-from tollgate_shared.service import Runtime, SessionDep
+from tollgate_shared.service import SessionDep
 
 
 class AdminRequired(DomainError):
@@ -38,17 +37,8 @@ class Caller:
         return str(self.account.id)
 
 
-async def current_caller(request: Request, db: SessionDep, context: ContextDep) -> Caller:
-    async def verify(token: str) -> Principal:
-        try:
-            return decode_access_token(token, context.keys.public_keys)
-        except UnknownKey:
-            # Not a `RuntimeDep` parameter: that plain-def dependency costs a threadpool hop per request.
-            runtime: Runtime = request.app.state.runtime
-            await context.keys.load(runtime.session_factory)  # another replica may have rotated
-            return decode_access_token(token, context.keys.public_keys)
-
-    principal = await authenticate(request, verify)
+async def current_caller(request: Request, db: SessionDep) -> Caller:
+    principal = edge_principal(request)
     live = await db.execute(
         select(session_table.c.id).where(
             session_table.c.id == principal.session_id, session_table.c.revoked_at.is_(None)
@@ -56,7 +46,7 @@ async def current_caller(request: Request, db: SessionDep, context: ContextDep) 
     )
     found = (await db.execute(select(user).where(user.c.id == principal.user_id, user.c.active.is_(True)))).first()
     if live.first() is None or found is None:
-        raise Unauthenticated("The session has ended.")
+        raise SessionRevoked()
     the_account = None
     if found.account_id is not None:
         the_account = (await db.execute(select(account).where(account.c.id == found.account_id))).first()

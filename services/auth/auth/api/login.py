@@ -21,7 +21,13 @@ from auth.context import AuthContext, ContextDep
 from auth.domain.passwords import verify_password
 from auth.ip_access import may_connect
 from auth.sessions import IssuedSession, issue_session, revoke_sessions, rotate_refresh_token, token_hash
-from auth.throttling import forget_failures, record_failure, seconds_blocked, throttle_keys
+from auth.throttling import (
+    count_code_failure,
+    count_password_failure,
+    forget_user_failures,
+    normalised_email,
+    password_wait,
+)
 from tollgate_shared.errors import problem_response
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import LoginFailed, LoginSucceeded
@@ -30,16 +36,26 @@ from tollgate_shared.outbox import record_event
 from tollgate_shared.service import EdgeDep, Runtime, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/auth", tags=["login"])
+WRONG_CODE = "wrong_totp_code"  # the failure reason of a wrong TOTP or recovery code
 
 
 async def login_failed(
     db: AsyncSession, context: AuthContext, *, user_row: Any | None, ip: str, reason: str, email: str | None = None
 ) -> None:
-    """Count, audit and publish a failed attempt (the caller then answers the problem)."""
+    """Count, audit and publish a failed attempt (the caller then answers the problem).
+
+    A wrong code counts against the user's codes; anything else the login step refused
+    counts against the email as typed (known or not) and the address; a throttled
+    attempt counts nowhere.
+    """
     now = datetime.now(UTC)
-    if reason != "throttled":
-        keys = throttle_keys(user_id=user_row.id if user_row else None, ip=ip)
-        await record_failure(db, keys, threshold=context.settings.login_failures_before_delay, now=now)
+    threshold = context.settings.login_failures_before_delay
+    if reason == WRONG_CODE:
+        assert user_row is not None
+        await count_code_failure(db, user_id=user_row.id, ip=ip, threshold=threshold, now=now)
+    elif reason != "throttled":
+        assert email is not None, "the login step names the email it refused"
+        await count_password_failure(db, email=email, ip=ip, threshold=threshold, now=now)
     account_id = user_row.account_id if user_row else None
     await record_audit(
         db,
@@ -65,7 +81,7 @@ async def login_succeeded(
     db: AsyncSession, context: AuthContext, response: Response, *, user_row: Any, ip: str, amr: list[str]
 ) -> IssuedSession:
     issued = await issue_session(db, context, user=user_row, amr=amr)
-    await forget_failures(db, f"user:{user_row.id}")
+    await forget_user_failures(db, email=user_row.email, user_id=user_row.id)
     await record_audit(
         db,
         action="login.succeeded",
@@ -92,7 +108,7 @@ def too_many_attempts(wait: int) -> JSONResponse:
         429,
         "too_many_attempts",
         "Too many attempts",
-        f"Try again in {wait} seconds.",
+        f"Try again in {wait} second{'' if wait == 1 else 's'}.",
         headers={"Retry-After": str(wait)},
     )
 
@@ -110,11 +126,13 @@ async def must_enrol_totp(db: AsyncSession, user_row: Any) -> bool:
 
 
 async def _who_and_whether_blocked(runtime: Runtime, email: str, ip: str, now: datetime) -> tuple[Any | None, int]:
-    """The user with `email` (or None) and the seconds its attempts must still wait, in a short read of its own."""
+    """The user with `email` (or None) and the seconds its attempts must still wait, in a short read of its own.
+
+    The wait depends on the email and the address only, never on whether a user has the email.
+    """
     async with runtime.session_factory() as reading:
         user_row = (await reading.execute(select(user).where(user.c.email == email))).first()
-        keys = throttle_keys(user_id=user_row.id if user_row else None, ip=ip)
-        return user_row, await seconds_blocked(reading, keys, now=now)
+        return user_row, await password_wait(reading, email=email, ip=ip, now=now)
 
 
 @router.post(
@@ -129,24 +147,25 @@ async def login(
     # tens of ms of CPU, and `db` takes a pooled connection only at its first
     # statement, after it. (Held through the check, 32 concurrent logins
     # exhausted the pool in bench/auth.)
-    user_row, wait = await _who_and_whether_blocked(runtime, body.email.strip().lower(), ip, now)
+    email = normalised_email(body.email)
+    user_row, wait = await _who_and_whether_blocked(runtime, email, ip, now)
     if wait:
-        await login_failed(db, context, user_row=user_row, ip=ip, reason="throttled", email=body.email)
+        await login_failed(db, context, user_row=user_row, ip=ip, reason="throttled", email=email)
         return too_many_attempts(wait)
     password_ok = await verify_password(user_row.password_hash if user_row else None, body.password)
     if not password_ok or user_row is None or not user_row.active:
         reason = "inactive" if password_ok and user_row is not None else "invalid_credentials"
-        await login_failed(db, context, user_row=user_row, ip=ip, reason=reason, email=body.email)
+        await login_failed(db, context, user_row=user_row, ip=ip, reason=reason, email=email)
         return problem_response(401, "invalid_credentials", "Wrong email or password")
     if not await may_connect(db, user=user_row, ip=ip):
-        await login_failed(db, context, user_row=user_row, ip=ip, reason="ip_not_allowed")
+        await login_failed(db, context, user_row=user_row, ip=ip, reason="ip_not_allowed", email=email)
         return ip_not_allowed(ip)
     if user_row.totp_secret is not None:
         return ChallengeAnswer(
-            status="totp_required", challenge=await open_challenge(db, user_id=user_row.id, purpose="totp")
+            status="totp_required", challenge=await open_challenge(db, owner=user_row, purpose="totp")
         )
     if await must_enrol_totp(db, user_row):
-        challenge = await open_challenge(db, user_id=user_row.id, purpose="totp_setup")
+        challenge = await open_challenge(db, owner=user_row, purpose="totp_setup")
         return ChallengeAnswer(status="totp_setup_required", challenge=challenge)
     issued = await login_succeeded(db, context, response, user_row=user_row, ip=ip, amr=["pwd"])
     return SessionAnswer(**issued.answer())
@@ -181,9 +200,9 @@ async def refresh(
             ip=edge.client_ip,
         )
         return problem_response(401, "invalid_refresh_token", "Invalid refresh token")
-    expires_at = the_session.expires_at if the_session.expires_at.tzinfo else the_session.expires_at.replace(tzinfo=UTC)
     user_row = (await db.execute(select(user).where(user.c.id == the_session.user_id))).first()
-    if the_session.revoked_at is not None or expires_at <= datetime.now(UTC) or user_row is None or not user_row.active:
+    ended = the_session.revoked_at is not None or the_session.expires_at <= datetime.now(UTC)
+    if ended or user_row is None or not user_row.active:
         return problem_response(401, "session_ended", "The session has ended")
     # The rules may have changed since the login: apply them again.
     if not await may_connect(db, user=user_row, ip=edge.client_ip):

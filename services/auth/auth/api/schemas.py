@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
+
+from tollgate_shared.fields import OnlyFalse, RequestBody, Timestamp
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(RequestBody):
+    """A request body of auth's (strict: no unknown field, no value guessed from another JSON type)."""
 
 
 class AccountCreate(Strict):
@@ -29,7 +30,7 @@ class UserRead(BaseModel):
     role: str
     active: bool = True
     totp_enrolled: bool = False
-    created_at: datetime | None = None
+    created_at: Timestamp | None = None
 
 
 class AccountCreated(BaseModel):
@@ -98,7 +99,7 @@ class UserCreate(Strict):
 
 
 class UserUpdate(Strict):
-    active: Literal[False] = Field(description="false deactivates the user; deactivation is final")
+    active: OnlyFalse = Field(description="false deactivates the user; deactivation is final")
 
 
 class IpRuleCreate(Strict):
@@ -123,7 +124,7 @@ class IpRuleRead(BaseModel):
     end_ip: str
     description: str
     enabled: bool
-    created_at: datetime
+    created_at: Timestamp
     created_by: str
 
 
@@ -144,4 +145,4 @@ class AuditEntryRead(BaseModel):
     target: str | None
     ip: str | None
     details: dict[str, object] | None
-    created_at: datetime
+    created_at: Timestamp

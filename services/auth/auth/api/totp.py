@@ -9,19 +9,27 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.qr import qr_svg
 from auth.adapters.tables import recovery_code, user
 from auth.api.deps import current_caller
-from auth.api.login import login_failed, login_succeeded
+from auth.api.login import WRONG_CODE, login_failed, login_succeeded, too_many_attempts
 from auth.api.schemas import SessionAnswer, TotpSetupAnswer, TotpSetupRequest, TotpVerifyRequest
 from auth.audit import record_audit
-from auth.challenges import count_failure, live_challenge, open_challenge, remember_pending_secret, spend
+from auth.challenges import (
+    challenge_owner,
+    count_failure,
+    live_challenge,
+    open_challenge,
+    remember_pending_secret,
+    spend,
+)
 from auth.context import AuthContext, ContextDep
 from auth.domain import recovery_codes, totp
 from auth.ip_access import may_connect
+from auth.throttling import hold_code_count
 from tollgate_shared.errors import problem_response
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import TotpEnrolled
@@ -47,15 +55,16 @@ async def setup(body: TotpSetupRequest, request: Request, db: SessionDep, contex
     """
     challenge = body.challenge
     if challenge is None:
-        caller = await current_caller(request, db, context)
+        caller = await current_caller(request, db)
         if caller.user.totp_secret is not None:
             return problem_response(409, "totp_already_enrolled", "TOTP is already enrolled")
-        challenge = await open_challenge(db, user_id=caller.user.id, purpose="totp_setup")
+        challenge = await open_challenge(db, owner=caller.user, purpose="totp_setup")
     row = await live_challenge(db, challenge)
     if row is None or row.purpose != "totp_setup":
         return invalid_challenge()
-    owner = (await db.execute(select(user).where(user.c.id == row.user_id))).first()
-    assert owner is not None
+    owner = await challenge_owner(db, row)
+    if owner is None:  # enrolled (or reset) since the challenge was opened
+        return invalid_challenge()
     context_bytes = row.token_hash.encode()
     if row.pending_secret is not None:  # asking again shows the same code to scan
         secret = context.box.open(row.pending_secret, context=context_bytes).decode()
@@ -74,14 +83,20 @@ async def verify(
     row = await live_challenge(db, body.challenge)
     if row is None:
         return invalid_challenge()
-    owner = (await db.execute(select(user).where(user.c.id == row.user_id))).first()
-    if owner is None or not owner.active or (row.purpose == "totp" and owner.totp_secret is None):
+    owner = await challenge_owner(db, row)
+    if owner is None:
         return invalid_challenge()
+    # Wrong codes are counted per user across challenges and addresses; while they
+    # block, no code is looked at and the challenge keeps its attempts.
+    wait = await hold_code_count(db, user_id=owner.id, ip=edge.client_ip, now=datetime.now(UTC))
+    if wait:
+        await login_failed(db, context, user_row=owner, ip=edge.client_ip, reason="throttled")
+        return too_many_attempts(wait)
     if not await may_connect(db, user=owner, ip=edge.client_ip):
         return problem_response(403, "ip_not_allowed", "Access from this address is not allowed", ip=edge.client_ip)
     if row.purpose == "totp_setup":
         return await _confirm_enrolment(db, context, response, row=row, owner=owner, code=body.code, ip=edge.client_ip)
-    accepted = await _check_code(db, context, owner=owner, code=body.code)
+    accepted = await _check_code(db, context, row=row, owner=owner, code=body.code)
     if not accepted:
         return await _wrong_code(db, context, row=row, owner=owner, ip=edge.client_ip)
     await spend(db, row)
@@ -89,7 +104,7 @@ async def verify(
     return SessionAnswer(**issued.answer())
 
 
-async def _check_code(db: AsyncSession, context: AuthContext, *, owner: Any, code: str) -> bool:
+async def _check_code(db: AsyncSession, context: AuthContext, *, row: Any, owner: Any, code: str) -> bool:
     """A current TOTP code newer than the last one used, or an unused recovery code."""
     if recovery_codes.looks_like_recovery_code(code):
         digest = recovery_codes.hash_code(code, key=context.recovery_code_key)
@@ -107,10 +122,15 @@ async def _check_code(db: AsyncSession, context: AuthContext, *, owner: Any, cod
     step = totp.matching_step(secret, code, now=time.time(), last_step=owner.totp_last_step)
     if step is None:
         return False
-    # Conditional on the step we read: two concurrent uses of one code cannot both win.
+    # Conditional on the step we read: two concurrent uses of one code cannot both win;
+    # and on the generation: a reset committed meanwhile voids the secret we checked.
     claimed = await db.execute(
         update(user)
-        .where(user.c.id == owner.id, (user.c.totp_last_step.is_(None)) | (user.c.totp_last_step < step))
+        .where(
+            user.c.id == owner.id,
+            user.c.totp_generation == row.totp_generation,
+            (user.c.totp_last_step.is_(None)) | (user.c.totp_last_step < step),
+        )
         .values(totp_last_step=step)
     )
     return bool(claimed.rowcount)  # type: ignore[attr-defined]
@@ -118,7 +138,7 @@ async def _check_code(db: AsyncSession, context: AuthContext, *, owner: Any, cod
 
 async def _wrong_code(db: AsyncSession, context: AuthContext, *, row: Any, owner: Any, ip: str) -> JSONResponse:
     remaining = await count_failure(db, row)
-    await login_failed(db, context, user_row=owner, ip=ip, reason="wrong_totp_code")
+    await login_failed(db, context, user_row=owner, ip=ip, reason=WRONG_CODE)
     return problem_response(
         401,
         "invalid_code",
@@ -138,15 +158,21 @@ async def _confirm_enrolment(
     if step is None:
         return await _wrong_code(db, context, row=row, owner=owner, ip=ip)
     now = datetime.now(UTC)
-    await db.execute(
+    # Only from the generation the challenge was opened under, and only while not enrolled:
+    # of two challenges confirmed at once, the second waits for the first and changes nothing.
+    # Advancing the generation voids every other open challenge of the user.
+    enrolled = await db.execute(
         update(user)
-        .where(user.c.id == owner.id)
+        .where(user.c.id == owner.id, user.c.totp_generation == row.totp_generation, user.c.totp_secret.is_(None))
         .values(
             totp_secret=context.box.seal(secret.encode(), context=owner.id.encode()),
             totp_last_step=step,
             totp_enrolled_at=now,
+            totp_generation=user.c.totp_generation + 1,
         )
     )
+    if not enrolled.rowcount:  # type: ignore[attr-defined]
+        return invalid_challenge()
     codes = recovery_codes.new_codes()
     await db.execute(delete(recovery_code).where(recovery_code.c.user_id == owner.id))
     await db.execute(

@@ -147,7 +147,12 @@ async def reset_totp(user_id: str, admin: AdminDep, db: SessionDep, edge: EdgeDe
     if target.id == admin.user.id:
         raise NotOnYourself("Ask another administrator to reset your 2FA.")
     await db.execute(
-        update(user).where(user.c.id == target.id).values(totp_secret=None, totp_last_step=None, totp_enrolled_at=None)
+        update(user)
+        .where(user.c.id == target.id)
+        # A new generation: challenges opened before the reset die with the old secret.
+        .values(
+            totp_secret=None, totp_last_step=None, totp_enrolled_at=None, totp_generation=user.c.totp_generation + 1
+        )
     )
     await db.execute(delete(recovery_code).where(recovery_code.c.user_id == target.id))
     await revoke_sessions(db, reason="totp_reset", user_id=target.id)

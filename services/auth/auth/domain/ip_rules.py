@@ -21,7 +21,15 @@ class InvalidRule(ValueError):
 
 
 def parse_ip(text: str, *, field: str) -> IPAddress:
-    """An address as written by an administrator; mapped IPv6 counts as IPv4."""
+    """An address as written by an administrator (or a client's, as the gateway saw it);
+    mapped IPv6 counts as IPv4.
+
+    A zone index (`fe80::1%eth0`) is refused: it names an interface of one host, means
+    nothing to another, and `ipaddress` would order a zoned address inside a range of
+    unzoned ones, so a rule must never hold one nor a zoned client address match one.
+    """
+    if "%" in text:
+        raise InvalidRule(field, "must not have a zone index (the part from '%')")
     try:
         address = ip_address(text.strip())
     except ValueError:

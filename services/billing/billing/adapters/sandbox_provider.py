@@ -104,7 +104,7 @@ class SandboxProvider:
         async with self._sessions() as db, db.begin():
             query = select(sandbox_checkout).where(sandbox_checkout.c.token == token).with_for_update()
             row = (await db.execute(query)).first()
-            if row is None or row.status != "open" or row.expires_at.replace(tzinfo=UTC) < datetime.now(UTC):
+            if row is None or row.status != "open" or row.expires_at < datetime.now(UTC):
                 return None
             paid = card == SUCCEEDING_CARD
             await db.execute(
@@ -138,7 +138,7 @@ def checkout_path(token: str) -> str:
 
 def session_view(row: Any) -> dict[str, Any]:
     """The session as Stripe would describe it."""
-    expired = row.status == "open" and row.expires_at.replace(tzinfo=UTC) < datetime.now(UTC)
+    expired = row.status == "open" and row.expires_at < datetime.now(UTC)
     return {
         "id": row.id,
         "object": "checkout.session",

@@ -6,7 +6,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     Index,
     String,
     Table,
@@ -14,7 +13,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from tollgate_shared.db import new_metadata
+from tollgate_shared.db import UtcDateTime, new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
 
 metadata = new_metadata()
@@ -30,8 +29,8 @@ wallet = Table(
     Column("low_balance_threshold_minor", BigInteger, nullable=False, default=0, server_default="0"),
     # Whether the balance is below the threshold now: `billing.balance.low` goes out when this turns true.
     Column("below_threshold", Boolean, nullable=False, default=False, server_default="0"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=True),
     CheckConstraint("balance_minor >= 0", name="balance_not_negative"),
     CheckConstraint("low_balance_threshold_minor >= 0", name="threshold_not_negative"),
 )
@@ -46,7 +45,7 @@ ledger_entry = Table(
     Column("reference", String(100), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),  # signed: credits positive, debits negative
     Column("balance_after_minor", BigInteger, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     # The same payment, approval or order can never be applied twice.
     UniqueConstraint("account_id", "kind", "reference", name="applied_once"),
     CheckConstraint("balance_after_minor >= 0", name="balance_after_not_negative"),
@@ -65,7 +64,7 @@ billing_profile = Table(
     Column("state", String(60), nullable=True),
     Column("state_code", String(2), nullable=True),
     Column("gstin", String(15), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 order = Table(
@@ -86,8 +85,8 @@ order = Table(
     Column("total_minor", BigInteger, nullable=False),
     Column("buyer", Text, nullable=False),  # JSON: the billing profile when ordered
     Column("place_of_supply", String(60), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("paid_at", UtcDateTime(), nullable=True),
     Column("payment_method", String(20), nullable=True),
     UniqueConstraint("account_id", "order_id", name="order_id_per_account"),
     CheckConstraint("status IN ('awaiting_payment', 'paid')", name="status"),
@@ -112,8 +111,8 @@ offline_payment = Table(
     Column("approved_amount_minor", BigInteger, nullable=True),
     Column("reason", String(500), nullable=True),
     Column("decided_by", String(100), nullable=True),
-    Column("decided_at", DateTime(timezone=True), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
     CheckConstraint("status IN ('pending_approval', 'approved', 'rejected')", name="status"),
     CheckConstraint("mode IN ('neft', 'rtgs', 'imps', 'cheque', 'wire')", name="mode"),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
@@ -147,8 +146,8 @@ payment = Table(
     # An online payment of an order: credited to the wallet, then the order is paid from credits.
     Column("order_id", String(100), nullable=True),
     Column("created_by", String(36), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
     UniqueConstraint("provider", "provider_session", name="provider_session_once"),
     CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'expired')", name="status"),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
@@ -173,6 +172,6 @@ sandbox_checkout = Table(
     Column("payment_status", String(20), nullable=False),
     Column("charge_id", String(40), nullable=True),
     Column("declined", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
 )

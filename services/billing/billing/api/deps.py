@@ -1,4 +1,4 @@
-"""Who is calling billing: the verified access token (the gateway already checked IP rules and revocation)."""
+"""Who is calling billing: the principal the gateway verified (it checked IP rules and revocation; so does billing)."""
 
 from __future__ import annotations
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from billing.adapters.tables import billing_profile, offline_payment
@@ -15,9 +15,9 @@ from billing.api.deps import SettingsDep
 from billing.offline_payments import THANK_YOU, decide, find, submit
 from tollgate_shared.access_tokens import Principal
 from tollgate_shared.auth_upstream import AccountUserDep
-from tollgate_shared.callers import authenticate
+from tollgate_shared.callers import live_principal
 from tollgate_shared.errors import DomainError
-from tollgate_shared.jwks import JwksCache
+from tollgate_shared.fields import CalendarDate, RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.openapi import problems
 from tollgate_shared.pagination import Page, PageDep, fetch_page
@@ -27,12 +27,11 @@ router = APIRouter(tags=["offline payments"])
 Status = Literal["pending_approval", "approved", "rejected"]
 
 
-class OfflinePaymentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OfflinePaymentCreate(RequestBody):
     amount: PositiveMoney
     mode: Literal["neft", "rtgs", "imps", "cheque", "wire"]
     reference: str = Field(min_length=1, max_length=100, description="the UTR or cheque number")
-    paid_on: date
+    paid_on: CalendarDate
     bank: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=500)
 
@@ -52,8 +51,8 @@ class OfflinePaymentRead(BaseModel):
     bank: str | None
     note: str | None
     reason: str | None
-    created_at: datetime
-    decided_at: datetime | None
+    created_at: Timestamp
+    decided_at: Timestamp | None
 
 
 class Submitted(BaseModel):
@@ -62,8 +61,7 @@ class Submitted(BaseModel):
     message: str
 
 
-class Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Decision(RequestBody):
     decision: Literal["approve", "reject"]
     amount: PositiveMoney | None = None
     reason: str | None = Field(default=None, max_length=500)
@@ -94,8 +92,7 @@ def view(row: Any) -> OfflinePaymentRead:
 
 
 async def finance_staff(request: Request) -> Principal:
-    jwks: JwksCache = request.app.state.jwks
-    principal = await authenticate(request, jwks.verify)
+    principal = await live_principal(request)
     if not principal.is_staff or not principal.used_totp:
         raise StaffTotpRequired()
     return principal

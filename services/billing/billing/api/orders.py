@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from billing.adapters.tables import order
 from billing.api.deps import OrderGateDep, ProviderDep, SettingsDep
 from billing.api.payments import PaymentRead, payment_view
-from billing.orders import Item, find_order, pay_order, place_order
-from billing.payments import start_payment
+from billing.domain.orders import Item
+from billing.orders import find_order, pay_order, place_order
+from billing.payments import pay_order_online
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, TaxSplit
+from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.openapi import problems
 from tollgate_shared.pagination import Page, PageDep, fetch_page
@@ -27,22 +28,19 @@ from tollgate_shared.service import RuntimeDep, SessionDep
 router = APIRouter(prefix="/api/billing/orders", tags=["orders"])
 
 
-class ItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ItemIn(RequestBody):
     description: str = Field(min_length=1, max_length=200)
     sac: str = Field(pattern=r"^99[0-9]{4}$", description="the 6-digit services accounting code")
     quantity: int = Field(ge=1, le=100_000)
     unit_price: PositiveMoney
 
 
-class OrderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrderCreate(RequestBody):
     order_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
     items: list[ItemIn] = Field(min_length=1)
 
 
-class PayRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PayRequest(RequestBody):
     method: Literal["credits", "online"]
 
 
@@ -56,8 +54,8 @@ class OrderRead(BaseModel):
     total: Money
     buyer: BuyerSnapshot
     place_of_supply: str
-    created_at: datetime
-    paid_at: datetime | None
+    created_at: Timestamp
+    paid_at: Timestamp | None
     # Paying online: the checkout to send the payer to; the order turns paid when the payment succeeds.
     payment: PaymentRead | None = None
 
@@ -116,24 +114,19 @@ async def pay(
     provider: ProviderDep,
     settings: SettingsDep,
 ) -> OrderRead:
-    """Pay an awaiting order: from credits (200, or 402 `insufficient_credits`) or online (200 with the checkout)."""
+    """Pay an awaiting order: from credits (200, or 402 `insufficient_credits`) or online (200 with the checkout
+    for what the balance lacks, within the online payment limits; none needed when the credits cover it)."""
     assert caller.account_id is not None
-    async with runtime.session_factory() as db, db.begin():
-        if body.method == "credits":
+    if body.method == "credits":
+        async with runtime.session_factory() as db, db.begin():
             return order_view(await pay_order(db, account_id=caller.account_id, order_id=order_id, settings=settings))
-        row = await find_order(db, caller.account_id, order_id)
-    if row.status == "paid":
-        return order_view(row)
-    # Online: the payment credits the wallet, then pays the order from credits (DESIGN §9).
-    started = await start_payment(
+    row, started = await pay_order_online(
         runtime.session_factory,
         provider,
         account_id=caller.account_id,
         created_by=caller.user_id,
-        amount_minor=row.total_minor,
-        description=f"Order {order_id}",
+        order_id=order_id,
         return_path=f"/certificates/orders/{quote(order_id, safe='')}",
         settings=settings,
-        order_id=order_id,
     )
-    return order_view(row, payment_view(started))
+    return order_view(row, payment_view(started) if started is not None else None)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from billing.adapters.tables import payment
 from billing.api.deps import ProviderDep, SettingsDep
 from billing.payments import find_payment, receive_webhook, recheck, start_payment
 from tollgate_shared.auth_upstream import AccountUserDep
-from tollgate_shared.errors import InvalidField, NotFound
+from tollgate_shared.errors import NotFound
+from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, format_money, from_minor, to_minor
 from tollgate_shared.openapi import PUBLIC, problems
 from tollgate_shared.pagination import Page, PageDep, fetch_page
@@ -25,8 +25,7 @@ router = APIRouter(tags=["payments"])
 ADD_CREDITS_PAGE = "/billing/add-credits"
 
 
-class OnlineTopUp(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OnlineTopUp(RequestBody):
     amount: PositiveMoney
 
 
@@ -40,8 +39,8 @@ class PaymentRead(BaseModel):
     provider_reference: str | None
     order_id: str | None
     failure_reason: str | None
-    created_at: datetime
-    completed_at: datetime | None
+    created_at: Timestamp
+    completed_at: Timestamp | None
 
 
 def payment_view(row: Any) -> PaymentRead:
@@ -66,10 +65,6 @@ async def add_credits_online(
 ) -> PaymentRead:
     """Open a checkout with the payment provider; the wallet is credited when it reports the payment paid."""
     assert caller.account_id is not None
-    if body.amount < settings.online_payment_min:
-        raise InvalidField("amount", f"must be at least {format_money(settings.online_payment_min)}")
-    if body.amount > settings.online_payment_max:
-        raise InvalidField("amount", f"must be at most {format_money(settings.online_payment_max)}")
     row = await start_payment(
         runtime.session_factory,
         provider,

@@ -5,21 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from billing.api.deps import AdminDep
 from billing.domain.gst import InvalidGstin, validate_gstin
 from billing.profiles import profile_row, upsert_profile
 from tollgate_shared.auth_upstream import AccountUserDep, account_user
 from tollgate_shared.errors import InvalidField
+from tollgate_shared.fields import RequestBody
 from tollgate_shared.gst_states import STATES, state_code
 from tollgate_shared.service import SessionDep
 
 router = APIRouter(prefix="/api/billing/profile", tags=["profile"])
 
 
-class ProfileUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProfileUpdate(RequestBody):
     legal_name: str = Field(min_length=1, max_length=200)
     address: str = Field(min_length=1, max_length=500)
     state: str = Field(

@@ -7,6 +7,7 @@ provider uses, and sends the payer back to the UI.
 
 from __future__ import annotations
 
+import contextlib
 import html
 from typing import Any
 from urllib.parse import parse_qs
@@ -18,6 +19,7 @@ from billing.adapters.sandbox_provider import DECLINED_CARD, SUCCEEDING_CARD, Sa
 from billing.api.deps import ProviderDep, SettingsDep
 from billing.domain.payments import PaymentProvider
 from billing.payments import receive_webhook
+from tollgate_shared.errors import DomainError
 from tollgate_shared.money import format_money, from_minor
 from tollgate_shared.service import RuntimeDep
 
@@ -65,8 +67,11 @@ async def pay(
         return page_for(session, token, error=error, status=422)
     if notification is None:
         return page("Checkout closed", "<p>This checkout is already paid, declined or expired.</p>", status=409)
-    # The same signed intake a real provider's webhook reaches, signature check included.
-    await receive_webhook(runtime.session_factory, sandbox, notification.payload, notification.signature, settings)
+    # The same signed intake a real provider's webhook reaches, signature check included. When
+    # billing refuses it (a balance with no room), the payer still goes back, as from a real
+    # provider: the money was taken, the payment shows pending, and a recheck settles it later.
+    with contextlib.suppress(DomainError):
+        await receive_webhook(runtime.session_factory, sandbox, notification.payload, notification.signature, settings)
     return RedirectResponse(notification.return_url, status_code=303)
 
 

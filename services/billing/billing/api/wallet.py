@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from billing.adapters.tables import ledger_entry, wallet
@@ -15,6 +14,7 @@ from billing.api.deps import AdminDep
 from billing.domain.ledger import is_below
 from billing.ledger import set_threshold
 from tollgate_shared.auth_upstream import AccountUserDep
+from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, SignedMoney, from_minor, to_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import SessionDep
@@ -29,8 +29,7 @@ class Balance(BaseModel):
     below_threshold: bool
 
 
-class ThresholdUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ThresholdUpdate(RequestBody):
     low_balance_threshold: Money
 
 
@@ -40,7 +39,7 @@ class LedgerEntryRead(BaseModel):
     amount: SignedMoney
     balance_after: Money
     reference: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 def currency_of(request: Request) -> str:

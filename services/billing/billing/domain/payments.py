@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from tollgate_shared.errors import DomainError
+from tollgate_shared.errors import DomainError, InvalidField
+from tollgate_shared.money import format_money, from_minor
 
 PaymentStatus = Literal["pending", "succeeded", "failed", "expired"]
 
@@ -32,6 +33,43 @@ class ProviderUnavailable(DomainError):
 
 class BadWebhook(DomainError):
     status, code, title = 400, "bad_webhook", "The webhook is not signed by the provider, is stale or is malformed"
+
+
+@dataclass(frozen=True)
+class OnlineLimits:
+    """`TOLLGATE_ONLINE_PAYMENT_MIN/MAX` in minor units: every online payment lies between them (DESIGN §10)."""
+
+    min_minor: int
+    max_minor: int
+
+    def check(self, amount_minor: int) -> None:
+        """A top-up's amount: `InvalidField` on `amount` outside the limits."""
+        if amount_minor < self.min_minor:
+            raise InvalidField("amount", f"must be at least {_shown(self.min_minor)}")
+        if amount_minor > self.max_minor:
+            raise InvalidField("amount", f"must be at most {_shown(self.max_minor)}")
+
+    def charge_for_order(self, *, total_minor: int, balance_minor: int) -> int:
+        """What paying an order online charges: the shortfall (the total less the balance), 0 when there is none.
+
+        A shortfall below the minimum is charged the minimum (the rest stays as
+        credits); one above the maximum is an `InvalidField` on `method` naming it.
+        """
+        shortfall = total_minor - balance_minor
+        if shortfall <= 0:
+            return 0
+        if shortfall > self.max_minor:
+            raise InvalidField(
+                "method",
+                f"paying online would charge {_shown(shortfall)} (the total, {_shown(total_minor)}, less the "
+                f"balance, {_shown(balance_minor)}), more than the largest online payment, {_shown(self.max_minor)}; "
+                "add credits first (online up to that amount, or offline), then pay the rest",
+            )
+        return max(shortfall, self.min_minor)
+
+
+def _shown(minor: int) -> str:
+    return format_money(from_minor(minor))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -15,7 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from tollgate_shared.db import new_metadata
+from tollgate_shared.db import UtcDateTime, new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
 
 metadata = new_metadata()
@@ -39,12 +38,12 @@ document = Table(
     Column("total_minor", BigInteger, nullable=False),
     # The document as printed (invoicing.domain.document.Document, JSON): nothing is looked up later.
     Column("content", Text, nullable=False),
-    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("paid_at", UtcDateTime(), nullable=True),
     # The PDF of the current content, rendered on first download; the ETag is the content's hash.
     Column("pdf", LargeBinary, nullable=True),
     Column("pdf_etag", String(64), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     # One invoice per order, one receipt per top-up, whatever is redelivered.
     UniqueConstraint("account_id", "kind", "source", name="one_document_per_source"),
     UniqueConstraint("kind", "financial_year", "sequence", name="one_number_per_sequence"),

@@ -17,6 +17,7 @@ from invoicing.domain.document import Document
 from invoicing.pdf import render_pdf
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField, NotFound
+from tollgate_shared.fields import CalendarDate
 from tollgate_shared.money import Money, from_minor
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
@@ -60,8 +61,8 @@ async def list_documents(
     status: Annotated[Literal["due", "paid"] | None, Query()] = None,
     kind: Annotated[Literal["invoice", "receipt"] | None, Query()] = None,
     order_id: Annotated[str | None, Query(max_length=100)] = None,
-    issued_from: Annotated[date | None, Query(alias="from")] = None,
-    issued_to: Annotated[date | None, Query(alias="to")] = None,
+    issued_from: Annotated[CalendarDate | None, Query(alias="from")] = None,
+    issued_to: Annotated[CalendarDate | None, Query(alias="to")] = None,
 ) -> Page[DocumentSummary]:
     """The account's documents, newest first; `?order_id=` finds an order's invoice."""
     if issued_from is not None and issued_to is not None and issued_from > issued_to:
