@@ -4,8 +4,9 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv run --frozen
 PORT ?= 8000
 FINANCE_RULES ?= finance_approval/rules.example.toml
+FUZZ_EXAMPLES ?= 200
 
-.PHONY: help setup dev stack test unit lint format typecheck migrate asyncapi finance bench dlq-list dlq-replay clean
+.PHONY: help setup dev stack test unit fuzz lint format typecheck migrate asyncapi finance bench dlq-list dlq-replay clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,6 +25,9 @@ test: setup lint typecheck  ## lint, type-check and run the whole test suite
 
 unit: setup  ## only the unit tests (no PostgreSQL or RabbitMQ needed)
 	$(UV) pytest tests/unit
+
+fuzz: setup  ## the API fuzz tests with many more examples (FUZZ_EXAMPLES per operation and mode; FUZZ_SEED=n replays)
+	TOLLGATE_TEST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TOLLGATE_TEST_FUZZ_SEED=$(FUZZ_SEED) $(UV) pytest tests/fuzz --timeout=0
 
 lint: setup  ## ruff lint and format check
 	$(UV) ruff check .
@@ -59,4 +63,4 @@ dlq-replay: setup  ## replay every dead-lettered message (needs TOLLGATE_AMQP_UR
 	$(UV) tollgate dlq replay
 
 clean:  ## remove caches and the embedded data folder
-	rm -rf .pytest_cache .mypy_cache .ruff_cache data bench/results
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis data bench/results

@@ -32,6 +32,7 @@ from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.inbox import EventHandler, inbox_handler, only_from_publisher
 from tollgate_shared.messaging_tables import MessagingTables
 from tollgate_shared.no_store import NoStoreMiddleware
+from tollgate_shared.openapi import describe_problems
 from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay
 from tollgate_shared.settings import ServiceSettings
 from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, instrument_app
@@ -168,6 +169,7 @@ def create_service_app(
         telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
     install_problem_handlers(app)
+    describe_problems(app)
     # Middleware added last runs first: no-store, the edge's signature, the trace, the guard.
     app.add_middleware(
         ControlCharacterGuard, routes=[route for router in definition.routers for route in router.routes]

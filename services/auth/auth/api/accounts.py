@@ -11,13 +11,14 @@ from auth.api.users import add_user
 from auth.audit import record_audit
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import AccountCreated as AccountCreatedEvent
+from tollgate_shared.openapi import PUBLIC, problems
 from tollgate_shared.outbox import record_event
 from tollgate_shared.service import EdgeDep, SessionDep
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, openapi_extra=PUBLIC, responses=problems(409, 429))
 async def create_account(body: AccountCreate, db: SessionDep, edge: EdgeDep) -> AccountCreated:
     """Create an account and its first administrator."""
     now = datetime.now(UTC)

@@ -25,6 +25,7 @@ from auth.ip_access import account_rules, rule_of
 from tollgate_shared.errors import DomainError, InvalidField, NotFound
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import IpRule, IpRulesChanged
+from tollgate_shared.openapi import problems
 from tollgate_shared.outbox import record_event
 from tollgate_shared.pagination import PageDep
 from tollgate_shared.service import EdgeDep, SessionDep
@@ -112,7 +113,7 @@ async def list_rules(admin: AdminDep, db: SessionDep, edge: EdgeDep, paging: Pag
     )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=problems(409))
 async def create_rule(body: IpRuleCreate, admin: AdminDep, db: SessionDep, edge: EdgeDep) -> IpRuleRead:
     """Allow a range, for one user (`user_id`) or for all users (`null`)."""
     try:
@@ -156,7 +157,7 @@ async def create_rule(body: IpRuleCreate, admin: AdminDep, db: SessionDep, edge:
     return rule_read(await rule_of_account(db, admin.account_id, rule_id))
 
 
-@router.patch("/{rule_id}")
+@router.patch("/{rule_id}", responses=problems(409))
 async def update_rule(rule_id: str, body: IpRuleUpdate, admin: AdminDep, db: SessionDep, edge: EdgeDep) -> IpRuleRead:
     """Enable, disable or describe a rule."""
     row = await rule_of_account(db, admin.account_id, rule_id)
@@ -187,7 +188,7 @@ async def update_rule(rule_id: str, body: IpRuleUpdate, admin: AdminDep, db: Ses
     return rule_read(await rule_of_account(db, admin.account_id, rule_id))
 
 
-@router.delete("/{rule_id}", status_code=204)
+@router.delete("/{rule_id}", status_code=204, responses=problems(409))
 async def delete_rule(
     rule_id: str, admin: AdminDep, db: SessionDep, edge: EdgeDep, confirm_self_lockout: Annotated[bool, Query()] = False
 ) -> Response:

@@ -31,6 +31,7 @@ from auth.throttling import (
 from tollgate_shared.errors import problem_response
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import LoginFailed, LoginSucceeded
+from tollgate_shared.openapi import PUBLIC, problems
 from tollgate_shared.outbox import record_event
 from tollgate_shared.service import EdgeDep, Runtime, RuntimeDep, SessionDep
 
@@ -134,7 +135,9 @@ async def _who_and_whether_blocked(runtime: Runtime, email: str, ip: str, now: d
         return user_row, await password_wait(reading, email=email, ip=ip, now=now)
 
 
-@router.post("/login", response_model=SessionAnswer | ChallengeAnswer)
+@router.post(
+    "/login", response_model=SessionAnswer | ChallengeAnswer, openapi_extra=PUBLIC, responses=problems(401, 403, 429)
+)
 async def login(
     body: LoginRequest, response: Response, db: SessionDep, context: ContextDep, edge: EdgeDep, runtime: RuntimeDep
 ) -> Any:
@@ -168,7 +171,7 @@ async def login(
     return SessionAnswer(**issued.answer())
 
 
-@router.post("/refresh", response_model=SessionAnswer)
+@router.post("/refresh", response_model=SessionAnswer, openapi_extra=PUBLIC, responses=problems(401, 403))
 async def refresh(
     request: Request,
     response: Response,
@@ -245,7 +248,7 @@ async def me(caller: CallerDep) -> Me:
     )
 
 
-@router.get("/jwks.json")
+@router.get("/jwks.json", openapi_extra=PUBLIC)
 async def jwks(context: ContextDep) -> dict[str, Any]:
     """The public keys that verify access tokens (any that is not yet removed)."""
     return context.keys.jwks()

@@ -33,6 +33,7 @@ from auth.throttling import hold_code_count
 from tollgate_shared.errors import problem_response
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import TotpEnrolled
+from tollgate_shared.openapi import CREDENTIALS_OPTIONAL, PUBLIC, problems
 from tollgate_shared.outbox import record_event
 from tollgate_shared.service import EdgeDep, SessionDep
 
@@ -43,7 +44,9 @@ def invalid_challenge() -> JSONResponse:
     return problem_response(401, "invalid_challenge", "The challenge is invalid, expired or used up", "Log in again.")
 
 
-@router.post("/setup", response_model=TotpSetupAnswer)
+@router.post(
+    "/setup", response_model=TotpSetupAnswer, openapi_extra=CREDENTIALS_OPTIONAL, responses=problems(401, 409, 429)
+)
 async def setup(body: TotpSetupRequest, request: Request, db: SessionDep, context: ContextDep) -> Any:
     """Start enrolment: the seed, its otpauth URI and the QR code to scan.
 
@@ -72,7 +75,7 @@ async def setup(body: TotpSetupRequest, request: Request, db: SessionDep, contex
     return TotpSetupAnswer(challenge=challenge, secret=secret, otpauth_uri=uri, qr_svg=qr_svg(uri))
 
 
-@router.post("/verify", response_model=SessionAnswer)
+@router.post("/verify", response_model=SessionAnswer, openapi_extra=PUBLIC, responses=problems(401, 403, 409, 429))
 async def verify(
     body: TotpVerifyRequest, response: Response, db: SessionDep, context: ContextDep, edge: EdgeDep
 ) -> Any:

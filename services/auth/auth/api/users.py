@@ -19,6 +19,7 @@ from auth.sessions import revoke_sessions
 from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import UserCreated
+from tollgate_shared.openapi import problems
 from tollgate_shared.outbox import record_event
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import EdgeDep, SessionDep
@@ -93,7 +94,7 @@ async def list_users(admin: AdminDep, db: SessionDep, paging: PageDep) -> Page[U
     return Page(items=[user_read(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=problems(409))
 async def create_user(body: UserCreate, admin: AdminDep, db: SessionDep, edge: EdgeDep) -> UserRead:
     """Add a user (`admin` or `user`) to the account."""
     created = await add_user(
@@ -117,7 +118,7 @@ async def get_user(user_id: str, admin: AdminDep, db: SessionDep) -> UserRead:
     return user_read(await user_of_account(db, admin.account_id, user_id))
 
 
-@router.patch("/{user_id}")
+@router.patch("/{user_id}", responses=problems(409))
 async def deactivate_user(user_id: str, body: UserUpdate, admin: AdminDep, db: SessionDep, edge: EdgeDep) -> UserRead:
     """Deactivate a user (`{active: false}`): no more logins, every session revoked."""
     target = await user_of_account(db, admin.account_id, user_id)
@@ -139,7 +140,7 @@ async def deactivate_user(user_id: str, body: UserUpdate, admin: AdminDep, db: S
     return user_read(await user_of_account(db, admin.account_id, user_id))
 
 
-@router.delete("/{user_id}/totp")
+@router.delete("/{user_id}/totp", responses=problems(409))
 async def reset_totp(user_id: str, admin: AdminDep, db: SessionDep, edge: EdgeDep) -> UserRead:
     """Reset a user's 2FA: their seed and recovery codes are gone; enforcement makes them enrol again."""
     target = await user_of_account(db, admin.account_id, user_id)

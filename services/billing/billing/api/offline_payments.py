@@ -19,6 +19,7 @@ from tollgate_shared.callers import live_principal
 from tollgate_shared.errors import DomainError
 from tollgate_shared.fields import CalendarDate, RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, from_minor
+from tollgate_shared.openapi import problems
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import SessionDep
 
@@ -100,7 +101,7 @@ async def finance_staff(request: Request) -> Principal:
 StaffDep = Annotated[Principal, Depends(finance_staff)]
 
 
-@router.post("/api/billing/credits/offline", status_code=202)
+@router.post("/api/billing/credits/offline", status_code=202, responses=problems(409))
 async def submit_offline_payment(
     body: OfflinePaymentCreate, caller: AccountUserDep, db: SessionDep, settings: SettingsDep
 ) -> Submitted:
@@ -148,7 +149,7 @@ async def list_for_finance(
     return Page(items=[view(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
 
 
-@router.post("/api/finance/offline-payments/{payment_id}/decision")
+@router.post("/api/finance/offline-payments/{payment_id}/decision", responses=problems(409))
 async def post_decision(
     payment_id: str, body: Decision, staff: StaffDep, db: SessionDep, settings: SettingsDep
 ) -> OfflinePaymentRead:

@@ -21,6 +21,7 @@ from tollgate_shared.errors import InvalidField
 from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, TaxSplit
 from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, from_minor
+from tollgate_shared.openapi import problems
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
 
@@ -76,7 +77,7 @@ def order_view(row: Any, payment: PaymentRead | None = None) -> OrderRead:
     )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=problems(409))
 async def create_order(
     body: OrderCreate, caller: AccountUserDep, _gate: OrderGateDep, db: SessionDep, settings: SettingsDep
 ) -> OrderRead:
@@ -104,7 +105,7 @@ async def get_order(order_id: str, caller: AccountUserDep, db: SessionDep) -> Or
     return order_view(await find_order(db, caller.account_id, order_id))
 
 
-@router.post("/{order_id}/pay")
+@router.post("/{order_id}/pay", responses=problems(402, 409))
 async def pay(
     order_id: str,
     body: PayRequest,

@@ -15,6 +15,7 @@ from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import NotFound
 from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, format_money, from_minor, to_minor
+from tollgate_shared.openapi import PUBLIC, problems
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
 
@@ -58,7 +59,7 @@ def payment_view(row: Any) -> PaymentRead:
     )
 
 
-@router.post("/api/billing/credits/online", status_code=201)
+@router.post("/api/billing/credits/online", status_code=201, responses=problems(409))
 async def add_credits_online(
     body: OnlineTopUp, caller: AccountUserDep, runtime: RuntimeDep, provider: ProviderDep, settings: SettingsDep
 ) -> PaymentRead:
@@ -92,7 +93,7 @@ async def get_payment(payment_id: str, caller: AccountUserDep, db: SessionDep) -
     return payment_view(await find_payment(db, caller.account_id, payment_id))
 
 
-@router.post("/api/billing/payments/{payment_id}/recheck")
+@router.post("/api/billing/payments/{payment_id}/recheck", responses=problems(409))
 async def recheck_payment(
     payment_id: str, caller: AccountUserDep, runtime: RuntimeDep, provider: ProviderDep, settings: SettingsDep
 ) -> PaymentRead:
@@ -104,7 +105,27 @@ async def recheck_payment(
     return payment_view(row)
 
 
-@router.post("/api/billing/webhooks/{provider_name}")
+# The body is read raw (its signature covers the exact bytes), so FastAPI cannot document it.
+SIGNED_EVENT = {
+    **PUBLIC,
+    "parameters": [
+        {
+            "name": "Stripe-Signature",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "The provider's signature of the body (`t=<unix time>,v1=<HMAC-SHA256>`).",
+        }
+    ],
+    "requestBody": {
+        "required": True,
+        "description": "The provider's event, as it signed it.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+}
+
+
+@router.post("/api/billing/webhooks/{provider_name}", openapi_extra=SIGNED_EVENT, responses=problems(400))
 async def provider_webhook(
     provider_name: str, request: Request, runtime: RuntimeDep, provider: ProviderDep, settings: SettingsDep
 ) -> dict[str, bool]:

@@ -87,7 +87,27 @@ async def get_document(document_id: str, caller: AccountUserDep, db: SessionDep)
     return DocumentRead(**summary(row).model_dump(), document=Document.model_validate_json(row.content))
 
 
-@router.get("/{document_id}/pdf", response_class=Response)
+PDF_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The document as a PDF, with its `ETag`.",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    304: {"description": "Unchanged since the `ETag` sent in `If-None-Match`."},
+}
+IF_NONE_MATCH = {
+    "parameters": [
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "The `ETag` of the PDF the client has: 304 when it is still the document's.",
+        }
+    ]
+}
+
+
+@router.get("/{document_id}/pdf", response_class=Response, responses=PDF_ANSWERS, openapi_extra=IF_NONE_MATCH)
 async def download_pdf(document_id: str, caller: AccountUserDep, runtime: RuntimeDep, request: Request) -> Response:
     """The PDF, rendered once per version of the document and kept; `If-None-Match` answers 304."""
     async with runtime.session_factory() as db:
