@@ -115,7 +115,7 @@ async def download_pdf(document_id: str, caller: AccountUserDep, runtime: Runtim
             db, caller.account_id, document_id, document.c.number, document.c.content, document.c.pdf_etag
         )
         etag = hashlib.sha256(row.content.encode()).hexdigest()
-        headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache"}
+        headers = {"ETag": f'"{etag}"'}  # Cache-Control: no-store, as every API answer (tollgate_shared.no_store)
         if request.headers.get("if-none-match") == f'"{etag}"':
             return Response(status_code=304, headers=headers)
         pdf = None
