@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 import resvg_py
 import zxingcpp
 from PIL import Image
 
+from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY
 from tests.totp_reference import totp
 
 PASSWORD = "correct horse battery"
@@ -135,3 +137,20 @@ class AuthClient:
     async def enforce(self, admin: User, on: bool = True) -> None:
         answer = await self.call("PUT", "/api/account/security", admin, json={"enforce_totp": on})
         assert answer.status_code == 200 and answer.json() == {"enforce_totp": on}, answer.text
+
+
+async def finance_staff(client: AuthClient, system: Any, monkeypatch: pytest.MonkeyPatch) -> User:
+    """A finance staff member, created as operators do (`tollgate staff create`), enrolled in TOTP."""
+    from tollgate.cli import main
+
+    staff = User(new_email(), password="ledger balanced 2026!")
+    for name, value in {
+        "TOLLGATE_AUTH_DATABASE_URL": system.database_urls["auth"],
+        "TOLLGATE_SECRET_KEY": TEST_SECRET_KEY,
+        "TOLLGATE_INTERNAL_KEY": TEST_INTERNAL_KEY,
+        "TOLLGATE_STAFF_PASSWORD": staff.password,
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert await asyncio.to_thread(main, ["staff", "create", "--email", staff.email, "--role", "finance"]) == 0
+    await client.enrol(staff)
+    return staff

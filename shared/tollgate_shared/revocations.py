@@ -11,7 +11,6 @@ by every service, not only by the edge and auth (which reads its database).
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,12 +18,10 @@ from typing import Any
 from tollgate_shared.bus import Delivery, Subscription
 from tollgate_shared.events.catalogue import SessionRevoked
 from tollgate_shared.inbox import parse_delivery
-
-log = logging.getLogger(__name__)
+from tollgate_shared.resync import resync_after_reconnect, resync_forever
 
 FetchJson = Callable[[str], Awaitable[dict[str, Any]]]
 SNAPSHOT_PATH = "/internal/revoked-sessions"
-RESYNC_SECONDS = 300.0
 
 
 class RevokedSessions:
@@ -68,28 +65,16 @@ class RevocationFeed:
         if isinstance(data, SessionRevoked):
             self.revoked.revoke(data.session_id)
 
-    async def resync(self) -> None:
+    async def resync(self) -> int:
+        """The sessions auth revoked within a token's lifetime; how many."""
         snapshot = await self.fetch(SNAPSHOT_PATH)
         for session_id in snapshot["session_ids"]:
             self.revoked.revoke(session_id)
         self.loaded.set()
+        return len(snapshot["session_ids"])
 
     async def keep_in_sync(self) -> None:
-        """Resync until it works, then every few minutes (a backstop for a lost broadcast)."""
-        delay = 0.5
-        while True:
-            try:
-                await self.resync()
-            except Exception as exc:
-                log.warning("revoked sessions not loaded from auth (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            delay = 0.5
-            await asyncio.sleep(RESYNC_SECONDS)
+        await resync_forever(self.resync, what="revoked sessions")
 
     async def on_reconnect(self) -> None:
-        try:
-            await self.resync()
-        except Exception:
-            log.exception("resync of revoked sessions after reconnect failed; the periodic resync will retry")
+        await resync_after_reconnect(self.resync, what="revoked sessions")

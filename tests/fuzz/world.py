@@ -9,7 +9,6 @@ receipt invoicing made of them.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User, new_email
-from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, wait_for
+from tests.auth_client import AuthClient, User, finance_staff
+from tests.harness import wait_for
 
 CERTIFICATE = {"description": "OV SSL certificate, 1 year", "sac": "998319", "quantity": 1, "unit_price": "500.00"}
 PROFILE = {"legal_name": "Acme Private Limited", "address": "1 MG Road", "state": "Karnataka", "gstin": None}
@@ -46,23 +45,6 @@ async def build_world(client: AuthClient, system: Any, monkeypatch: pytest.Monke
     if "invoicing" in system.urls:
         await seed_invoicing(client, world)
     return world
-
-
-async def finance_staff(client: AuthClient, system: Any, monkeypatch: pytest.MonkeyPatch) -> User:
-    """A finance staff member, created as operators do (`tollgate staff create`), enrolled in TOTP."""
-    from tollgate.cli import main
-
-    staff = User(new_email(), password="ledger balanced 2026!")
-    for name, value in {
-        "TOLLGATE_AUTH_DATABASE_URL": system.database_urls["auth"],
-        "TOLLGATE_SECRET_KEY": TEST_SECRET_KEY,
-        "TOLLGATE_INTERNAL_KEY": TEST_INTERNAL_KEY,
-        "TOLLGATE_STAFF_PASSWORD": staff.password,
-    }.items():
-        monkeypatch.setenv(name, value)
-    assert await asyncio.to_thread(main, ["staff", "create", "--email", staff.email, "--role", "finance"]) == 0
-    await client.enrol(staff)
-    return staff
 
 
 async def created(client: AuthClient, user: User, path: str, body: dict[str, Any], status: int = 201) -> Any:

@@ -25,9 +25,8 @@ import pytest
 
 from billing.adapters.tables import messaging
 from billing.handlers import DECISIONS_QUEUE, apply_finance_decision
-from tests.auth_client import AuthClient
+from tests.auth_client import AuthClient, finance_staff
 from tests.harness import fetch, wait_for
-from tests.integration.test_billing_offline import finance_staff
 from tollgate_shared.bus import Delivery
 from tollgate_shared.events import Envelope, new_event
 from tollgate_shared.events.catalogue import OfflinePaymentDecided

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient
+from tests.auth_client import AuthClient, finance_staff
 from tests.harness import fetch, wait_for
-from tests.integration.test_billing_offline import finance_staff, publish_decision, submit
+from tests.integration.test_billing_offline import publish_decision, submit
 from tests.integration.test_billing_online import GOOD_CARD, pay_on_page, top_up
 from tests.integration.test_billing_wallet import apply, balance
 from tollgate_shared.events.catalogue import OfflinePaymentDecided

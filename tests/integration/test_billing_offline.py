@@ -12,8 +12,8 @@ import aio_pika
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User, new_email
-from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch, wait_for
+from tests.auth_client import AuthClient, User, finance_staff
+from tests.harness import fetch, wait_for
 from tests.integration.test_billing_wallet import balance
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import OfflinePaymentDecided
@@ -28,22 +28,6 @@ async def office(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
     system = await start_system(services=("auth", "billing"))
     async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
         yield AuthClient(client), system
-
-
-async def finance_staff(client: AuthClient, system: Any, monkeypatch: pytest.MonkeyPatch) -> User:
-    from tollgate.cli import main
-
-    staff = User(new_email(), password="ledger balanced 2026!")
-    for name, value in {
-        "TOLLGATE_AUTH_DATABASE_URL": system.database_urls["auth"],
-        "TOLLGATE_SECRET_KEY": TEST_SECRET_KEY,
-        "TOLLGATE_INTERNAL_KEY": TEST_INTERNAL_KEY,
-        "TOLLGATE_STAFF_PASSWORD": staff.password,
-    }.items():
-        monkeypatch.setenv(name, value)
-    assert await asyncio.to_thread(main, ["staff", "create", "--email", staff.email, "--role", "finance"]) == 0
-    await client.enrol(staff)
-    return staff
 
 
 async def submit(client: AuthClient, user: User, **changes: Any) -> httpx.Response:

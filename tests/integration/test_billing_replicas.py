@@ -35,9 +35,8 @@ import httpx
 import pytest
 
 from billing.handlers import DECISIONS_QUEUE
-from tests.auth_client import AuthClient, User
+from tests.auth_client import AuthClient, User, finance_staff
 from tests.harness import DatabaseFactory, fetch, free_port_pair, wait_for
-from tests.integration.test_billing_offline import finance_staff
 from tests.replicas import Replica, SpanCollector, replica_environment, replicas
 from tollgate_shared.bus import topology
 from tollgate_shared.events import Envelope, new_event

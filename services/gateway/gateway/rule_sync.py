@@ -24,12 +24,12 @@ from tollgate_shared.bus import Delivery, PoisonMessage, Subscription
 from tollgate_shared.events import Envelope
 from tollgate_shared.events.catalogue import IpRule, IpRulesChanged, SessionRevoked
 from tollgate_shared.inbox import parse_delivery
-from tollgate_shared.revocations import RevokedSessions
+from tollgate_shared.resync import resync_after_reconnect, resync_forever
+from tollgate_shared.revocations import RevocationFeed, RevokedSessions
 
 log = logging.getLogger(__name__)
 
 FetchJson = Callable[[str], Awaitable[dict[str, Any]]]
-RESYNC_SECONDS = 300.0
 BROADCAST_QUEUE = "gateway.auth-broadcast"
 # Events up to this size are handled on the event loop (a few ms); larger ones in a thread.
 INLINE_EVENT_BYTES = 64 * 1024
@@ -44,6 +44,8 @@ class RuleSync:
         self.index = index
         self.revoked = revoked
         self.fetch = fetch
+        # The revoked sessions' snapshot (the events come on this instance's one queue, below).
+        self.revocations = RevocationFeed("gateway", revoked, fetch)
         self.synced = asyncio.Event()
 
     def subscription(self) -> Subscription:
@@ -97,33 +99,15 @@ class RuleSync:
         # Built in a thread (10,000 accounts take seconds), installed on the loop.
         built = await asyncio.to_thread(self.index.build_newer, snapshot["accounts"])
         changed = self.index.install_snapshot(built)
-        revoked = await self.fetch("/internal/revoked-sessions")
-        for session_id in revoked["session_ids"]:
-            self.revoked.revoke(session_id)
+        revoked = await self.revocations.resync()
         self.synced.set()
-        log.info(
-            "resynchronised with auth: %d accounts changed, %d revoked sessions", changed, len(revoked["session_ids"])
-        )
+        log.info("resynchronised with auth: %d accounts changed, %d revoked sessions", changed, revoked)
 
     async def keep_in_sync(self) -> None:
-        """Resync until it works, then every few minutes."""
-        delay = 0.5
-        while True:
-            try:
-                await self.resync()
-            except Exception as exc:
-                log.warning("resync with auth failed (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            delay = 0.5
-            await asyncio.sleep(RESYNC_SECONDS)
+        await resync_forever(self.resync, what="IP rules and revoked sessions")
 
     async def on_reconnect(self) -> None:
-        try:
-            await self.resync()
-        except Exception:
-            log.exception("resync after reconnect failed; the periodic resync will retry")
+        await resync_after_reconnect(self.resync, what="IP rules and revoked sessions")
 
 
 def _envelope(delivery: Delivery) -> Envelope:
