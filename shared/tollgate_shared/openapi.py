@@ -104,6 +104,11 @@ def problem_answer(status: int) -> dict[str, Any]:
     return answer
 
 
+def optional_header(name: str, description: str) -> dict[str, Any]:
+    """An optional request header, for `openapi_extra` of a route that reads it itself."""
+    return {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": description}
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` of a route that answers these problems besides what every operation can."""
     return {status: problem_answer(status) for status in statuses}

@@ -15,7 +15,7 @@ from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import NotFound
 from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, format_money, from_minor, to_minor
-from tollgate_shared.openapi import PUBLIC, problems
+from tollgate_shared.openapi import PUBLIC, optional_header, problems
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
 
@@ -109,13 +109,7 @@ async def recheck_payment(
 SIGNED_EVENT = {
     **PUBLIC,
     "parameters": [
-        {
-            "name": "Stripe-Signature",
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string"},
-            "description": "The provider's signature of the body (`t=<unix time>,v1=<HMAC-SHA256>`).",
-        }
+        optional_header("Stripe-Signature", "The provider's signature of the body (`t=<unix time>,v1=<HMAC-SHA256>`).")
     ],
     "requestBody": {
         "required": True,

@@ -19,6 +19,7 @@ from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField, NotFound
 from tollgate_shared.fields import CalendarDate
 from tollgate_shared.money import Money, from_minor
+from tollgate_shared.openapi import optional_header
 from tollgate_shared.pagination import Page, PageDep, fetch_page
 from tollgate_shared.service import RuntimeDep, SessionDep
 
@@ -96,13 +97,7 @@ PDF_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 IF_NONE_MATCH = {
     "parameters": [
-        {
-            "name": "If-None-Match",
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string"},
-            "description": "The `ETag` of the PDF the client has: 304 when it is still the document's.",
-        }
+        optional_header("If-None-Match", "The `ETag` of the PDF the client has: 304 when it is still the document's.")
     ]
 }
 
