@@ -53,11 +53,6 @@ class Principal:
         return "otp" in self.amr
 
 
-def decode_access_token(token: str, public_keys: Mapping[str, Any]) -> Principal:
-    """Verify `token` against `public_keys` (kid → key) and answer its principal."""
-    return verify_access_token(token, public_keys)[0]
-
-
 def verify_access_token(token: str, public_keys: Mapping[str, Any]) -> tuple[Principal, float]:
     """Verify `token` against `public_keys` (kid → key): its principal and its `exp` (epoch seconds)."""
     try:

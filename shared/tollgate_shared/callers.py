@@ -23,7 +23,7 @@ from tollgate_shared.revocations import RevocationFeed
 
 ACCESS_COOKIE = "tg_access"
 CSRF_COOKIE = "tg_csrf"
-CSRF_HEADER = "x-csrf-token"
+CSRF_HEADER = "x-csrf-token"  # the gateway checks it (gateway/access.py)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # How long a service waits for its first snapshot of revoked sessions before refusing.
 REVOCATIONS_WAIT_SECONDS = 5.0
@@ -35,10 +35,6 @@ class Unauthenticated(DomainError):
 
 class SessionRevoked(DomainError):
     status, code, title = 401, "session_revoked", "The session has ended"
-
-
-class CsrfFailed(DomainError):
-    status, code, title = 403, "csrf_failed", "Missing or wrong CSRF token"
 
 
 class RevocationsNotLoaded(DomainError):

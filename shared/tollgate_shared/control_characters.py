@@ -33,7 +33,8 @@ FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 def _may_hide_a_control(body: bytes) -> bool:
     # json.loads refuses raw C0 controls in strings (400 malformed JSON); the rest
     # arrive escaped (\u0000, \ud800), as a raw DEL, or as C1 in UTF-8 (C2 80 to C2 9F).
-    return b"\\u" in body or b"\x7f" in body or b"\xc2" in body
+    # A zero byte means UTF-16 or UTF-32, which json.loads decodes too: scan those whole.
+    return b"\\u" in body or b"\x7f" in body or b"\xc2" in body or b"\x00" in body
 
 
 def _message(text: str) -> str:

@@ -126,6 +126,10 @@ async def test_an_address_with_a_zone_index_never_falls_inside_a_rule(gateway: A
     await inside.log_in(member)
 
     zoned = at(client, "fe80::1%eth0")
+    # A zoned hop is garbage to the gateway: the client is the proxy that sent it (here
+    # 127.0.0.1), never fe80::1; the parsers' own refusals are unit-tested (test_client_address,
+    # test_auth_domain).
+    assert (await client.get("/api/whoami", headers={"X-Forwarded-For": "fe80::1%eth0"})).json() == {"ip": "127.0.0.1"}
     assert (await zoned.login(member)).status_code == 403  # auth, at login
     refused = await zoned.call("GET", "/api/auth/me", member)
     assert refused.status_code == 403 and refused.json()["code"] == "ip_not_allowed"  # the gateway

@@ -25,10 +25,13 @@ OFFICE = "203.0.113.10"
 ELSEWHERE = "198.51.100.20"
 
 
-@pytest.fixture
-async def system(start_system: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+@pytest.fixture(params=["distributed", "embedded"])
+async def system(start_system: Any, request: pytest.FixtureRequest) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """The whole system, distributed (PostgreSQL, RabbitMQ) and embedded (SQLite, in-process bus)."""
     # The tests stand in for a trusted proxy, so they choose the client address.
-    running = await start_system(gateway_settings={"trusted_proxies": "127.0.0.1/32"})
+    running = await start_system(
+        gateway_settings={"trusted_proxies": "127.0.0.1/32"}, embedded=request.param == "embedded"
+    )
     async with httpx.AsyncClient(base_url=running.gateway, timeout=10) as client:
         yield client, running
 

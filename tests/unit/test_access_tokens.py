@@ -9,10 +9,14 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tollgate_shared.access_tokens import AUDIENCE, ISSUER, InvalidToken, UnknownKey, decode_access_token
+from tollgate_shared.access_tokens import AUDIENCE, ISSUER, InvalidToken, Principal, UnknownKey, verify_access_token
 
 KEY = Ed25519PrivateKey.generate()
 KEYS = {"k1": KEY.public_key()}
+
+
+def decode_access_token(token: str, public_keys: Any) -> Principal:
+    return verify_access_token(token, public_keys)[0]
 
 
 def claims(**overrides: Any) -> dict[str, Any]:

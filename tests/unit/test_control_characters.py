@@ -80,3 +80,15 @@ async def test_a_route_reading_its_own_bytes_is_left_alone(client: httpx.AsyncCl
     )
 
     assert answer.status_code == 200 and answer.json() == {"bytes": 18}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+async def test_a_body_in_another_unicode_encoding_is_read_as_json_reads_it(
+    client: httpx.AsyncClient, encoding: str
+) -> None:
+    """json.loads decodes UTF-16 and UTF-32 too, and their bytes hold no `\\u` escape to notice."""
+    body = '{"text": "a\\u0000b"}'.encode(encoding)  # the JSON escape, as an attacker writes it
+
+    answer = await client.post("/notes/n-1", content=body, headers={"content-type": "application/json"})
+
+    assert fields(answer) == ["text"]

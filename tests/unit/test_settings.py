@@ -178,6 +178,8 @@ def test_numeric_bounds_are_enforced(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("TOLLGATE_ONLINE_PAYMENT_MIN", "100.005"),  # a fraction of a paisa
         ("TOLLGATE_ONLINE_PAYMENT_MAX", "1000000000000.01"),  # past the money range
+        ("TOLLGATE_ONLINE_PAYMENT_MAX", "1e30"),  # too many digits to have paise at all
+        ("TOLLGATE_ONLINE_PAYMENT_MIN", "-1e30"),
         ("TOLLGATE_ONLINE_PAYMENT_MIN", "0"),
     ],
 )

@@ -21,15 +21,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import login_throttle
+from auth.domain.emails import normalised_email
 from auth.domain.throttle import CODES, PASSWORDS, Schedule
 
 # Failures older than this are forgiven: the count starts again.
 FORGET_AFTER = timedelta(hours=1)
-
-
-def normalised_email(email: str) -> str:
-    """How emails are stored (users.add_user) and looked up at login."""
-    return email.strip().lower()
 
 
 def _address_key(ip: str) -> str:
@@ -110,13 +106,15 @@ async def _record_failure(
 async def _lock(session: AsyncSession, key: str, *, now: datetime) -> Any:
     """The row of `key`, created (no failures) when missing, locked for this transaction.
 
-    Created first so that two first failures at once cannot both start from nothing.
+    One statement: two first failures at once cannot both start from nothing, and a
+    row another transaction deletes meanwhile (a success forgets the user's counts)
+    is made again instead of found missing.
     """
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    await session.execute(
+    statement = (
         insert(login_throttle)
         .values(key=key, failures=0, blocked_until=None, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
+        .on_conflict_do_update(index_elements=["key"], set_={"key": key})  # a no-op update that locks the row
+        .returning(*login_throttle.c)
     )
-    statement = select(login_throttle).where(login_throttle.c.key == key).with_for_update()
     return (await session.execute(statement)).one()

@@ -1,6 +1,6 @@
 """Settings of the billing service."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -47,8 +47,13 @@ class BillingSettings(ServiceSettings):
     @classmethod
     def _an_amount(cls, value: Decimal) -> Decimal:
         # An amount a payment could be: whole paise, within the money range.
-        if value != value.quantize(Decimal("0.01")) or value > MAX_AMOUNT:
-            raise ValueError(f"must be an amount with at most two decimal places, at most {MAX_AMOUNT}")
+        problem = f"must be an amount with at most two decimal places, at most {MAX_AMOUNT}"
+        try:
+            whole_paise = value == value.quantize(Decimal("0.01"))
+        except InvalidOperation as exc:  # too many digits to have paise at all (1e30)
+            raise ValueError(problem) from exc
+        if not whole_paise or value > MAX_AMOUNT:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")

@@ -13,13 +13,14 @@ from gateway.credentials import CredentialRefused, credential_of
 from gateway.edge_policy import is_public, is_rate_limited, takes_optional_credential
 from gateway.ip_index import IpRuleIndex
 from gateway.rate_limit import RateLimiter, retry_after
+from tollgate_shared import callers
 from tollgate_shared.access_tokens import InvalidToken, Principal
 from tollgate_shared.callers import SAFE_METHODS, csrf_token
 from tollgate_shared.jwks import JwksCache
 from tollgate_shared.revocations import RevokedSessions
 
 log = logging.getLogger(__name__)
-CSRF_HEADER = b"x-csrf-token"
+CSRF_HEADER = callers.CSRF_HEADER.encode()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ACCESS_COOKIE = b"tg_access"
+from tollgate_shared import callers
+
+ACCESS_COOKIE = callers.ACCESS_COOKIE.encode()
 AUTHORIZATION = b"authorization"
 COOKIE = b"cookie"
 
@@ -29,11 +31,13 @@ class CredentialRefused(Exception):
         self.status, self.code, self.detail = status, code, detail
 
 
-AMBIGUOUS = CredentialRefused(
-    400,
-    "ambiguous_credentials",
-    "Send exactly one credential: one Authorization: Bearer header or one tg_access cookie.",
-)
+def ambiguous() -> CredentialRefused:
+    # A new exception each time: one raised again and again would keep every raise's frames.
+    return CredentialRefused(
+        400,
+        "ambiguous_credentials",
+        "Send exactly one credential: one Authorization: Bearer header or one tg_access cookie.",
+    )
 
 
 def cookie_pairs(value: bytes) -> list[tuple[bytes, bytes]]:
@@ -57,7 +61,7 @@ def credential_of(headers: list[tuple[bytes, bytes]]) -> Credential | None:
         if cookie_name == ACCESS_COOKIE
     ]
     if len(authorizations) > 1 or len(cookies) > 1:
-        raise AMBIGUOUS
+        raise ambiguous()
     bearer: str | None = None
     if authorizations:
         scheme, _, token = authorizations[0].strip().partition(b" ")
@@ -71,7 +75,7 @@ def credential_of(headers: list[tuple[bytes, bytes]]) -> Credential | None:
     cookie = cookies[0].decode("latin-1") if cookies else None
     if bearer is not None:
         if cookie and cookie != bearer:
-            raise AMBIGUOUS
+            raise ambiguous()
         return Credential(bearer, from_cookie=False)
     if cookie:
         return Credential(cookie, from_cookie=True)

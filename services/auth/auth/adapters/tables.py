@@ -149,7 +149,8 @@ Index("ix_audit_entry_account_created", audit_entry.c.account_id, audit_entry.c.
 login_throttle = Table(
     "login_throttle",
     metadata,
-    # "user:<id>" or "ip:<address>": failures counted per user and per client address.
+    # "email:<sha256 of the normalised email>" (wrong passwords, known email or not),
+    # "totp:<user id>" (wrong codes) or "ip:<address>": see auth/throttling.py.
     Column("key", String(100), primary_key=True),
     Column("failures", Integer, nullable=False),
     Column("blocked_until", UtcDateTime(), nullable=True),

@@ -18,6 +18,7 @@ from auth.api.schemas import ChallengeAnswer, LoginRequest, Me, RefreshRequest, 
 from auth.audit import record_audit
 from auth.challenges import open_challenge
 from auth.context import AuthContext, ContextDep
+from auth.domain.emails import normalised_email
 from auth.domain.passwords import verify_password
 from auth.ip_access import may_connect
 from auth.sessions import IssuedSession, issue_session, revoke_sessions, rotate_refresh_token, token_hash
@@ -25,7 +26,6 @@ from auth.throttling import (
     count_code_failure,
     count_password_failure,
     forget_user_failures,
-    normalised_email,
     password_wait,
 )
 from tollgate_shared.errors import problem_response

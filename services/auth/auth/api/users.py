@@ -14,6 +14,7 @@ from auth.adapters.tables import recovery_code, user
 from auth.api.deps import AdminDep
 from auth.api.schemas import UserCreate, UserRead, UserUpdate
 from auth.audit import record_admin_action
+from auth.domain.emails import normalised_email
 from auth.domain.passwords import WeakPassword, check_password_policy, hash_password
 from auth.sessions import revoke_sessions
 from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
@@ -48,7 +49,7 @@ def user_read(row: Any) -> UserRead:
 
 async def add_user(db: AsyncSession, *, account_id: str | None, email: str, password: str, role: str) -> UserRead:
     """Create a user (policy-checked password, argon2id hash) and publish `auth.user.created`."""
-    email = email.strip().lower()
+    email = normalised_email(email)
     try:
         check_password_policy(password, email=email)
     except WeakPassword as exc:

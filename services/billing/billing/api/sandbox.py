@@ -17,9 +17,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from billing.adapters.sandbox_provider import DECLINED_CARD, SUCCEEDING_CARD, SandboxProvider, UnknownCard
 from billing.api.deps import ProviderDep, SettingsDep
+from billing.domain.ledger import BalanceLimit
 from billing.domain.payments import PaymentProvider
 from billing.payments import receive_webhook
-from tollgate_shared.errors import DomainError
 from tollgate_shared.money import format_money, from_minor
 from tollgate_shared.service import RuntimeDep
 
@@ -70,7 +70,7 @@ async def pay(
     # The same signed intake a real provider's webhook reaches, signature check included. When
     # billing refuses it (a balance with no room), the payer still goes back, as from a real
     # provider: the money was taken, the payment shows pending, and a recheck settles it later.
-    with contextlib.suppress(DomainError):
+    with contextlib.suppress(BalanceLimit):
         await receive_webhook(runtime.session_factory, sandbox, notification.payload, notification.signature, settings)
     return RedirectResponse(notification.return_url, status_code=303)
 
