@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from auth.adapters.tables import login_throttle, metadata
+from auth.throttling import FORGET_AFTER, count_password_failure, forget_stale_failures
 from tests.auth_client import AuthClient, away_from_step_boundary, new_email
+from tests.harness import DatabaseFactory
 from tests.totp_reference import totp
 
 pytestmark = pytest.mark.integration
@@ -152,3 +159,26 @@ async def test_a_session_clears_the_users_count_of_wrong_codes(proxied: httpx.As
     assert await four_wrong_codes(0) == [401] * 4
     assert (await side.log_in_with_code(member, totp(member.secret, time.time() + 30))).status_code == 200
     assert await four_wrong_codes(4) == [401] * 4  # counted from zero again: none is blocked
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+async def test_counts_past_remembering_are_purged_and_live_ones_kept(
+    kind: str, databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    """Every unknown email tried leaves a count: the ones nothing remembers any more must go."""
+    engine = await databases.engine_with_tables(kind, metadata, tmp_path)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    now = datetime.now(UTC)
+    try:
+        long_ago = now - FORGET_AFTER - timedelta(minutes=1)
+        for email, ip, when in (("old@example.com", "192.0.2.1", long_ago), ("new@example.com", "192.0.2.2", now)):
+            async with sessions() as db, db.begin():
+                await count_password_failure(db, email=email, ip=ip, threshold=5, now=when)
+        async with sessions() as db, db.begin():
+            purged = await forget_stale_failures(db, now=now)
+        async with sessions() as db:
+            kept = {row.updated_at for row in (await db.execute(select(login_throttle.c.updated_at))).all()}
+    finally:
+        await engine.dispose()
+    assert purged == 2  # the old email's count and its address's
+    assert kept == {now}

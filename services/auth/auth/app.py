@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,6 +11,7 @@ from auth.adapters.tables import messaging, metadata
 from auth.api import accounts, audit_log, internal, ip_restrictions, login, security, totp, users
 from auth.context import AuthContext, build_context
 from auth.settings import AuthSettings
+from auth.throttling import forget_stale_failures
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.service import Runtime, ServiceDefinition, create_service_app
@@ -29,6 +31,7 @@ ROUTERS = [
 
 
 KEY_RELOAD_SECONDS = 60
+THROTTLE_PURGE_SECONDS = 600
 
 
 async def reload_keys_periodically(context: AuthContext, runtime: Runtime) -> None:
@@ -39,6 +42,17 @@ async def reload_keys_periodically(context: AuthContext, runtime: Runtime) -> No
             await context.keys.load(runtime.session_factory)
         except Exception:
             log.exception("reloading the signing keys failed; keeping the current ones")
+
+
+async def purge_throttle_periodically(runtime: Runtime) -> None:
+    """Every few minutes, the failure counts past remembering go (each replica may do it: it is idempotent)."""
+    while True:
+        await asyncio.sleep(THROTTLE_PURGE_SECONDS)
+        try:
+            async with runtime.session_factory() as db, db.begin():
+                await forget_stale_failures(db, now=datetime.now(UTC))
+        except Exception:
+            log.exception("purging stale login failure counts failed; the next round retries")
 
 
 def create_app(
@@ -55,6 +69,7 @@ def create_app(
         await context.keys.load(runtime.session_factory)
         app.state.auth = context
         runtime.tasks.append(asyncio.create_task(reload_keys_periodically(context, runtime), name="auth-key-reload"))
+        runtime.tasks.append(asyncio.create_task(purge_throttle_periodically(runtime), name="auth-throttle-purge"))
 
     definition = ServiceDefinition(
         name="auth",

@@ -75,6 +75,13 @@ async def forget_user_failures(session: AsyncSession, *, email: str, user_id: st
     )
 
 
+async def forget_stale_failures(session: AsyncSession, *, now: datetime) -> int:
+    """Delete the counts nothing remembers any more (untouched for `FORGET_AFTER`, longer
+    than any block): every unknown email tried leaves one, and they would pile up."""
+    result = await session.execute(delete(login_throttle).where(login_throttle.c.updated_at < now - FORGET_AFTER))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def _seconds_blocked(session: AsyncSession, keys: list[str], *, now: datetime) -> int:
     rows = (await session.execute(select(login_throttle.c.blocked_until).where(login_throttle.c.key.in_(keys)))).all()
     waits = [
