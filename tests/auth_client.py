@@ -126,6 +126,13 @@ class AuthClient:
         self.keep_tokens(user, verified.json())
         user.recovery_codes = verified.json()["recovery_codes"]
 
+    async def enrolled_member(self, admin: User) -> User:
+        """A new user of `admin`'s account, enrolled in TOTP (the account then enforces it)."""
+        member = await self.add_user(admin)
+        await self.enforce(admin)
+        await self.enrol(member)
+        return member
+
     async def log_in_with_code(self, user: User, code: str) -> httpx.Response:
         answer = await self.login(user)
         assert answer.json()["status"] == "totp_required", answer.text

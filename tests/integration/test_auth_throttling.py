@@ -90,9 +90,7 @@ async def test_a_throttled_known_email_answers_exactly_like_an_unknown_one(proxi
 async def test_wrong_codes_are_counted_per_user_across_challenges_and_addresses(proxied: httpx.AsyncClient) -> None:
     side = from_address(proxied, 1, "192.0.2")
     admin = await side.sign_up()
-    await side.enforce(admin)
-    member = await side.add_user(admin)
-    await side.enrol(member)
+    member = await side.enrolled_member(admin)
 
     # Someone with the password opens four challenges from four addresses first (20 attempts
     # by the challenges' own limit), then guesses on each in turn.
@@ -123,9 +121,7 @@ async def test_wrong_codes_do_not_count_against_the_email(proxied: httpx.AsyncCl
     """Only someone with the password can make wrong codes; the password step must not show them."""
     side = from_address(proxied, 1, "192.0.2")
     admin = await side.sign_up()
-    await side.enforce(admin)
-    member = await side.add_user(admin)
-    await side.enrol(member)
+    member = await side.enrolled_member(admin)
     await away_from_step_boundary()
     wrong = wrong_code_for(member.secret)
     for n in range(8):
@@ -142,9 +138,7 @@ async def test_wrong_codes_do_not_count_against_the_email(proxied: httpx.AsyncCl
 async def test_a_session_clears_the_users_count_of_wrong_codes(proxied: httpx.AsyncClient) -> None:
     side = from_address(proxied, 1, "192.0.2")
     admin = await side.sign_up()
-    await side.enforce(admin)
-    member = await side.add_user(admin)
-    await side.enrol(member)
+    member = await side.enrolled_member(admin)
     await away_from_step_boundary()
     wrong = wrong_code_for(member.secret)
 

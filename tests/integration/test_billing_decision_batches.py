@@ -16,16 +16,14 @@ a batch take time (a slow statement, a busy event loop); the two-process test
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-import httpx
 import pytest
 
 from billing.adapters.tables import messaging
 from billing.handlers import DECISIONS_QUEUE, apply_finance_decision
-from tests.auth_client import AuthClient, finance_staff
+from tests.auth_client import finance_staff
 from tests.harness import fetch, wait_for
 from tollgate_shared.bus import Delivery
 from tollgate_shared.events import Envelope, new_event
@@ -33,13 +31,6 @@ from tollgate_shared.events.catalogue import OfflinePaymentDecided
 from tollgate_shared.inbox import inbox_handler
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def office(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
-    system = await start_system(services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"})
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=60) as client:
-        yield AuthClient(client), system
 
 
 def delivery(payment_id: str) -> Delivery:

@@ -10,13 +10,11 @@ a finance service's approval that would is recorded as a rejection saying why.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.auth_client import AuthClient, finance_staff
+from tests.auth_client import finance_staff
 from tests.harness import fetch, wait_for
 from tests.integration.test_billing_offline import publish_decision, submit
 from tests.integration.test_billing_online import GOOD_CARD, pay_on_page, top_up
@@ -28,14 +26,6 @@ pytestmark = pytest.mark.integration
 
 MAX_MINOR = to_minor(MAX_AMOUNT)
 LINE = {"description": "EV SSL, 1 year", "sac": "998319", "quantity": 1}
-
-
-@pytest.fixture
-async def office(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
-    # The test broker's only user is guest: it plays the finance service's login here.
-    system = await start_system(services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"})
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
-        yield AuthClient(client), system
 
 
 async def rows(system: Any, sql: str, *args: Any) -> list[Any]:

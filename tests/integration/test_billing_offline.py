@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,13 +20,6 @@ from tollgate_shared.events.catalogue import OfflinePaymentDecided
 pytestmark = pytest.mark.integration
 
 TRANSFER = {"amount": "5000.00", "mode": "neft", "reference": "UTR0001", "paid_on": str(date.today()), "bank": "HDFC"}
-
-
-@pytest.fixture
-async def office(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
-    system = await start_system(services=("auth", "billing"))
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
-        yield AuthClient(client), system
 
 
 async def submit(client: AuthClient, user: User, **changes: Any) -> httpx.Response:
@@ -118,34 +110,31 @@ async def publish_decision(amqp_url: str, data: OfflinePaymentDecided, *, user_i
 
 
 async def test_decisions_from_the_finance_service_count_once_and_only_from_its_broker_user(
-    start_system: Any, amqp_url: str
+    office: Any, amqp_url: str
 ) -> None:
-    # The test broker's only user is guest: it plays the finance service's login here.
-    system = await start_system(services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"})
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as http:
-        client = AuthClient(http)
-        admin = await client.sign_up()
-        payment_id = (await submit(client, admin)).json()["id"]
-        approve = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by="finance-desk-1")
+    client, system = office
+    admin = await client.sign_up()
+    payment_id = (await submit(client, admin)).json()["id"]
+    approve = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by="finance-desk-1")
 
-        await publish_decision(amqp_url, approve, user_id=None)  # anyone could have sent this: parked
-        await asyncio.sleep(1.0)
-        assert (await balance(client, admin))["balance"] == "0.00"
+    await publish_decision(amqp_url, approve, user_id=None)  # anyone could have sent this: parked
+    await asyncio.sleep(1.0)
+    assert (await balance(client, admin))["balance"] == "0.00"
 
-        for _ in range(2):  # the same decision twice, as separate events: applied once
-            await publish_decision(amqp_url, approve, user_id="guest")
+    for _ in range(2):  # the same decision twice, as separate events: applied once
+        await publish_decision(amqp_url, approve, user_id="guest")
 
-        async def credited() -> bool:
-            return (await balance(client, admin))["balance"] == "5000.00"
+    async def credited() -> bool:
+        return (await balance(client, admin))["balance"] == "5000.00"
 
-        await wait_for(credited, timeout=20)
-        await asyncio.sleep(1.0)
-        assert (await balance(client, admin))["balance"] == "5000.00"
-        rows = await fetch(
-            system.database_urls["billing"],
-            "SELECT payload FROM outbox WHERE event_type = 'billing.offline_payment.approved'",
-        )
-        assert len(rows) == 1 and json.loads(rows[0]["payload"])["data"]["approved_by"] == "finance-desk-1"
+    await wait_for(credited, timeout=20)
+    await asyncio.sleep(1.0)
+    assert (await balance(client, admin))["balance"] == "5000.00"
+    rows = await fetch(
+        system.database_urls["billing"],
+        "SELECT payload FROM outbox WHERE event_type = 'billing.offline_payment.approved'",
+    )
+    assert len(rows) == 1 and json.loads(rows[0]["payload"])["data"]["approved_by"] == "finance-desk-1"
 
 
 async def test_finance_staff_never_approve_more_than_was_submitted(
@@ -171,36 +160,34 @@ async def test_finance_staff_never_approve_more_than_was_submitted(
 
 
 async def test_a_finance_services_approval_of_more_than_was_submitted_is_parked_and_changes_nothing(
-    start_system: Any, amqp_url: str
+    office: Any, amqp_url: str
 ) -> None:
     from tests.integration.test_billing_decision_retry import parked
 
-    system = await start_system(services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"})
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as http:
-        client = AuthClient(http)
-        admin = await client.sign_up()
-        payment_id = (await submit(client, admin)).json()["id"]
-        before = await parked(amqp_url)
-        more = OfflinePaymentDecided(
-            offline_payment_id=payment_id, decision="approve", amount="6000.00", reason="more", decided_by="desk-1"
-        )
-        await publish_decision(amqp_url, more, user_id="guest")
+    client, _ = office
+    admin = await client.sign_up()
+    payment_id = (await submit(client, admin)).json()["id"]
+    before = await parked(amqp_url)
+    more = OfflinePaymentDecided(
+        offline_payment_id=payment_id, decision="approve", amount="6000.00", reason="more", decided_by="desk-1"
+    )
+    await publish_decision(amqp_url, more, user_id="guest")
 
-        async def parked_it() -> bool:
-            return await parked(amqp_url) > before
+    async def parked_it() -> bool:
+        return await parked(amqp_url) > before
 
-        await wait_for(parked_it, timeout=20)
-        assert (await balance(client, admin))["balance"] == "0.00"
-        listed = (await client.call("GET", "/api/billing/offline-payments", admin)).json()["items"]
-        assert [item["status"] for item in listed] == ["pending_approval"]
+    await wait_for(parked_it, timeout=20)
+    assert (await balance(client, admin))["balance"] == "0.00"
+    listed = (await client.call("GET", "/api/billing/offline-payments", admin)).json()["items"]
+    assert [item["status"] for item in listed] == ["pending_approval"]
 
-        # A decision within the rule still applies.
-        fewer = OfflinePaymentDecided(
-            offline_payment_id=payment_id, decision="approve", amount="4990.00", reason="charges", decided_by="desk-1"
-        )
-        await publish_decision(amqp_url, fewer, user_id="guest")
+    # A decision within the rule still applies.
+    fewer = OfflinePaymentDecided(
+        offline_payment_id=payment_id, decision="approve", amount="4990.00", reason="charges", decided_by="desk-1"
+    )
+    await publish_decision(amqp_url, fewer, user_id="guest")
 
-        async def credited() -> bool:
-            return (await balance(client, admin))["balance"] == "4990.00"
+    async def credited() -> bool:
+        return (await balance(client, admin))["balance"] == "4990.00"
 
-        await wait_for(credited, timeout=20)
+    await wait_for(credited, timeout=20)

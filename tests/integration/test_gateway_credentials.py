@@ -121,13 +121,6 @@ async def test_a_service_acts_only_on_the_caller_the_gateway_signed(system: Any)
             assert named.status_code == 200, (service, named.text)
 
 
-async def enrolled_member(side: AuthClient, admin: User) -> User:
-    member = await side.add_user(admin)
-    await side.enforce(admin)
-    await side.enrol(member)
-    return member
-
-
 ENDINGS = {
     "logout": lambda side, admin, member: side.call("POST", "/api/auth/logout", member),
     "deactivation": lambda side, admin, member: side.call(
@@ -142,7 +135,7 @@ async def test_a_revoked_session_is_refused_by_every_service_not_only_the_edge(s
     client, running = system
     side = AuthClient(client)
     admin = await side.sign_up()
-    member = await enrolled_member(side, admin)
+    member = await side.enrolled_member(admin)
     token = member.access_token
     calls = (("auth", "/api/auth/me"), ("billing", "/api/billing/balance"), ("invoicing", "/api/invoices"))
     for service, path in calls:
