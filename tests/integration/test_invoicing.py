@@ -203,6 +203,41 @@ async def test_duplicates_and_paid_before_placed_give_one_paid_invoice(start_sys
     assert [e["event_type"] for e in events] == ["invoicing.invoice.issued", "invoicing.invoice.paid"]
 
 
+async def test_placed_and_paid_issued_at_once_give_one_invoice_without_a_retry(start_system: Any) -> None:
+    """The second issuer waits for the first and finds its document: no unique violation, no lost number."""
+    running = await start_system(services=("auth", "invoicing"))
+    app = running.apps["invoicing"]
+    factory, settings = app.state.runtime.session_factory, app.state.runtime.settings
+    url = running.database_urls["invoicing"]
+    account = "33333333-3333-4333-8333-333333333333"
+
+    async with factory() as first, first.begin():
+        await on_order_placed(first, order_event("ORD-RACE", account), settings=settings)
+
+        async def pay() -> None:
+            async with factory() as second, second.begin():
+                await on_order_paid(second, order_event("ORD-RACE", account, paid=True), settings=settings)
+
+        paying = asyncio.create_task(pay())
+
+        async def waiting_for_the_first() -> bool:
+            rows = await fetch(
+                url,
+                "SELECT count(*) AS n FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            return int(rows[0]["n"]) == 1
+
+        await wait_for(waiting_for_the_first, timeout=10)
+        assert not paying.done()
+    await paying  # raised IntegrityError (one_document_per_source) when both checked before either inserted
+
+    rows = await fetch(url, "SELECT status, sequence FROM document")
+    assert [(r["status"], r["sequence"]) for r in rows] == [("paid", 1)]
+    series = await fetch(url, "SELECT last_number FROM document_series")
+    assert [s["last_number"] for s in series] == [1]
+
+
 async def test_concurrent_orders_are_numbered_without_gaps_and_the_year_rolls_over(start_system: Any) -> None:
     running = await start_system(services=("auth", "invoicing"))
     app = running.apps["invoicing"]

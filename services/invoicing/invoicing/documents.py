@@ -3,9 +3,10 @@
 A number comes from its series' row (`UPDATE … RETURNING` under the row lock)
 in the same transaction as the document and the inbox record, so a rollback
 leaves no gap and concurrent consumers or replicas queue on the series. Two
-deliveries racing to issue the same document collide on the unique
-(account, kind, source): the loser rolls back (its number with it) and its
-retry finds the document.
+deliveries issuing the same document (an order's `placed` and `paid` arriving
+together, or a redelivery) queue on a lock of that (account, kind, source):
+the second finds the first's document and changes it instead of colliding on
+`one_document_per_source` and being retried.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -190,6 +191,7 @@ async def issue(
     settings: InvoicingSettings,
 ) -> Any:
     """The document for (account, kind, source): the existing one, or a new one with the next number."""
+    await _lock_source(db, account_id, kind, source)
     existing = await _document_for(db, account_id, kind, source)
     if existing is not None:
         return existing
@@ -249,6 +251,20 @@ async def next_in_series(db: AsyncSession, kind: str, year: str) -> int:
     )
     assert sequence is not None
     return int(sequence)
+
+
+async def _lock_source(db: AsyncSession, account_id: str, kind: str, source: str) -> None:
+    """Hold (account, kind, source) until this transaction ends, whether its document exists yet or not.
+
+    A row lock cannot cover a document nobody has inserted yet; a transaction
+    advisory lock can. Two unrelated sources sharing a 64-bit hash only queue
+    behind each other. SQLite has one writer at a time: nothing to take.
+    """
+    if db.bind.dialect.name == "postgresql":
+        await db.execute(_SOURCE_LOCK, {"key": f"invoicing.document:{account_id}:{kind}:{source}"})
+
+
+_SOURCE_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 async def _document_for(db: AsyncSession, account_id: str, kind: str, source: str) -> Any:
