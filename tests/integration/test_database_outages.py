@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import aio_pika
 import asyncpg
@@ -23,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from billing.adapters.tables import messaging
 from tests.auth_client import AuthClient
-from tests.harness import TEST_RETRY_DELAYS, DatabaseFactory, fetch, wait_for
+from tests.harness import TEST_RETRY_DELAYS, DatabaseFactory, TcpProxy, amqp_url_via, fetch, wait_for
 from tests.integration.test_event_delivery import (
     ACCOUNT_QUEUE,
     CountingHandler,
@@ -92,6 +93,11 @@ async def test_a_consumer_whose_database_is_down_stops_parks_nothing_and_resumes
     assert await queue_counts(amqp_url, ACCOUNT_QUEUE) == (5, 0)
     paused = await readiness(system.urls["billing"])
     assert paused["checks"]["database"] is False and paused["consuming_paused"] is True
+
+    await gate.starting_up()  # on its way back: "the database system is starting up"
+    await asyncio.sleep(1.5)
+    assert await parked_or_delayed(amqp_url) == 0
+    assert await queue_counts(amqp_url, ACCOUNT_QUEUE) == (5, 0)
 
     await gate.restore()
     for event in events:
@@ -203,3 +209,42 @@ async def test_requests_while_the_database_is_down_starting_or_stopping_answer_5
 
         await gate.restore()
         assert (await balance()).status_code == 200
+
+
+async def test_consumers_paused_for_the_database_resume_after_a_broker_reconnect_meanwhile(
+    start_system: Any, amqp_url: str, gate: PostgresGate
+) -> None:
+    target = urlsplit(amqp_url)
+    link = TcpProxy(target.hostname or "127.0.0.1", target.port or 5672)
+    await link.start()
+    handler = CountingHandler()
+    system = await start_system(
+        services=("billing",),
+        billing_consumers=handler.consumers(),
+        amqp_urls={"billing": amqp_url_via(link, amqp_url)},
+        database_gates={"billing": gate},
+    )
+    try:
+        await gate.refuse()
+        event = account_created_event()
+        await publish_raw(amqp_url, event.type, event.to_json(), event.id)
+        await wait_for(lambda: _equal(queue_counts(amqp_url, ACCOUNT_QUEUE), (1, 0)), timeout=10)
+
+        await link.cut()  # the reconnect must not bring the paused consumer back
+        await asyncio.sleep(1)
+        await link.restore()
+        await wait_for(lambda: _ready_bus(system.urls["billing"]), timeout=30)
+        await asyncio.sleep(1)
+        assert await queue_counts(amqp_url, ACCOUNT_QUEUE) == (1, 0)
+
+        await gate.restore()
+        await wait_for(lambda: wallets(system.database_urls["billing"], event.account_id), timeout=30)
+        await wait_for(lambda: _equal(queue_counts(amqp_url, ACCOUNT_QUEUE), (0, 1)), timeout=10)
+        assert handler.calls == 1
+        assert await parked_or_delayed(amqp_url) == 0
+    finally:
+        await link.cut()
+
+
+async def _ready_bus(url: str) -> bool:
+    return bool((await readiness(url))["checks"]["bus"])

@@ -95,13 +95,24 @@ class Outages:
 
 
 def _first_line(error: BaseException | None) -> str:
+    if error is None:
+        return "no cause"
     # SQLAlchemy's messages go on with the statement and its parameters.
-    return "no cause" if error is None else f"{type(error).__name__}: {str(error).partition(chr(10))[0][:300]}"
+    first = str(error).split("\n", 1)[0][:300]
+    return f"{type(error).__name__}: {first}"
 
 
 async def _until(attempt: Callable[[], Awaitable[bool]]) -> None:
-    """Call `attempt` until it is true, waiting 0.5 s after the first failure and doubling to 5 s."""
+    """Call `attempt` until it is true, waiting 0.5 s after the first failure and doubling to 5 s.
+
+    An attempt that raises counts as false: the consumers must not stay paused for good.
+    """
     delay = FIRST_PROBE_SECONDS
-    while not await attempt():
+    while True:
+        try:
+            if await attempt():
+                return
+        except Exception:
+            log.exception("probe of a paused consumer's dependency failed")
         await asyncio.sleep(delay)
         delay = min(delay * 2, MAX_PROBE_SECONDS)
