@@ -110,6 +110,8 @@ async def start_system(
 
     `embedded=True` runs the embedded default instead (`tollgate dev`): SQLite
     files and one in-process bus shared by the services and the gateway.
+    `database_gates={"billing": gate}` has a service reach its database through
+    a started `tests.postgres_gate.PostgresGate` (`database_urls` stays direct).
     """
     groups: list[ServerGroup] = []
 
@@ -122,6 +124,7 @@ async def start_system(
         gateway_upstreams: dict[str, str] | None = None,
         gateway_settings: dict[str, Any] | None = None,
         billing_settings: dict[str, Any] | None = None,
+        database_gates: dict[str, Any] | None = None,
     ) -> System:
         group = ServerGroup()
         groups.append(group)
@@ -134,9 +137,10 @@ async def start_system(
                 system.database_urls[service] = await sqlite_database(service, folder)
             else:
                 system.database_urls[service] = await databases.fresh(service)
+            gate = (database_gates or {}).get(service)  # a `PostgresGate` the test can close
             settings = settings_for(
                 service,
-                database_url=system.database_urls[service],
+                database_url=gate.url_of(system.database_urls[service]) if gate else system.database_urls[service],
                 amqp_url=(amqp_urls or {}).get(service, bus_url),
                 auth_url=system.urls.get("auth", "http://127.0.0.1:9"),
                 **((billing_settings or {}) if service == "billing" else {}),

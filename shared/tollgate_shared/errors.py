@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as database_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tollgate_shared.db_availability import is_database_unavailable
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -126,11 +129,10 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
-    # A lost or unreachable database is passing trouble, not a bug: 503 with a
-    # hint to retry (a dead pooled connection fails one request, then the pool
-    # replaces it). Any other database error is unexpected.
-    lost = isinstance(exc, database_errors.DBAPIError) and exc.connection_invalidated
-    if not (lost or isinstance(exc, database_errors.TimeoutError | ConnectionError)):
+    # A database that is down, restarting or out of connections is passing trouble,
+    # not a bug: 503 with a hint to retry (a dead pooled connection fails one
+    # request, then the pool replaces it). Any other database error is unexpected.
+    if not is_database_unavailable(exc):
         return await _on_unexpected(request, exc)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
     return problem_response(
@@ -138,11 +140,22 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# What the database layer raises: SQLAlchemy's errors, and asyncpg's and the
+# socket's, which a failed connect raises unwrapped (CannotConnectNowError while
+# PostgreSQL starts or stops, ConnectionRefusedError while it is down).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    database_errors.DBAPIError,
+    database_errors.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error of `app` a problem details answer."""
-    app.add_exception_handler(database_errors.DBAPIError, _on_database_error)
-    app.add_exception_handler(database_errors.TimeoutError, _on_database_error)
-    app.add_exception_handler(ConnectionError, _on_database_error)
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, _on_database_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)

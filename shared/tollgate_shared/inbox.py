@@ -10,6 +10,11 @@ Deliveries that arrive while a transaction is running (the bus has many in
 flight) are applied together in the next one: one transaction for a batch,
 each event still recorded and applied once. When a batch fails, its events
 are applied again one transaction each, so only the failing event fails.
+
+A failure that says the database is away (`is_database_unavailable`) is no
+event's: the batch and everything queued behind it fail at once, raised as
+`DependencyUnavailable`, and the bus pauses the consumers until the database
+answers instead of counting attempts (DESIGN §10).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -29,8 +34,9 @@ from pydantic import ValidationError
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tollgate_shared.bus import Delivery, PoisonMessage
+from tollgate_shared.bus import Delivery, DependencyUnavailable, PoisonMessage
 from tollgate_shared.db import UtcDateTime
+from tollgate_shared.db_availability import database_answers, is_database_unavailable
 from tollgate_shared.events import Envelope
 from tollgate_shared.events.catalogue import UnknownEventType
 from tollgate_shared.messaging_tables import MessagingTables
@@ -46,6 +52,8 @@ MAX_TRANSACTIONS = 2
 """Transactions one consumer runs at once (one prepares while the other commits)."""
 BATCH_LOCK_TIMEOUT = "100ms"
 """How long a batch waits for a lock before it is applied one event at a time instead."""
+DATABASE = "database"
+"""What inbox consumers depend on (`Subscription.depends_on`): their service's database."""
 
 
 @lru_cache(maxsize=16)
@@ -155,6 +163,10 @@ class _Inbox:
         try:
             await self._transaction(batch)
         except Exception as exc:
+            if is_database_unavailable(exc):
+                # One by one, each would fail the same way, a connect timeout each.
+                self._fail_all(batch, exc)
+                return
             if len(batch) == 1:
                 _settle(batch[0], exc)
                 return
@@ -170,6 +182,12 @@ class _Inbox:
             return
         for item in batch:
             _settle(item, None)
+
+    def _fail_all(self, batch: list[_Pending], error: Exception) -> None:
+        """Fail `batch` and the deliveries queued behind it with `error`."""
+        waiting, self.queue = self.queue, []
+        for item in batch + waiting:
+            _settle(item, error)
 
     async def _transaction(self, batch: list[_Pending]) -> None:
         async with self.session_factory() as session, session.begin():
@@ -225,9 +243,11 @@ def inbox_handler(
     """A bus handler that applies each event of `handlers` exactly once.
 
     It returns after the transaction that applied the event committed, and
-    raises only the event's own failure (`PoisonMessage` included).
+    raises the event's own failure (`PoisonMessage` included), or
+    `DependencyUnavailable` when the database is away.
     """
     inbox = _Inbox(consumer, session_factory, tables, max_batch, max_transactions)
+    answers = partial(database_answers, session_factory.kw["bind"])
 
     async def handle(delivery: Delivery) -> None:
         envelope = parse_delivery(delivery)
@@ -236,7 +256,12 @@ def inbox_handler(
             log.debug("%s ignores %s", consumer, envelope.type)
             return
         parent = propagate.extract(dict(delivery.headers))
-        await inbox.apply(_Pending(envelope, handler, parent, delivery.attempt))
+        try:
+            await inbox.apply(_Pending(envelope, handler, parent, delivery.attempt))
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                raise DependencyUnavailable(DATABASE, answers) from exc
+            raise
 
     return handle
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tollgate_shared.bus import Bus, Subscription
@@ -27,9 +27,10 @@ from tollgate_shared.bus.publisher_mark import PublisherMarks
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.control_characters import ControlCharacterGuard
 from tollgate_shared.db import create_engine
+from tollgate_shared.db_availability import database_answers
 from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
 from tollgate_shared.errors import install_problem_handlers, problem_response
-from tollgate_shared.inbox import EventHandler, inbox_handler, only_from_publisher
+from tollgate_shared.inbox import DATABASE, EventHandler, inbox_handler, only_from_publisher
 from tollgate_shared.messaging_tables import MessagingTables
 from tollgate_shared.no_store import NoStoreMiddleware
 from tollgate_shared.openapi import describe_problems
@@ -136,7 +137,7 @@ def create_service_app(
             handler = inbox_handler(queue, handlers, session_factory, definition.tables)
             if queue in definition.trusted_publishers:
                 handler = only_from_publisher(definition.trusted_publishers[queue], handler)
-            the_bus.subscribe(Subscription(queue, tuple(handlers), handler))
+            the_bus.subscribe(Subscription(queue, tuple(handlers), handler, depends_on=DATABASE))
         for queue, keys in definition.outbound_queues.items():
             the_bus.declare(queue, keys)
         runtime = Runtime(settings, engine, session_factory, the_bus, relay)
@@ -193,26 +194,22 @@ def health_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
-        """Ready: the database answers and the bus is connected."""
+        """Ready: the database answers and the bus is connected.
+
+        `consuming_paused` says the consumers stopped taking messages because a
+        dependency (the database) was found away; they resume by themselves.
+        """
         runtime: Runtime = request.app.state.runtime
         checks = {
-            "database": await _database_ok(runtime.engine),
+            "database": await database_answers(runtime.engine),
             "bus": runtime.bus_started.is_set() and runtime.bus.is_ready(),
         }
+        paused = bool(runtime.bus.paused_for)
         if all(checks.values()):
-            return JSONResponse({"status": "ready", "checks": checks})
-        return problem_response(503, "not_ready", "Not ready", checks=checks)
+            return JSONResponse({"status": "ready", "checks": checks, "consuming_paused": paused})
+        return problem_response(503, "not_ready", "Not ready", checks=checks, consuming_paused=paused)
 
     return router
-
-
-async def _database_ok(engine: AsyncEngine) -> bool:
-    try:
-        async with asyncio.timeout(2), engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception:
-        return False
-    return True
 
 
 # --- dependencies routes use -------------------------------------------------

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from tollgate_shared.bus import Delivery, OutgoingMessage, PoisonMessage, Subscription
+import pytest
+
+from tollgate_shared.bus import (
+    Delivery,
+    DependencyUnavailable,
+    OutgoingMessage,
+    PoisonMessage,
+    PublishFailed,
+    Subscription,
+)
 from tollgate_shared.bus.base import ATTEMPT_HEADER
 from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
 
@@ -198,3 +207,31 @@ async def test_user_id_reaches_the_handler() -> None:
     )
 
     assert consumer.deliveries[0].user_id == "finance"
+
+
+async def test_a_consumer_whose_database_is_away_fails_the_publish_uncounted_and_parks_nothing() -> None:
+    async def away() -> bool:
+        return False
+
+    calls: list[int] = []
+
+    async def needs_database(delivery: Delivery) -> None:
+        calls.append(delivery.attempt)
+        if len(calls) == 1:
+            raise DependencyUnavailable("database", away)
+
+    served = Recorder()
+    broker = InProcessBroker()
+    bus = await started_bus(
+        Subscription("billing.events", ("billing.#",), needs_database),
+        Subscription("invoicing.events", ("billing.#",), served),
+        broker=broker,
+    )
+
+    with pytest.raises(PublishFailed):  # the outbox row stays unsent; the relay tries again
+        await bus.publish(message())
+    assert calls == [0] and broker.dead_letters == {}
+    assert len(served.deliveries) == 1  # the other consumer was served, and finished, meanwhile
+
+    await bus.publish(message())  # the relay's next try
+    assert calls == [0, 0]  # no attempt was counted

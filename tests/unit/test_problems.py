@@ -8,12 +8,16 @@ from typing import Any
 
 import httpx
 import pytest
+from asyncpg import exceptions as asyncpg_errors
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from tests.asgi import request
+from tests.infrastructure import free_port
+from tollgate_shared.db import create_engine
 from tollgate_shared.errors import (
     PROBLEM_CONTENT_TYPE,
     Conflict,
@@ -32,6 +36,17 @@ class InsufficientCredits(DomainError):
 class PaymentIn(BaseModel):
     amount: PositiveMoney
     reference: str
+
+
+SERVER_ERRORS: dict[str, Exception] = {
+    "starting-up": asyncpg_errors.CannotConnectNowError("the database system is starting up"),
+    "shutting-down": asyncpg_errors.CannotConnectNowError("the database system is shutting down"),
+    "admin-shutdown": asyncpg_errors.AdminShutdownError("terminating connection due to administrator command"),
+    "crash-shutdown": asyncpg_errors.CrashShutdownError("terminating connection because of crash of another process"),
+    "too-many-connections": asyncpg_errors.TooManyConnectionsError("sorry, too many clients already"),
+    "connection-lost": asyncpg_errors.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+}
+"""asyncpg's errors of a database that is not there for now (SQLSTATE 57P03, 57P01, 57P02, 53300, 08003)."""
 
 
 def build_app() -> FastAPI:
@@ -72,7 +87,27 @@ def build_app() -> FastAPI:
 
     @app.get("/database/down")
     async def database_down() -> None:
-        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")  # asyncpg, PostgreSQL stopped
+        # PostgreSQL stopped: asyncpg's connect raises the socket's ConnectionRefusedError, unwrapped.
+        engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/postgres")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    @app.get("/database/raises/{name}")
+    async def database_raises(name: str) -> None:
+        # What asyncpg raises, unwrapped, when a connection cannot be made or is ended by the server.
+        raise SERVER_ERRORS[name]
+
+    @app.get("/database/wrapped/{name}")
+    async def database_wrapped(name: str) -> None:
+        # The same error from a statement, wrapped by SQLAlchemy (no invalidation flag set).
+        raise DBAPIError("SELECT 1", {}, SERVER_ERRORS[name])
+
+    @app.get("/elsewhere/refused")
+    async def elsewhere_refused() -> None:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 6379)")  # not the database
 
     @app.get("/database/bug")
     async def database_bug() -> None:
@@ -165,7 +200,16 @@ async def test_unexpected_error_is_a_500_problem_that_leaks_nothing(
     assert set(problem) == {"type", "title", "status", "code"}
 
 
-@pytest.mark.parametrize("path", ["/database/lost", "/database/pool-timeout", "/database/down"])
+UNAVAILABLE_PATHS = [
+    "/database/lost",
+    "/database/pool-timeout",
+    "/database/down",
+    *(f"/database/raises/{name}" for name in SERVER_ERRORS),
+    *(f"/database/wrapped/{name}" for name in SERVER_ERRORS),
+]
+
+
+@pytest.mark.parametrize("path", UNAVAILABLE_PATHS)
 async def test_an_unreachable_database_is_a_503_to_retry(app: FastAPI, path: str) -> None:
     answer = await request(app, "GET", path)
     problem = assert_problem(answer, 503, "database_unavailable")
@@ -177,6 +221,10 @@ async def test_any_other_database_error_is_a_500_that_leaks_nothing(app: FastAPI
     answer = await request(app, "GET", "/database/bug")
     assert_problem(answer, 500, "internal_error")
     assert b"nonsense" not in answer.content
+
+
+async def test_a_refused_connection_to_something_else_is_not_the_database(app: FastAPI) -> None:
+    assert_problem(await request(app, "GET", "/elsewhere/refused"), 500, "internal_error")
 
 
 async def test_valid_body_with_money_passes(app: FastAPI) -> None:

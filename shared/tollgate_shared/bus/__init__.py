@@ -3,6 +3,7 @@
 from tollgate_shared.bus.base import (
     Bus,
     Delivery,
+    DependencyUnavailable,
     Handler,
     OutgoingMessage,
     PoisonMessage,
@@ -13,6 +14,7 @@ from tollgate_shared.bus.base import (
 __all__ = [
     "Bus",
     "Delivery",
+    "DependencyUnavailable",
     "Handler",
     "OutgoingMessage",
     "PoisonMessage",

@@ -19,6 +19,20 @@ class PoisonMessage(Exception):
     """A message no retry can fix (not JSON, not the contract): park it at once."""
 
 
+class DependencyUnavailable(Exception):
+    """The handler could not run because `dependency` (its database) is away for now, not because of the message.
+
+    The bus counts no attempt and parks nothing: it gives the message back and
+    stops consuming the subscriptions that depend on `dependency` until
+    `answers()` is true again (DESIGN §10).
+    """
+
+    def __init__(self, dependency: str, answers: Callable[[], Awaitable[bool]]) -> None:
+        super().__init__(f"{dependency} unavailable")
+        self.dependency = dependency
+        self.answers = answers
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
     message_id: str
@@ -48,13 +62,16 @@ class Subscription:
 
     `broadcast` subscriptions get a queue of this instance's own (every instance
     sees every message; nothing survives a disconnect) instead of a shared,
-    durable queue whose messages the replicas compete for.
+    durable queue whose messages the replicas compete for. `depends_on` names
+    what the handler cannot work without (its service's database): while one
+    handler reports it unavailable, every subscription depending on it pauses.
     """
 
     queue: str
     routing_keys: tuple[str, ...]
     handler: Handler
     broadcast: bool = False
+    depends_on: str | None = None
 
 
 class Bus(abc.ABC):
@@ -96,6 +113,11 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     def is_ready(self) -> bool: ...
+
+    @property
+    def paused_for(self) -> frozenset[str]:
+        """The dependencies whose outage keeps this bus's consumers paused (none by default)."""
+        return frozenset()
 
 
 def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:

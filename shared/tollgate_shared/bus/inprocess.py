@@ -4,7 +4,10 @@ Same promise as RabbitMQ: at-least-once, and a publish counts as done only once
 every consumer's transaction has committed, so the outbox row stays unsent
 until then (a crash re-publishes it; the inbox absorbs the repeat). Failed
 deliveries are retried after the same backoff tiers; after the last one the
-message is parked in `dead_letters` and logged.
+message is parked in `dead_letters` and logged. A consumer whose database is
+away (`DependencyUnavailable`) fails the publish instead, uncounted and parking
+nothing: the publisher's outbox row stays unsent and its relay tries again with
+backoff, which is this bus's way of not taking messages until it answers.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from tollgate_shared.bus.base import (
     ATTEMPT_HEADER,
     Bus,
     Delivery,
+    DependencyUnavailable,
     OutgoingMessage,
     PoisonMessage,
+    PublishFailed,
     Subscription,
     topic_matches,
 )
@@ -65,7 +70,12 @@ class InProcessBus(Bus):
 
     async def publish(self, message: OutgoingMessage) -> None:
         # Unrouted messages are fine, as with RabbitMQ's alternate exchange.
-        await asyncio.gather(*(self._deliver(sub, message) for sub in self.broker.routes(message.routing_key)))
+        deliveries = [self._deliver(sub, message) for sub in self.broker.routes(message.routing_key)]
+        # Every delivery finishes before a failure is reported: the retry comes from
+        # the relay, and must not meet this one still running.
+        for outcome in await asyncio.gather(*deliveries, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _deliver(self, sub: Subscription, message: OutgoingMessage) -> None:
         for attempt in range(len(self.retry_delays) + 1):
@@ -83,6 +93,11 @@ class InProcessBus(Bus):
             except PoisonMessage:
                 log.error("poison message %s parked from %s", message.message_id, sub.queue)
                 break
+            except DependencyUnavailable as outage:
+                if sub.broadcast:
+                    return
+                # The relay's next try reaches every consumer again; those that applied it have it in their inbox.
+                raise PublishFailed(f"{sub.queue}: {outage} ({outage.__cause__!r})") from outage
             except Exception:
                 log.exception("handler of %s failed on %s (attempt %d)", sub.queue, message.message_id, attempt)
                 if sub.broadcast:

@@ -3,9 +3,11 @@
 Publishing: one confirm channel, `mandatory` with `on_return_raises`, persistent
 messages. Consuming: durable quorum queues with a delivery limit and a
 dead-letter queue; a failed message is republished to the next delay tier and
-acked, and after the last tier rejected into its dead-letter queue. Channels
-and queues are kept as attributes so the robust connection restores consumers
-after a reconnect.
+acked, and after the last tier rejected into its dead-letter queue. A message
+whose handler found its database away (`DependencyUnavailable`) is given back
+uncounted and the queues depending on it stop being consumed until it answers
+(`outages.py`). Channels and queues are kept as attributes so the robust
+connection restores consumers after a reconnect.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ from tollgate_shared.bus.base import (
     ATTEMPT_HEADER,
     Bus,
     Delivery,
+    DependencyUnavailable,
     OutgoingMessage,
     PoisonMessage,
     PublishFailed,
     Subscription,
 )
+from tollgate_shared.bus.outages import Outages
 from tollgate_shared.bus.publisher_mark import PublisherMarks, publisher_of
 
 log = logging.getLogger(__name__)
@@ -121,6 +125,9 @@ class RabbitMQBus(Bus):
         self.consume_channel: AbstractChannel | None = None
         self.exchange: AbstractExchange | None = None
         self.queues: list[AbstractQueue] = []
+        # Subscription queue → the declared queue and its consumer tag (None while paused).
+        self.consuming: dict[str, tuple[AbstractQueue, str | None]] = {}
+        self.outages = Outages(stop=self._stop_consuming, start=self._start_consuming, owner=connection_name)
 
     async def start(self) -> None:
         self.connection = await aio_pika.connect_robust(
@@ -152,8 +159,21 @@ class RabbitMQBus(Bus):
                 )
         for key in sub.routing_keys:
             await queue.bind(topology.EXCHANGE, routing_key=key)
-        await queue.consume(partial(self._on_message, sub))
         self.queues.append(queue)
+        self.consuming[sub.queue] = (queue, None)
+        await self._start_consuming(sub)
+
+    async def _start_consuming(self, sub: Subscription) -> None:
+        queue, tag = self.consuming[sub.queue]
+        if tag is None:
+            self.consuming[sub.queue] = (queue, await queue.consume(partial(self._on_message, sub)))
+
+    async def _stop_consuming(self, sub: Subscription) -> None:
+        """basic.cancel: no more deliveries; those in hand stay ours to settle."""
+        queue, tag = self.consuming[sub.queue]
+        self.consuming[sub.queue] = (queue, None)
+        if tag is not None:
+            await queue.cancel(tag)  # the robust queue forgets it first: a reconnect does not restore it
 
     async def _declare_work_queue(
         self, channel: AbstractChannel, name: str, routing_keys: tuple[str, ...]
@@ -177,9 +197,33 @@ class RabbitMQBus(Bus):
             log.error("poison message %s parked from %s", delivery.message_id, sub.queue)
             await message.reject(requeue=False)
             return
+        except DependencyUnavailable as outage:
+            if sub.broadcast:  # broadcast state is resynchronised by its owner
+                await message.ack()
+                return
+            self.outages.begin(outage, [s for s in self.subscriptions if _paused_with(s, sub, outage.dependency)])
+            await self._give_back(sub, message, delivery.attempt)
+            return
         except Exception:
             log.exception("handler of %s failed on %s (attempt %d)", sub.queue, delivery.message_id, delivery.attempt)
             await self._retry_or_park(sub, message, delivery.attempt)
+            return
+        await message.ack()
+
+    async def _give_back(self, sub: Subscription, message: AbstractIncomingMessage, attempt: int) -> None:
+        """Put `message` back at the end of its queue as it came: the same attempt, no delivery spent.
+
+        A nack with requeue, or a channel closed with the message unacked, would
+        count against the quorum queue's `x-delivery-limit` (RabbitMQ 3.x counts every
+        return), and a long enough outage would dead-letter the message. A copy
+        confirmed, then the original acked, spends nothing.
+        """
+        try:
+            copy = copy_message(message, attempt=attempt, marks=self.publisher_marks)
+            await self._publish_raw(copy.body, copy.properties, routing_key=sub.queue, default_exchange=True)
+        except Exception:
+            log.exception("could not give %s back to %s; requeueing it", message.message_id, sub.queue)
+            await message.nack(requeue=True)
             return
         await message.ack()
 
@@ -265,6 +309,10 @@ class RabbitMQBus(Bus):
         connection = self.connection
         return connection is not None and not connection.is_closed and connection.connected.is_set()
 
+    @property
+    def paused_for(self) -> frozenset[str]:
+        return self.outages.dependencies
+
     async def _on_reconnect(self, *_: object) -> None:
         for listener in self.reconnect_listeners:
             try:
@@ -273,9 +321,15 @@ class RabbitMQBus(Bus):
                 log.exception("reconnect listener failed")
 
     async def close(self) -> None:
+        await self.outages.close()
         if self.connection is not None:
             await self.connection.close()
         self.connection = None
+
+
+def _paused_with(sub: Subscription, failed: Subscription, dependency: str) -> bool:
+    """Whether `sub` pauses when `failed`'s handler found `dependency` away."""
+    return not sub.broadcast and (sub is failed or sub.depends_on == dependency)
 
 
 async def declare_exchanges(channel: AbstractChannel) -> AbstractExchange:
