@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractExchange, AbstractIncomingMessage
 
+from finance_approval.approved import ApprovedReferences
 from finance_approval.contract import (
     DECIDED,
     EXCHANGE,
@@ -29,7 +30,7 @@ from finance_approval.contract import (
     parse_submission,
 )
 from finance_approval.held import HeldSubmissions
-from finance_approval.rules import Rules, evaluate
+from finance_approval.rules import Rules, evaluate, held_as_duplicate
 
 log = logging.getLogger("finance_approval")
 
@@ -86,13 +87,23 @@ def is_still_ours(message: AbstractIncomingMessage) -> bool:
 
 
 class SubmissionConsumer:
-    """Decides each submission by the rules: approve or reject (published), or hold for a person."""
+    """Decides each submission by the rules: approve or reject (published), or hold for a person.
+
+    A reference approved before (for another submission of the account) is held, never approved again.
+    """
 
     def __init__(
-        self, *, rules: Rules, held: HeldSubmissions, publisher: DecisionPublisher, stopping: asyncio.Event
+        self,
+        *,
+        rules: Rules,
+        held: HeldSubmissions,
+        approved: ApprovedReferences,
+        publisher: DecisionPublisher,
+        stopping: asyncio.Event,
     ) -> None:
         self.rules = rules
         self.held = held
+        self.approved = approved
         self.publisher = publisher
         self.stopping = stopping
         self.in_flight: set[asyncio.Task[object]] = set()
@@ -120,6 +131,11 @@ class SubmissionConsumer:
             await self._settle(message.reject(requeue=False), message)
             return
         verdict = evaluate(self.rules, submission, today=datetime.now(UTC).date())
+        if verdict.outcome == "approve":
+            # Taken before publishing, so two submissions of one transfer in hand at once cannot both pass.
+            earlier = await asyncio.to_thread(self.approved.claim, submission)
+            if earlier is not None:
+                verdict = held_as_duplicate(submission, earlier)
         if verdict.outcome == "hold":
             await self._hold(submission, because=verdict.reason, traceparent=traceparent_of(message))
         else:

@@ -42,6 +42,14 @@ def format_money(amount: Decimal) -> str:
     return str(amount.quantize(CENT))
 
 
+def reference_key(reference: str) -> str:
+    """What makes two transfer references one, as billing compares them: letters (upper-cased) and digits.
+
+    Billing refuses a reference with none; should one come, it is compared as it is.
+    """
+    return re.sub(r"[^0-9A-Z]", "", reference.upper()) or reference
+
+
 @dataclass(frozen=True)
 class Submission:
     """`billing.offline_payment.submitted`: what a user says they paid, awaiting finance."""

@@ -12,6 +12,7 @@ from typing import Literal, TextIO
 import aio_pika
 from aio_pika.abc import AbstractConnection
 
+from finance_approval.approved import ApprovedReferences
 from finance_approval.broker import BROKER_ERRORS, DecisionPublisher
 from finance_approval.contract import Decision, NotTheContract, format_money, parse_money
 from finance_approval.held import HeldSubmission, HeldSubmissions
@@ -64,6 +65,7 @@ class Desk:
     def __init__(self, settings: FinanceSettings) -> None:
         self.settings = settings
         self.held = HeldSubmissions(settings.held_file)
+        self.approved = ApprovedReferences(settings.held_file)
         self._connection: AbstractConnection | None = None
         self._publisher: DecisionPublisher | None = None
 
@@ -93,6 +95,8 @@ class Desk:
         await asyncio.to_thread(
             self.held.mark_decided, held.submission.offline_payment_id, decision=decision, decided_by=chosen.decided_by
         )
+        if decision == "approve":  # the rules hold this reference from now on (a first approval stays the one named)
+            await asyncio.to_thread(self.approved.claim, held.submission)
         shown = format_money(chosen.amount or held.submission.amount)
         verb = f"approved for {shown}" if decision == "approve" else "rejected"
         return f"{held.submission.offline_payment_id} {verb} by {chosen.decided_by}; event {message.message_id}"

@@ -86,6 +86,21 @@ def evaluate(rules: Rules, submission: Submission, *, today: date) -> Verdict:
     return Verdict("approve", f"within the auto-approve limit of {format_money(limit)} for {submission.mode}")
 
 
+def held_as_duplicate(submission: Submission, approved: str) -> Verdict:
+    """What becomes of a submission the rules would approve when its reference was approved before.
+
+    Held rather than rejected: the same reference is a second credit of one
+    transfer far more often than a new one, but only a person with the bank
+    statement can tell (billing may have turned the first approval into a
+    rejection, and then the user rightly submits it again).
+    """
+    return Verdict(
+        "hold",
+        f"reference {submission.reference} was approved before, as offline payment {approved}: "
+        "check that this is another transfer",
+    )
+
+
 # --- reading the file ----------------------------------------------------------
 TOP_LEVEL = {"decided_by", "currency", "auto_approve", "reject"}
 REJECT_KEYS = {"reason", "modes", "above", "reference_matches", "paid_more_than_days_ago"}

@@ -10,6 +10,7 @@ import socket
 
 import aio_pika
 
+from finance_approval.approved import ApprovedReferences
 from finance_approval.broker import BROKER_ERRORS, DecisionPublisher, SubmissionConsumer
 from finance_approval.contract import SUBMISSIONS_QUEUE
 from finance_approval.held import HeldSubmissions
@@ -44,7 +45,11 @@ async def run(settings: FinanceSettings, rules: Rules) -> int:
             log.error("%s: billing declares the exchange and %s when it first starts", exc, SUBMISSIONS_QUEUE)
             return 3
         consumer = SubmissionConsumer(
-            rules=rules, held=HeldSubmissions(settings.held_file), publisher=publisher, stopping=stopping
+            rules=rules,
+            held=HeldSubmissions(settings.held_file),
+            approved=ApprovedReferences(settings.held_file),
+            publisher=publisher,
+            stopping=stopping,
         )
         tag = await queue.consume(consumer.handle)
         log.info(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import shot, sign_up
 from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY
@@ -168,9 +168,25 @@ async def test_an_offline_payment_approved_by_finance_reaches_the_balance(
     await expect(review).to_contain_text("₹5,000.00")
     await expect(review).to_contain_text("RTGS")
     await shot(page, "offline-review", document=True)
+
+    keys: list[str] = []
+
+    async def lose_the_first_answer(route: Route) -> None:
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) > 1:
+            await route.continue_()
+            return
+        await route.fetch()  # billing records the submission, but its answer never reaches the browser
+        await route.abort("connectionreset")
+
+    await page.route("**/api/billing/credits/offline", lose_the_first_answer)
     await offline.get_by_role("button", name="Submit Offline Payment").click()
+    await expect(offline.get_by_text("Tollgate cannot be reached")).to_be_visible()
+    await offline.get_by_role("button", name="Submit Offline Payment").click()  # the user tries again
     await expect(offline.get_by_text("Thank you. We have received the details of your payment")).to_be_visible()
+    assert len(keys) == 2 and keys[0] == keys[1], keys  # the retry carried the same Idempotency-Key
     requests = page.get_by_test_id("offline-requests")
+    await expect(requests.get_by_role("row", name=re.compile(reference))).to_have_count(1)
     await expect(requests.get_by_role("row", name=re.compile(reference))).to_contain_text("pending approval")
     await expect(page.get_by_test_id("balance")).to_have_text("₹0.00")
 

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
@@ -229,3 +230,56 @@ async def _equals(value: Any, expected: Any) -> bool:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def put_again_as_another_submission(amqp_url: str, payment_id: str, reference: str) -> str:
+    """What billing's old guard let through (issue 15): the same transfer submitted again after its approval,
+    as a new offline payment. The copy goes to the queue; the original stays there too."""
+    async with await aio_pika.connect(amqp_url) as connection:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(QUEUE, passive=True)
+        message = await queue.get(fail=True)
+        assert message is not None
+        envelope = json.loads(message.body)
+        assert envelope["data"]["offline_payment_id"] == payment_id
+        envelope["id"] = str(uuid.uuid4())
+        envelope["data"].update(offline_payment_id=str(uuid.uuid4()), reference=reference)
+        copy = aio_pika.Message(
+            json.dumps(envelope).encode(), message_id=envelope["id"], delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+        )
+        await channel.default_exchange.publish(copy, routing_key=QUEUE)
+    return str(envelope["data"]["offline_payment_id"])
+
+
+async def test_the_finance_service_holds_a_transfer_it_approved_before_for_a_person(
+    start_system: Any, amqp_url: str, finance: Any
+) -> None:
+    system = await start_system(services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"})
+    async with (
+        httpx.AsyncClient(base_url=system.gateway, timeout=10) as http,
+        decisions_published(amqp_url) as decisions,
+    ):
+        client = AuthClient(http)
+        admin = await client.sign_up()
+        first = await submit(client, admin, amount="5000.00", mode="neft", reference="UTR-TWICE")
+        await wait_for(lambda: _equals(queued(amqp_url), 1), timeout=20)
+        again = await put_again_as_another_submission(amqp_url, first, reference="utr twice")
+        await wait_for(lambda: _equals(queued(amqp_url), 2), timeout=20)
+
+        process = finance.start()
+
+        async def held_for_a_person() -> bool:
+            return again in finance.once("pending").stdout
+
+        await wait_for(held_for_a_person, timeout=30)
+        await wait_for(lambda: _true(len(decisions) == 1), timeout=20)
+        assert finance.stop(process) == 0
+        assert len(decisions) == 1 and json.loads(decisions[0].body)["data"]["offline_payment_id"] == first
+        pending = finance.once("pending").stdout
+        assert f"reference utr twice was approved before, as offline payment {first}" in pending, pending
+        assert await queued(amqp_url) == 0, finance.log.read_text()  # both acked
+
+        async def credited_once() -> bool:
+            return await _balance(client, admin) == "5000.00"
+
+        await wait_for(credited_once, timeout=20)

@@ -191,3 +191,59 @@ async def test_a_finance_services_approval_of_more_than_was_submitted_is_parked_
         return (await balance(client, admin))["balance"] == "4990.00"
 
     await wait_for(credited, timeout=20)
+
+
+async def test_a_reference_pending_or_approved_is_refused_naming_the_first_and_after_a_rejection_it_is_free(
+    office: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, system = office
+    admin, other = await client.sign_up(), await client.sign_up()
+    staff = await finance_staff(client, system, monkeypatch)
+    first = (await submit(client, admin)).json()["id"]  # UTR0001, 5,000.00
+
+    def names_first(answer: httpx.Response, status: str) -> None:
+        assert answer.status_code == 409, answer.text
+        problem = answer.json()
+        assert problem["code"] == "duplicate_reference" and problem["offline_payment_id"] == first, problem
+        assert problem["offline_payment_status"] == status and first in problem["detail"], problem
+
+    names_first(await submit(client, admin), "pending_approval")
+    # The same transfer however it is typed: case, spaces and dashes are not part of a UTR.
+    names_first(await submit(client, admin, reference=" utr-0001 ", amount="10.00"), "pending_approval")
+    decision = f"/api/finance/offline-payments/{first}/decision"
+    assert (await client.call("POST", decision, staff, json={"decision": "approve"})).status_code == 200
+    names_first(await submit(client, admin), "approved")  # issue 15: an approved transfer was credited again
+    names_first(await submit(client, admin, reference="Utr 0001"), "approved")
+    assert (await submit(client, other)).status_code == 202  # another account's UTR0001 is theirs
+
+    refused = (await submit(client, admin, reference="UTR0002")).json()["id"]
+    decision = f"/api/finance/offline-payments/{refused}/decision"
+    rejected = await client.call("POST", decision, staff, json={"decision": "reject", "reason": "not received"})
+    assert rejected.status_code == 200
+    again = await submit(client, admin, reference="UTR0002")
+    assert again.status_code == 202, again.text  # rejected: it may be submitted again
+    assert (await submit(client, admin, reference="utr0002")).json()["offline_payment_id"] == again.json()["id"]
+
+    assert (await balance(client, admin))["balance"] == "5000.00"
+    mine = (await client.call("GET", "/api/billing/offline-payments", admin)).json()["items"]
+    assert sorted((p["reference"], p["status"]) for p in mine) == [
+        ("UTR0001", "approved"),
+        ("UTR0002", "pending_approval"),
+        ("UTR0002", "rejected"),
+    ]
+
+
+async def test_a_reference_with_nothing_to_compare_is_refused(office: Any) -> None:
+    client, _ = office
+    admin = await client.sign_up()
+    answer = await submit(client, admin, reference=" - - ")
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "reference", answer.text
+
+
+async def test_submissions_of_one_reference_at_once_record_one(office: Any) -> None:
+    client, _ = office
+    admin = await client.sign_up()
+    answers = await asyncio.gather(*(submit(client, admin, reference="utr0001") for _ in range(6)))
+    assert sorted(a.status_code for a in answers) == [202] + [409] * 5, [a.text for a in answers]
+    [accepted] = [a.json()["id"] for a in answers if a.status_code == 202]
+    assert {a.json()["offline_payment_id"] for a in answers if a.status_code == 409} == {accepted}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from tests.harness import DatabaseFactory
 from tollgate.services import BACKEND_SERVICES, SERVICES
@@ -93,3 +95,59 @@ async def test_auth_drops_the_zone_index_of_stored_ip_rules(
     finally:
         await engine.dispose()
     assert [tuple(row) for row in rows] == [("plain", "10.0.0.1", "10.0.0.9"), ("zoned", "fe80::1", "fe80::ff")]
+
+
+def offline_row(payment_id: str, account: str, reference: str, status: str, hour: int) -> dict[str, Any]:
+    return {
+        "id": payment_id,
+        "account_id": account,
+        "amount_minor": 500000,
+        "currency": "INR",
+        "mode": "neft",
+        "reference": reference,
+        "paid_on": date(2026, 5, 1),
+        "submitted_by": "u",
+        "status": status,
+        "created_at": datetime(2026, 5, 1, hour, tzinfo=UTC),
+    }
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+async def test_billing_allows_one_live_submission_per_reference_and_leaves_older_duplicates_as_they_were(
+    kind: str, databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    from billing.adapters.tables import offline_payment
+
+    migrations = SERVICES["billing"].migrations
+    assert migrations is not None
+    if kind == "postgresql":
+        url = await databases.fresh("billing")
+        await asyncio.to_thread(command.downgrade, alembic_config(migrations, url), "0005")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'billing.db'}"
+        await asyncio.to_thread(upgrade, migrations, url, "0005")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for row in [
+                offline_row("a1", "a", "UTR0001", "approved", 10),
+                offline_row("a2", "a", "utr-0001", "approved", 11),  # issue 15: the same transfer credited twice
+                offline_row("a3", "a", "UTR 0001", "pending_approval", 12),
+                offline_row("a4", "a", "UTR0002", "rejected", 10),
+                offline_row("b1", "b", "UTR0001", "pending_approval", 10),
+            ]:
+                await connection.execute(offline_payment.insert().values(**row))
+        await asyncio.to_thread(upgrade, migrations, url)
+        async with engine.connect() as connection:
+            keys = dict((await connection.execute(text("SELECT id, reference_key FROM offline_payment"))).all())
+        # The first of each live reference is under the rule; duplicates recorded before it stay as they were.
+        assert keys == {"a1": "UTR0001", "a2": None, "a3": None, "a4": "UTR0002", "b1": "UTR0001"}
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as connection:
+                again = offline_row("a5", "a", "utr0001", "pending_approval", 13)
+                await connection.execute(offline_payment.insert().values(**again, reference_key="UTR0001"))
+        async with engine.begin() as connection:  # a4 was rejected: its reference is free
+            again = offline_row("a6", "a", "UTR0002", "pending_approval", 13)
+            await connection.execute(offline_payment.insert().values(**again, reference_key="UTR0002"))
+    finally:
+        await engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from datetime import date
@@ -11,8 +12,13 @@ from typing import Any
 
 import pytest
 
+from finance_approval.approved import ApprovedReferences
+from finance_approval.broker import SubmissionConsumer
 from finance_approval.contract import Submission
-from finance_approval.rules import BadRules, Rules, evaluate, load_rules, parse_rules
+from finance_approval.held import HeldSubmissions
+from finance_approval.rules import BadRules, Rules, Verdict, evaluate, held_as_duplicate, load_rules, parse_rules
+from tollgate_shared.events import new_event
+from tollgate_shared.events.catalogue import OfflinePaymentSubmitted
 
 TODAY = date(2026, 5, 10)
 EXAMPLE = Path(__file__).parents[2] / "finance_approval" / "rules.example.toml"
@@ -147,3 +153,83 @@ def test_the_example_rules_file_is_valid_and_means_what_it_says() -> None:
     assert rules.currency == "INR" and rules.auto_approve["neft"] == Decimal("10000.00")
     assert evaluate(rules, submission(mode="cheque"), today=TODAY).outcome == "reject"
     assert evaluate(rules, submission(amount=Decimal("10000.01")), today=TODAY).outcome == "hold"
+
+
+def test_a_reference_approved_before_is_held_for_a_person_however_it_is_typed(tmp_path: Path) -> None:
+    approved = ApprovedReferences(tmp_path / "held.sqlite3")
+    first = submission()
+    assert approved.claim(first) is None
+    assert approved.claim(first) is None  # the same submission redelivered: approved again, billing applies it once
+    again = submission(event_id="e-2", offline_payment_id="p-2", reference="utr 0001")
+    assert approved.claim(again) == "p-1"
+    assert ApprovedReferences(tmp_path / "held.sqlite3").claim(again) == "p-1"  # kept in the file
+    assert approved.claim(submission(event_id="e-3", account_id="a-2", offline_payment_id="p-3")) is None
+    assert held_as_duplicate(again, "p-1") == Verdict(
+        "hold", "reference utr 0001 was approved before, as offline payment p-1: check that this is another transfer"
+    )
+
+
+class FakeMessage:
+    def __init__(self, body: bytes) -> None:
+        self.body, self.message_id, self.headers = body, "m", {}
+        self.settled: list[str] = []
+        self.channel = type("Channel", (), {"is_closed": False})()
+
+    async def ack(self) -> None:
+        self.settled.append("ack")
+
+    async def nack(self, requeue: bool = True) -> None:
+        self.settled.append("nack")
+
+    async def reject(self, requeue: bool = False) -> None:
+        self.settled.append("reject")
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.published: list[Any] = []
+
+    def message(self, decision: Any, *, account_id: str | None, traceparent: str | None) -> Any:
+        return type("Message", (), {"decision": decision, "message_id": f"d-{len(self.published)}"})()
+
+    async def publish(self, message: Any) -> None:
+        self.published.append(message.decision)
+
+
+def submitted(payment_id: str, reference: str) -> bytes:
+    data = OfflinePaymentSubmitted(
+        offline_payment_id=payment_id,
+        amount=Decimal("5000.00"),
+        currency="INR",
+        mode="neft",
+        reference=reference,
+        paid_on=date.today(),  # the service judges by the real date
+        bank=None,
+        note=None,
+        submitted_by="u-1",
+    )
+    return new_event("billing.offline_payment.submitted", data, source="billing", account_id="a-1").to_json()
+
+
+def test_the_service_approves_a_transfer_once_and_holds_the_same_reference_submitted_again(tmp_path: Path) -> None:
+    held, publisher = HeldSubmissions(tmp_path / "held.sqlite3"), FakePublisher()
+    consumer = SubmissionConsumer(
+        rules=RULES,
+        held=held,
+        approved=ApprovedReferences(tmp_path / "held.sqlite3"),
+        publisher=publisher,  # type: ignore[arg-type]
+        stopping=asyncio.Event(),
+    )
+    first, redelivered = FakeMessage(submitted("p-1", "UTR0001")), FakeMessage(submitted("p-1", "UTR0001"))
+    again = FakeMessage(submitted("p-2", "UTR-0001"))  # the same transfer, as another submission
+
+    async def decide() -> None:
+        for message in (first, redelivered, again):
+            await consumer.handle(message)  # type: ignore[arg-type]
+
+    asyncio.run(decide())
+    assert [(d.offline_payment_id, d.decision) for d in publisher.published] == [("p-1", "approve"), ("p-1", "approve")]
+    assert [m.settled for m in (first, redelivered, again)] == [["ack"]] * 3
+    [kept] = held.pending()
+    assert kept.submission.offline_payment_id == "p-2"
+    assert "approved before, as offline payment p-1" in kept.held_because

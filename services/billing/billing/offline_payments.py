@@ -15,8 +15,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.adapters.tables import offline_payment
+from billing.adapters.tables import LIVE, offline_payment
 from billing.domain.ledger import check_room
+from billing.domain.offline_payments import reference_key
+from billing.idempotency import KeepsAnswer
 from billing.ledger import apply_to_wallet, balance_of
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
@@ -40,7 +42,18 @@ def more_than_submitted(submitted: Decimal) -> str:
 
 
 class DuplicateReference(Conflict):
-    code, title = "duplicate_reference", "A request with this reference is already pending"
+    code, title = "duplicate_reference", "This transfer was already submitted"
+
+    @classmethod
+    def naming(cls, earlier: Any) -> DuplicateReference:
+        """The conflict with `earlier`, the account's live request of the same transfer, named in the problem."""
+        state = "is awaiting approval" if earlier.status == "pending_approval" else "was approved"
+        return cls(
+            f"Reference {earlier.reference} was submitted on {earlier.created_at.date().isoformat()} as offline "
+            f"payment {earlier.id}, which {state}; a transfer is submitted once (again only after a rejection).",
+            offline_payment_id=earlier.id,
+            offline_payment_status=earlier.status,
+        )
 
 
 class AlreadyDecided(Conflict):
@@ -63,9 +76,23 @@ async def submit(
     bank: str | None,
     note: str | None,
     settings: BillingSettings,
+    answer: KeepsAnswer[Any] | None = None,
 ) -> Any:
+    """Record a pending request and announce it to finance, once per transfer (`DuplicateReference` otherwise).
+
+    With `answer` (an `Idempotency-Key`), the key is claimed after the checks of the
+    input and the answer kept in this transaction.
+    """
     if paid_on > datetime.now(UTC).date():
         raise InvalidField("paid_on", "must not be in the future")
+    key = reference_key(reference)
+    if not key:
+        raise InvalidField("reference", "must contain letters or digits")
+    if answer is not None:
+        await answer.claim(db)
+    earlier = await _live_request(db, account_id, key)
+    if earlier is not None:
+        raise DuplicateReference.naming(earlier)
     # Told at once rather than at approval (which checks again: the balance may grow meanwhile).
     check_room(await balance_of(db, account_id), to_minor(amount))
     payment_id = str(uuid.uuid4())
@@ -76,6 +103,7 @@ async def submit(
         "currency": settings.currency,
         "mode": mode,
         "reference": reference,
+        "reference_key": key,
         "paid_on": paid_on,
         "bank": bank,
         "note": note,
@@ -87,7 +115,11 @@ async def submit(
         async with db.begin_nested():
             await db.execute(offline_payment.insert().values(**values))
     except IntegrityError:
-        raise DuplicateReference(f"Reference {reference} is already awaiting approval.") from None
+        # A submission of the same transfer committed meanwhile (the insert waited for it).
+        earlier = await _live_request(db, account_id, key)
+        if earlier is None:
+            raise
+        raise DuplicateReference.naming(earlier) from None
     submitted = OfflinePaymentSubmitted(
         offline_payment_id=payment_id,
         amount=amount,
@@ -102,7 +134,18 @@ async def submit(
     await record_event(
         db, new_event("billing.offline_payment.submitted", submitted, source="billing", account_id=account_id)
     )
-    return await find(db, payment_id)
+    row = await find(db, payment_id)
+    if answer is not None:
+        await answer.keep(db, row)
+    return row
+
+
+async def _live_request(db: AsyncSession, account_id: str, key: str) -> Any | None:
+    """The account's pending or approved request of the transfer with this reference key, if any."""
+    query = select(offline_payment).where(
+        offline_payment.c.account_id == account_id, offline_payment.c.reference_key == key, LIVE
+    )
+    return (await db.execute(query)).first()
 
 
 async def find(db: AsyncSession, payment_id: str, *, account_id: str | None = None, lock: bool = False) -> Any:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing.adapters.tables import payment
 from billing.domain.ledger import BalanceLimit, check_room
 from billing.domain.payments import CheckoutRequest, Outcome, PaymentProvider
+from billing.idempotency import KeepsAnswer, given
 from billing.ledger import apply_to_wallet, balance_of, locked_wallet
 from billing.orders import find_order, pay_awaiting_order, pay_order
 from billing.profiles import buyer_of
@@ -50,14 +51,19 @@ async def start_payment(
     return_path: str,
     settings: BillingSettings,
     order_id: str | None = None,
+    answer: KeepsAnswer[Any] | None = None,
 ) -> Any:
     """Open a checkout (our payment id is the provider's idempotency key), then record the pending payment.
 
     Refused before the provider is asked: an amount outside the online payment
     limits (422), or one the balance has no room for (409 `balance_limit`).
+    With `answer` (an `Idempotency-Key`), a key answered before is answered
+    again before the provider is asked, and the answer is kept with the payment.
     """
     settings.online_limits.check(amount_minor)
     async with sessions() as db:
+        if answer is not None:
+            await answer.replay(db)
         check_room(await balance_of(db, account_id), amount_minor)
     payment_id = str(uuid.uuid4())
     # Stripe needs absolute return addresses; the sandbox stays relative to whichever gateway served it.
@@ -75,6 +81,10 @@ async def start_payment(
         )
     )
     async with sessions() as db, db.begin():
+        if answer is not None:
+            # A concurrent request with the key recorded its payment first: its answer is the
+            # answer, and this checkout, never shown to anyone, expires unpaid.
+            await answer.claim(db)
         await db.execute(
             payment.insert().values(
                 id=payment_id,
@@ -90,7 +100,10 @@ async def start_payment(
                 created_at=datetime.now(UTC),
             )
         )
-        return await _payment_row(db, payment_id)
+        row = await _payment_row(db, payment_id)
+        if answer is not None:
+            await answer.keep(db, row)
+        return row
 
 
 async def pay_order_online(
@@ -102,23 +115,35 @@ async def pay_order_online(
     order_id: str,
     return_path: str,
     settings: BillingSettings,
+    answer: KeepsAnswer[tuple[Any, Any | None]] | None = None,
 ) -> tuple[Any, Any | None]:
     """Pay an order online (DESIGN §10): a checkout for what the balance lacks; the order and the payment, if any.
 
     The payment credits the wallet and `settle` then pays the order from
     credits. Nothing lacking: paid from credits now, without a checkout.
+    With `answer` (an `Idempotency-Key`), the answer is kept in the transaction
+    that pays the order, or else with the checkout's payment.
     """
     async with sessions() as db, db.begin():
+        if answer is not None:
+            await answer.claim(db)  # the key before the wallet, as every request with a key takes them
         # The wallet before the order, as every payment of an order locks them.
         wallet_row = await locked_wallet(db, account_id, currency=settings.currency)
         row = await find_order(db, account_id, order_id)
-        if row.status == "paid":
-            return row, None
-        charge = settings.online_limits.charge_for_order(
-            total_minor=int(row.total_minor), balance_minor=int(wallet_row.balance_minor)
-        )
-        if charge == 0:
-            return await pay_order(db, account_id=account_id, order_id=order_id, settings=settings), None
+        done = row if row.status == "paid" else None
+        if done is None:
+            charge = settings.online_limits.charge_for_order(
+                total_minor=int(row.total_minor), balance_minor=int(wallet_row.balance_minor)
+            )
+            if charge == 0:
+                done = await pay_order(db, account_id=account_id, order_id=order_id, settings=settings)
+        if done is not None:
+            if answer is not None:
+                await answer.keep(db, (done, None))
+            return done, None
+        if answer is not None:
+            # Nothing to keep yet: rolled back, the key is free again until the payment is recorded with it.
+            await db.rollback()
     # No transaction is open while the provider is asked.
     started = await start_payment(
         sessions,
@@ -130,6 +155,7 @@ async def pay_order_online(
         return_path=return_path,
         settings=settings,
         order_id=order_id,
+        answer=given(answer, lambda started: (row, started)) if answer is not None else None,
     )
     return row, started
 

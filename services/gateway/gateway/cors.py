@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.types import Message, Scope, Send
 
 ALLOWED_METHODS = b"GET, POST, PUT, PATCH, DELETE"
-ALLOWED_HEADERS = b"authorization, content-type, x-csrf-token, x-request-id"
+ALLOWED_HEADERS = b"authorization, content-type, idempotency-key, x-csrf-token, x-request-id"
 MAX_AGE = b"600"
 
 

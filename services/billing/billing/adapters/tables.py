@@ -7,6 +7,8 @@ from sqlalchemy import (
     Column,
     Date,
     Index,
+    Integer,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -102,7 +104,11 @@ offline_payment = Table(
     Column("amount_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("mode", String(10), nullable=False),
-    Column("reference", String(100), nullable=False),
+    Column("reference", String(100), nullable=False),  # as the user typed it (stripped)
+    # What makes two references one transfer: its letters (upper-case) and digits
+    # (`billing.domain.offline_payments.reference_key`). NULL only on the duplicates
+    # recorded before migration 0006 brought in the rule.
+    Column("reference_key", String(100), nullable=True),
     Column("paid_on", Date, nullable=False),
     Column("bank", String(100), nullable=True),
     Column("note", String(500), nullable=True),
@@ -117,16 +123,35 @@ offline_payment = Table(
     CheckConstraint("mode IN ('neft', 'rtgs', 'imps', 'cheque', 'wire')", name="mode"),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
 )
-# One pending request per reference and account: a second submission of the same transfer is a 409.
+# One live (pending or approved) request per transfer and account: submitting it again is a 409,
+# also when two submissions race; after a rejection the reference is free again.
+LIVE = offline_payment.c.status.in_(["pending_approval", "approved"])
 Index(
-    "ix_offline_payment_pending_reference",
+    "ix_offline_payment_live_reference",
     offline_payment.c.account_id,
-    offline_payment.c.reference,
+    offline_payment.c.reference_key,
     unique=True,
-    postgresql_where=offline_payment.c.status == "pending_approval",
-    sqlite_where=offline_payment.c.status == "pending_approval",
+    postgresql_where=LIVE,
+    sqlite_where=LIVE,
 )
 Index("ix_offline_payment_status_created", offline_payment.c.status, offline_payment.c.created_at)
+
+# The answer of each request made with an `Idempotency-Key`, written in the transaction of
+# its effect (billing/idempotency.py) and kept at least 24 hours.
+idempotency_key = Table(
+    "idempotency_key",
+    metadata,
+    Column("account_id", String(36), nullable=False),
+    Column("key", String(255), nullable=False),
+    # SHA-256 of the method, path and body: the same key for another request is a conflict.
+    Column("request_hash", String(64), nullable=False),
+    # Set in the same transaction as the row; never committed without them.
+    Column("status_code", Integer, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("account_id", "key", name="pk_idempotency_key"),
+)
+Index("ix_idempotency_key_created", idempotency_key.c.created_at)
 
 payment = Table(
     "payment",

@@ -7,11 +7,13 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from billing.adapters.tables import billing_profile, offline_payment
 from billing.api.deps import SettingsDep
+from billing.api.idempotency import IdempotencyKeyDep, answer_for, conflicts, sent
 from billing.offline_payments import THANK_YOU, decide, find, submit
 from tollgate_shared.access_tokens import Principal
 from tollgate_shared.auth_upstream import AccountUserDep
@@ -101,12 +103,30 @@ async def finance_staff(request: Request) -> Principal:
 StaffDep = Annotated[Principal, Depends(finance_staff)]
 
 
-@router.post("/api/billing/credits/offline", status_code=202, responses=problems(409))
+def submitted(row: Any) -> Submitted:
+    return Submitted(id=row.id, status=row.status, message=THANK_YOU)
+
+
+DUPLICATE_OR_REUSED = (
+    "The transfer was submitted already and is pending or approved (`duplicate_reference`, naming that request in "
+    "`offline_payment_id` and `offline_payment_status`); the balance has no room for it (`balance_limit`); or "
+    "the `Idempotency-Key` was used for another request (`idempotency_key_reused`)."
+)
+
+
+@router.post(
+    "/api/billing/credits/offline",
+    status_code=202,
+    response_model=Submitted,
+    responses=conflicts(DUPLICATE_OR_REUSED),
+)
 async def submit_offline_payment(
-    body: OfflinePaymentCreate, caller: AccountUserDep, db: SessionDep, settings: SettingsDep
-) -> Submitted:
-    """Tell finance about a bank transfer or cheque; the wallet is credited when finance approves."""
+    body: OfflinePaymentCreate, caller: AccountUserDep, key: IdempotencyKeyDep, db: SessionDep, settings: SettingsDep
+) -> Submitted | Response:
+    """Tell finance about a bank transfer or cheque, once (a reference pending or approved is a 409 naming it);
+    the wallet is credited when finance approves."""
     assert caller.account_id is not None
+    answer = answer_for(key, body, status=202, render=submitted)
     row = await submit(
         db,
         account_id=caller.account_id,
@@ -118,8 +138,9 @@ async def submit_offline_payment(
         bank=body.bank,
         note=body.note,
         settings=settings,
+        answer=answer,
     )
-    return Submitted(id=row.id, status=row.status, message=THANK_YOU)
+    return sent(answer) or submitted(row)
 
 
 @router.get("/api/billing/offline-payments")

@@ -7,11 +7,13 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from billing.adapters.tables import order
 from billing.api.deps import OrderGateDep, ProviderDep, SettingsDep
+from billing.api.idempotency import IDEMPOTENCY_KEY_REUSED, IdempotencyKeyDep, answer_for, conflicts, sent
 from billing.api.payments import PaymentRead, payment_view
 from billing.domain.orders import Item
 from billing.orders import find_order, pay_order, place_order
@@ -105,21 +107,41 @@ async def get_order(order_id: str, caller: AccountUserDep, db: SessionDep) -> Or
     return order_view(await find_order(db, caller.account_id, order_id))
 
 
-@router.post("/{order_id}/pay", responses=problems(402, 409))
+def paid_online_view(paying: tuple[Any, Any | None]) -> OrderRead:
+    row, started = paying
+    return order_view(row, payment_view(started) if started is not None else None)
+
+
+@router.post(
+    "/{order_id}/pay",
+    response_model=OrderRead,
+    responses={
+        **problems(402),
+        **conflicts(f"The balance has no room for the payment (`balance_limit`); or {IDEMPOTENCY_KEY_REUSED}."),
+    },
+)
 async def pay(
     order_id: str,
     body: PayRequest,
     caller: AccountUserDep,
+    key: IdempotencyKeyDep,
     runtime: RuntimeDep,
     provider: ProviderDep,
     settings: SettingsDep,
-) -> OrderRead:
+) -> OrderRead | Response:
     """Pay an awaiting order: from credits (200, or 402 `insufficient_credits`) or online (200 with the checkout
     for what the balance lacks, within the online payment limits; none needed when the credits cover it)."""
     assert caller.account_id is not None
     if body.method == "credits":
+        answer = answer_for(key, body, status=200, render=order_view)
         async with runtime.session_factory() as db, db.begin():
-            return order_view(await pay_order(db, account_id=caller.account_id, order_id=order_id, settings=settings))
+            if answer is not None:
+                await answer.claim(db)
+            row = await pay_order(db, account_id=caller.account_id, order_id=order_id, settings=settings)
+            if answer is not None:
+                await answer.keep(db, row)
+        return sent(answer) or order_view(row)
+    paying = answer_for(key, body, status=200, render=paid_online_view)
     row, started = await pay_order_online(
         runtime.session_factory,
         provider,
@@ -128,5 +150,6 @@ async def pay(
         order_id=order_id,
         return_path=f"/certificates/orders/{quote(order_id, safe='')}",
         settings=settings,
+        answer=paying,
     )
-    return order_view(row, payment_view(started) if started is not None else None)
+    return sent(paying) or paid_online_view((row, started))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from billing.adapters.tables import payment
 from billing.api.deps import ProviderDep, SettingsDep
+from billing.api.idempotency import IDEMPOTENCY_KEY_REUSED, IdempotencyKeyDep, answer_for, conflicts, sent
 from billing.payments import find_payment, receive_webhook, recheck, start_payment
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import NotFound
@@ -59,12 +61,23 @@ def payment_view(row: Any) -> PaymentRead:
     )
 
 
-@router.post("/api/billing/credits/online", status_code=201, responses=problems(409))
+@router.post(
+    "/api/billing/credits/online",
+    status_code=201,
+    response_model=PaymentRead,
+    responses=conflicts(f"The balance has no room for the amount (`balance_limit`); or {IDEMPOTENCY_KEY_REUSED}."),
+)
 async def add_credits_online(
-    body: OnlineTopUp, caller: AccountUserDep, runtime: RuntimeDep, provider: ProviderDep, settings: SettingsDep
-) -> PaymentRead:
+    body: OnlineTopUp,
+    caller: AccountUserDep,
+    key: IdempotencyKeyDep,
+    runtime: RuntimeDep,
+    provider: ProviderDep,
+    settings: SettingsDep,
+) -> PaymentRead | Response:
     """Open a checkout with the payment provider; the wallet is credited when it reports the payment paid."""
     assert caller.account_id is not None
+    answer = answer_for(key, body, status=201, render=payment_view)
     row = await start_payment(
         runtime.session_factory,
         provider,
@@ -74,8 +87,9 @@ async def add_credits_online(
         description=f"Tollgate credits ({settings.currency} {format_money(body.amount)})",
         return_path=ADD_CREDITS_PAGE,
         settings=settings,
+        answer=answer,
     )
-    return payment_view(row)
+    return sent(answer) or payment_view(row)
 
 
 @router.get("/api/billing/payments")

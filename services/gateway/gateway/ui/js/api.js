@@ -38,8 +38,8 @@ const listeners = new Set();
 /** Called with no argument when the session is gone for good. */
 export function onSessionExpired(listener) { listeners.add(listener); }
 
-export async function api(method, path, body, { raw = false, retry = true } = {}) {
-  const headers = { Accept: "application/json, application/problem+json" };
+export async function api(method, path, body, { raw = false, retry = true, headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json, application/problem+json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (!["GET", "HEAD"].includes(method)) headers["X-CSRF-Token"] = csrfToken();
   let response;
@@ -52,7 +52,7 @@ export async function api(method, path, body, { raw = false, retry = true } = {}
   }
   const authStep = path.startsWith("/api/auth/") || path === "/api/accounts";
   if (response.status === 401 && retry && !authStep) {
-    if (await refreshSession()) return api(method, path, body, { raw, retry: false });
+    if (await refreshSession()) return api(method, path, body, { raw, retry: false, headers: extra });
     listeners.forEach((listener) => listener());
   }
   if (!response.ok) {
@@ -66,7 +66,14 @@ export async function api(method, path, body, { raw = false, retry = true } = {}
 }
 
 export const get = (path) => api("GET", path);
-export const post = (path, body = {}) => api("POST", path, body);
+export const post = (path, body = {}, options = {}) => api("POST", path, body, options);
+
+/** A new Idempotency-Key: one per thing the user means to do once, sent again with each retry of it. */
+export function idempotencyKey() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  // randomUUID needs a secure context (HTTPS or localhost); getRandomValues does not.
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
 export const put = (path, body) => api("PUT", path, body);
 export const patch = (path, body) => api("PATCH", path, body);
 export const del = (path) => api("DELETE", path);

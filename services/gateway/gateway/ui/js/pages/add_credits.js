@@ -1,6 +1,6 @@
 // Billing & Payments > Add Credits: the balance; online (the provider's checkout, then the
 // result here), Recheck Payment Status; offline (details → review → thank you) and its requests.
-import { get, post } from "../api.js";
+import { get, idempotencyKey, post } from "../api.js";
 import { clearErrors, date, field, form, h, money, notice, pager, showErrors, status, table, useCurrency } from "../ui.js";
 
 const MODES = [["neft", "NEFT"], ["rtgs", "RTGS"], ["imps", "IMPS"], ["cheque", "Cheque"], ["wire", "Wire transfer"]];
@@ -224,6 +224,9 @@ async function offlineSection() {
   function showReview(values) {
     const body = { amount: values.amount, mode: values.mode, reference: values.reference, paid_on: values.paid_on,
       bank: values.bank || null, note: values.note || null };
+    // One key per reviewed submission: pressing Submit again after a failure (a lost answer, a 502)
+    // cannot record the transfer twice; editing the details makes a new review and a new key.
+    const key = idempotencyKey();
     const rows = [["Amount", money(body.amount)], ["Mode of payment", Object.fromEntries(MODES)[body.mode]],
       ["Reference", body.reference], ["Paid on", date(body.paid_on)], ["Bank", body.bank || "—"], ["Note", body.note || "—"]];
     review.replaceChildren(
@@ -238,7 +241,7 @@ async function offlineSection() {
         submit: async () => {
           let answer;
           try {
-            answer = await post("/api/billing/credits/offline", body);
+            answer = await post("/api/billing/credits/offline", body, { headers: { "Idempotency-Key": key } });
           } catch (error) {
             if (!Object.keys(error.fields || {}).length) throw error;
             step(details); // the field's own error next to it, where it can be corrected

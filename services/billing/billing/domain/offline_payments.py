@@ -1,0 +1,17 @@
+"""Offline payments' rules that need no database."""
+
+from __future__ import annotations
+
+import re
+
+_NOT_PART_OF_A_REFERENCE = re.compile(r"[^0-9A-Z]")
+
+
+def reference_key(reference: str) -> str:
+    """What makes two transfer references one: their letters, upper-cased, and digits.
+
+    UTRs, IMPS reference numbers and cheque numbers are upper-case letters and
+    digits; the spaces, dashes and lower case in what users type are copying
+    and formatting (`utr-0001 ` is `UTR0001`). Empty when nothing is left.
+    """
+    return _NOT_PART_OF_A_REFERENCE.sub("", reference.upper())
