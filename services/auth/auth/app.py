@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,6 +13,7 @@ from auth.settings import AuthSettings
 from auth.throttling import forget_stale_failures
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.housekeeping import every
 from tollgate_shared.service import Runtime, ServiceDefinition, create_service_app
 
 log = logging.getLogger(__name__)
@@ -44,17 +44,6 @@ async def reload_keys_periodically(context: AuthContext, runtime: Runtime) -> No
             log.exception("reloading the signing keys failed; keeping the current ones")
 
 
-async def purge_throttle_periodically(runtime: Runtime) -> None:
-    """Every few minutes, the failure counts past remembering go (each replica may do it: it is idempotent)."""
-    while True:
-        await asyncio.sleep(THROTTLE_PURGE_SECONDS)
-        try:
-            async with runtime.session_factory() as db, db.begin():
-                await forget_stale_failures(db, now=datetime.now(UTC))
-        except Exception:
-            log.exception("purging stale login failure counts failed; the next round retries")
-
-
 def create_app(
     settings: AuthSettings | None = None,
     *,
@@ -69,7 +58,8 @@ def create_app(
         await context.keys.load(runtime.session_factory)
         app.state.auth = context
         runtime.tasks.append(asyncio.create_task(reload_keys_periodically(context, runtime), name="auth-key-reload"))
-        runtime.tasks.append(asyncio.create_task(purge_throttle_periodically(runtime), name="auth-throttle-purge"))
+        # Failure counts past remembering go (forget_stale_failures).
+        every(runtime, THROTTLE_PURGE_SECONDS, forget_stale_failures, name="auth-throttle-purge")
 
     definition = ServiceDefinition(
         name="auth",

@@ -1,10 +1,8 @@
 """The billing service: wallets, payments, offline approvals, orders. Money moves only here."""
 
-import asyncio
 import hashlib
 import hmac
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,8 @@ from billing.settings import BillingSettings
 from tollgate_shared.auth_upstream import follow_revocations
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
-from tollgate_shared.service import Consumers, Runtime, ServiceDefinition, create_service_app
+from tollgate_shared.housekeeping import every
+from tollgate_shared.service import Consumers, ServiceDefinition, create_service_app
 from tollgate_shared.settings import SettingsError
 
 log = logging.getLogger(__name__)
@@ -77,22 +76,12 @@ def create_app(
 
 async def start_billing(app: FastAPI, runtime: Any) -> None:
     await follow_revocations(app, runtime)
-    runtime.tasks.append(asyncio.create_task(purge_keys_periodically(runtime), name="billing-idempotency-key-purge"))
+    # Idempotency keys past their 24 hours go.
+    every(runtime, KEY_PURGE_SECONDS, forget_expired_keys, name="billing-idempotency-key-purge")
     app.state.account_gate = AccountGate(runtime.settings.orders_per_account_at_once)
     provider = payment_provider(runtime.settings, runtime.session_factory)
     app.state.payment_provider = provider
     runtime.cleanups.append(provider.close)
-
-
-async def purge_keys_periodically(runtime: Runtime) -> None:
-    """Every few minutes, idempotency keys past their 24 hours go (each replica may do it: it is idempotent)."""
-    while True:
-        await asyncio.sleep(KEY_PURGE_SECONDS)
-        try:
-            async with runtime.session_factory() as db, db.begin():
-                await forget_expired_keys(db, now=datetime.now(UTC))
-        except Exception:
-            log.exception("purging expired idempotency keys failed; the next round retries")
 
 
 def payment_provider(settings: BillingSettings, sessions: async_sessionmaker[AsyncSession]) -> PaymentProvider:
