@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tollgate.dev import QuietServer, bind_loopback, server
 from tollgate.services import SERVICES
+from tollgate.throwaway import TcpProxy
 from tollgate_shared.access_tokens import Principal, principal_from_claims
 from tollgate_shared.bus import topology
 from tollgate_shared.db import create_engine
@@ -268,53 +269,6 @@ async def wait_ready(url: str, timeout: float = 20.0) -> None:
                 return False
 
         await wait_for(ready, timeout=timeout)
-
-
-# --- a link that can be cut ----------------------------------------------------
-class TcpProxy:
-    """A TCP relay to `target`; `cut()` drops every connection and refuses new ones
-    until `restore()`, as a broker outage looks from the client."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._links: set[asyncio.StreamWriter] = set()
-
-    async def start(self, port: int = 0) -> int:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port or self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.port
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.close()
-            return
-        self._links |= {writer, upstream_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
-        self._links -= {writer, upstream_writer}
-
-    async def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        for writer in list(self._links):
-            writer.transport.abort()
-        self._links.clear()
-
-    async def restore(self) -> None:
-        await self.start(self.port)
 
 
 def amqp_url_via(proxy: TcpProxy, amqp_url: str) -> str:
