@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tollgate.dev import QuietServer, bind_loopback, server
 from tollgate.services import SERVICES
 from tollgate.throwaway import TcpProxy
+from tollgate.throwaway import free_port_pair as free_port_pair  # where the tests import it from
 from tollgate_shared.access_tokens import Principal, principal_from_claims
 from tollgate_shared.bus import topology
 from tollgate_shared.db import create_engine
@@ -47,23 +48,6 @@ async def wait_for(predicate: Callable[[], Awaitable[Any]], *, timeout: float = 
 
 
 # --- databases ---------------------------------------------------------------
-def free_port_pair() -> tuple[int, int]:
-    """A free port, and the first of four consecutive free ports (for `tollgate stack`)."""
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            first = a.getsockname()[1]
-        base = first + 1
-        try:
-            for offset in range(4):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        return first, base
-    raise RuntimeError("no free ports")
-
-
 def _dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 

@@ -40,6 +40,23 @@ def free_port() -> int:
         return port
 
 
+def free_port_pair() -> tuple[int, int]:
+    """A free port, and the first of four consecutive free ports (for `tollgate stack`)."""
+    for _ in range(50):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            first = a.getsockname()[1]
+        base = first + 1
+        try:
+            for offset in range(4):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        return first, base
+    raise RuntimeError("no free ports")
+
+
 def asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
