@@ -50,6 +50,18 @@ def parse(argv: list[str] | None = None) -> Config:
         help="seconds after a fault is lifted (and all is ready) that still count as its window",
     )
     parser.add_argument("--warm-up", type=float, default=15)
+    parser.add_argument(
+        "--retry-delays",
+        default=os.environ.get("CHAOS_RETRY_DELAYS", "1,2,4"),
+        help="the services' retry tiers (default 1,2,4: all spent within any outage, so a consumer that "
+        "does not pause parks messages)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=float,
+        default=env_number("CHAOS_REPEAT", 0.25),
+        help="share of top-ups and payments a client sends twice, as after a lost answer (default 0.25)",
+    )
     parser.add_argument("--results", type=Path, default=None, help="folder for logs and result.json")
     args = parser.parse_args(argv)
     known = catalogue(args.database_outage)
@@ -66,6 +78,8 @@ def parse(argv: list[str] | None = None) -> Config:
         settle=args.settle,
         warm_up=args.warm_up,
         results=args.results or default_results(),
+        retry_delays=args.retry_delays,
+        repeat=args.repeat,
     )
 
 

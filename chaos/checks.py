@@ -297,7 +297,22 @@ async def delivery_checks(system: System) -> list[Check]:
 def client_checks(timeline: Timeline, load: Load) -> list[Check]:
     outside = timeline.outside_windows()
     kinds = Counter(f"{a.operation} {a.detail}" for a in outside)
+    internal = Counter(f"{a.operation} {a.detail}" for a in timeline.attempts if a.detail == "500")
+    repeated: Counter[str] = sum((c.repeated for c in load.customers), Counter())
+    anew: Counter[str] = sum((c.repeated_anew for c in load.customers), Counter())
     checks = [
+        Check(
+            "a repeated top-up or payment (same Idempotency-Key and body) gets the first answer or a 409",
+            not anew,
+            f"{sum(repeated.values())} repeated {dict(repeated)}; answered as a new one: {dict(anew) or 0}",
+            DOUBLING,
+        ),
+        Check(
+            "a fault is answered 502, 503 or 504, never 500",
+            not internal,
+            f"500s: {dict(internal)}" if internal else "no 500",
+            ERRORS,
+        ),
         Check(
             "no client-visible error outside a fault window",
             not outside,

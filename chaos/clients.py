@@ -5,8 +5,10 @@ It keeps what it was told, which the checks hold the system to."""
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -49,8 +51,13 @@ class OnlinePayment:
 
 @dataclass
 class Customer:
+    """`repeat`: the share of top-ups and payments the client sends twice, as when the first answer was lost
+    (the same body and `Idempotency-Key`, up to 3 s later: often after finance approved the first)."""
+
     http: Http
     number: int
+    rng: random.Random
+    repeat: float = 0.25
     email: str = field(default_factory=lambda: f"chaos-{uuid.uuid4().hex[:12]}@example.com")
     password: str = field(default_factory=lambda: uuid.uuid4().hex)
     token: str = ""
@@ -60,6 +67,9 @@ class Customer:
     orders: dict[str, Order] = field(default_factory=dict)
     transfers: dict[str, Transfer] = field(default_factory=dict)  # by reference
     payments: dict[str, OnlinePayment] = field(default_factory=dict)  # by payment id
+    repeated: Counter[str] = field(default_factory=Counter)  # requests sent again on purpose, by operation
+    # ... answered as a new one (a second submission or payment) instead of the first answer or a 409
+    repeated_anew: Counter[str] = field(default_factory=Counter)
 
     # --- signing up --------------------------------------------------------------------------
     async def sign_up(self) -> None:
@@ -133,15 +143,15 @@ class Customer:
 
     async def pay_awaiting(self, order_id: str) -> None:
         """Pay an awaiting order from credits; 402 when they do not cover it (it keeps awaiting)."""
+        key = str(uuid.uuid4())
+        path = f"/api/billing/orders/{order_id}/pay"
         paid = await self.http.call(
-            "pay",
-            "POST",
-            f"/api/billing/orders/{order_id}/pay",
-            token=self.token,
-            body={"method": "credits"},
-            idempotency_key=str(uuid.uuid4()),
-            refusals=(402,),
+            "pay", "POST", path, token=self.token, body={"method": "credits"}, idempotency_key=key, refusals=(402,)
         )
+        if await self._repeating("pay"):
+            paid = await self.http.call(
+                "pay", "POST", path, token=self.token, body={"method": "credits"}, idempotency_key=key, refusals=(402,)
+            )
         if paid.status == 200:
             self.orders[order_id].status = paid.json()["status"]
 
@@ -150,30 +160,44 @@ class Customer:
         `duplicate_reference` says an earlier attempt got through."""
         body = {"amount": amount, "mode": mode, "reference": reference, "paid_on": datetime.now(UTC).date().isoformat()}
         transfer = self.transfers.setdefault(reference, Transfer(minor(amount)))
+        key = str(uuid.uuid4())
+        path = "/api/billing/credits/offline"
         submitted = await self.http.call(
-            "offline",
-            "POST",
-            "/api/billing/credits/offline",
-            token=self.token,
-            body=body,
-            idempotency_key=str(uuid.uuid4()),
-            expect=(202,),
-            after_retry=(409,),
+            "offline", "POST", path, token=self.token, body=body, idempotency_key=key, expect=(202,), after_retry=(409,)
         )
         if submitted.status == 202:
             transfer.submission_id = submitted.json()["id"]
+        if await self._repeating("offline"):
+            # Right: the first answer again (202, the same id) or 409 `duplicate_reference`.
+            again = await self.http.call(
+                "offline",
+                "POST",
+                path,
+                token=self.token,
+                body=body,
+                idempotency_key=key,
+                expect=(202,),
+                refusals=(409,),
+            )
+            if again.status == 202 and again.json()["id"] != transfer.submission_id:
+                self.repeated_anew["offline"] += 1
 
     async def top_up_online(self, amount: str) -> None:
         """Start a payment, pay it on the sandbox checkout page, and see it credited (recheck if not)."""
+        key = str(uuid.uuid4())
+        path = "/api/billing/credits/online"
+        body = {"amount": amount}
         started = await self.http.call(
-            "online",
-            "POST",
-            "/api/billing/credits/online",
-            token=self.token,
-            body={"amount": amount},
-            idempotency_key=str(uuid.uuid4()),
-            expect=(201,),
+            "online", "POST", path, token=self.token, body=body, idempotency_key=key, expect=(201,)
         )
+        if await self._repeating("online"):
+            # The client lost the first answer: it pays what the second one names (the same payment, when right).
+            first = started.json()["payment_id"]
+            started = await self.http.call(
+                "online", "POST", path, token=self.token, body=body, idempotency_key=key, expect=(201,)
+            )
+            if started.json()["payment_id"] != first:
+                self.repeated_anew["online"] += 1
         payment_id, checkout = started.json()["payment_id"], started.json()["redirect_url"]
         payment = self.payments[payment_id] = OnlinePayment(minor(amount))
         # The page answers 303 back to the portal; a retry after a lost 303 finds the checkout closed (409).
@@ -181,6 +205,14 @@ class Customer:
         await self.http.call("checkout", "POST", checkout, form=card, expect=(303,), after_retry=(409,))
         payment.paid_at_checkout = True
         await self.follow_payment(payment_id)
+
+    async def _repeating(self, operation: str) -> bool:
+        """Whether to send this request again as if its answer was lost (then after a pause, here)."""
+        if self.rng.random() >= self.repeat:
+            return False
+        self.repeated[operation] += 1
+        await asyncio.sleep(self.rng.uniform(0.2, 3.0))
+        return True
 
     async def follow_payment(self, payment_id: str) -> None:
         """What the portal shows after the checkout; "Recheck Payment Status" while it still says pending."""

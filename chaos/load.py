@@ -20,6 +20,7 @@ WEIGHTS = {"order": 40, "pay": 15, "offline": 12, "online": 12, "look": 15}
 class Load:
     http: Http
     seed: int
+    repeat: float = 0.25  # see Customer.repeat
     customers: list[Customer] = field(default_factory=list)
     surprises: list[str] = field(default_factory=list)  # unexpected answers, one line each
     failed_sign_ups: int = 0
@@ -37,9 +38,10 @@ class Load:
         await asyncio.gather(*self._tasks)
 
     def _add(self, stop: asyncio.Event) -> None:
-        customer = Customer(self.http, len(self.customers) + 1)
+        number = len(self.customers) + 1
+        rng = random.Random(f"{self.seed}-{number}")
+        customer = Customer(self.http, number, rng, self.repeat)
         self.customers.append(customer)
-        rng = random.Random(f"{self.seed}-{customer.number}")
         self._tasks.append(asyncio.create_task(self._drive(customer, rng, stop)))
 
     async def _drive(self, customer: Customer, rng: random.Random, stop: asyncio.Event) -> None:

@@ -24,7 +24,9 @@ FINANCE_RULES = ROOT / "finance_approval" / "rules.example.toml"
 FINANCE = "finance"
 
 
-def environment(infra: Infrastructure, gateway_port: int, processes: list[tuple[str, str, int]]) -> dict[str, str]:
+def environment(
+    infra: Infrastructure, gateway_port: int, processes: list[tuple[str, str, int]], retry_delays: str
+) -> dict[str, str]:
     """The settings every process gets: `tollgate stack`'s, with the run's servers and production secrets."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("TOLLGATE_", "OTEL_"))}
     base.update(
@@ -42,6 +44,9 @@ def environment(infra: Infrastructure, gateway_port: int, processes: list[tuple[
             # Tokens outlive the run: a client logs in once.
             "TOLLGATE_ACCESS_TOKEN_MINUTES": "60",
             "TOLLGATE_LOG_LEVEL": "WARNING",
+            # Retry tiers shorter than the outages: only a consumer that pauses while its database is away
+            # (DESIGN §10) parks nothing.
+            "TOLLGATE_BUS_RETRY_DELAYS": retry_delays,
             **{f"TOLLGATE_{s.upper()}_DATABASE_URL": infra.service_database_url(s) for s in BACKEND_SERVICES},
         }
     )
@@ -57,6 +62,7 @@ class System:
 
     infra: Infrastructure
     log_dir: Path
+    retry_delays: str = "1,2,4"
     gateway_port: int = 0
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, ServerProcess] = field(default_factory=dict)
@@ -68,7 +74,7 @@ class System:
     def plan(self) -> None:
         self.gateway_port, base_port = free_port_pair()
         layout = plan(self.gateway_port, base_port)
-        self.env = environment(self.infra, self.gateway_port, layout)
+        self.env = environment(self.infra, self.gateway_port, layout, self.retry_delays)
         for service, instance, port in layout:
             command = serve_command(service, port, instance)
             self.processes[instance] = ServerProcess(

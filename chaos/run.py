@@ -32,6 +32,8 @@ class Config:
     settle: float  # after a fault is lifted and the system is ready again, still the fault's window
     warm_up: float
     results: Path  # the JSON and every process's log go here
+    retry_delays: str  # the services' TOLLGATE_BUS_RETRY_DELAYS
+    repeat: float  # share of top-ups and payments sent twice on purpose
 
 
 def commit() -> str:
@@ -51,7 +53,7 @@ async def run(config: Config) -> int:
         flush=True,
     )
     infra = await start_infrastructure()
-    system = System(infra, config.results)
+    system = System(infra, config.results, config.retry_delays)
     try:
         system.plan()
         await system.migrate()
@@ -63,7 +65,8 @@ async def run(config: Config) -> int:
         )
         timeline = Timeline()
         async with new_session() as session:
-            load = Load(Http(session, system.gateway, timeline, random.Random(config.seed)), config.seed)
+            http = Http(session, system.gateway, timeline, random.Random(config.seed))
+            load = Load(http, config.seed, config.repeat)
             stop = asyncio.Event()
             driving = asyncio.create_task(load.run(stop, clients=config.clients, sign_up_every=config.sign_up_every))
             try:
