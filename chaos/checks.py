@@ -28,6 +28,7 @@ LOSS, DOUBLING, STUCK, ERRORS = "loss", "doubling", "stuck", "errors"
 
 @dataclass(frozen=True)
 class Check:
+    label: str  # a word or two for the verdict line
     name: str
     passed: bool
     detail: str
@@ -103,6 +104,7 @@ def reconcile(system: System) -> Check:
     )
     lines = (done.stdout + done.stderr).strip().splitlines()
     return Check(
+        "reconcile",
         "every balance equals its ledger (tollgate billing reconcile)",
         done.returncode == 0,
         "; ".join(lines[-3:]),
@@ -121,6 +123,7 @@ async def money_checks(system: System, load: Load) -> list[Check]:
     )
     checks.append(
         Check(
+            "applied once",
             "every payment, approval and order applied once (ledger applied_once)",
             not repeated,
             f"{len(repeated)} applied more than once",
@@ -152,6 +155,7 @@ async def money_checks(system: System, load: Load) -> list[Check]:
     object_only = Counter(r["kind"] for r in unmatched if r["object_only"])
     checks.append(
         Check(
+            "ledger",
             "the ledger holds exactly the paid orders, approvals and succeeded payments",
             not unmatched,
             f"entries without their object: {dict(ledger_only)}; objects without their entry: {dict(object_only)}",
@@ -166,6 +170,7 @@ async def money_checks(system: System, load: Load) -> list[Check]:
     )
     checks.append(
         Check(
+            "offline reference twice",
             "no offline transfer reference credited twice",
             not doubled,
             f"{len(doubled)} references credited more than once "
@@ -176,7 +181,13 @@ async def money_checks(system: System, load: Load) -> list[Check]:
 
     undecided = await pending_offline(system)
     checks.append(
-        Check("finance decided every offline top-up", undecided == 0, f"{undecided} still pending approval", LOSS)
+        Check(
+            "undecided top-ups",
+            "finance decided every offline top-up",
+            undecided == 0,
+            f"{undecided} still pending approval",
+            LOSS,
+        )
     )
 
     taken = await rows(
@@ -186,6 +197,7 @@ async def money_checks(system: System, load: Load) -> list[Check]:
     )
     checks.append(
         Check(
+            "uncredited payments",
             "every payment the checkout took is credited",
             not taken,
             f"{len(taken)} paid at the checkout but not succeeded",
@@ -225,7 +237,11 @@ async def _told(system: System, load: Load) -> Check:
     )
     kind = DOUBLING if more else LOSS
     return Check(
-        "every balance and order is what its client was told", not (wrong_balance or wrong_orders), detail, kind
+        "what clients were told",
+        "every balance and order is what its client was told",
+        not (wrong_balance or wrong_orders),
+        detail,
+        kind,
     )
 
 
@@ -247,6 +263,7 @@ async def document_checks(system: System) -> list[Check]:
     by_kind = Counter(key[1] for key in missing)
     checks = [
         Check(
+            "documents",
             "every order has exactly one invoice (paid when paid) and every top-up one receipt",
             not missing and not extra,
             f"missing or wrong status: {dict(by_kind) or 0}; extra: {sum(extra.values())}",
@@ -267,6 +284,7 @@ async def document_checks(system: System) -> list[Check]:
             gaps.append(f"{key[0]} {key[1]}: {len(given)} documents, last number {series.get(key, 0)}")
     checks.append(
         Check(
+            "numbering",
             "invoice and receipt numbers gapless per series",
             not gaps,
             "; ".join(gaps) or f"{sum(len(v) for v in numbers.values())} documents in {len(numbers)} series",
@@ -278,11 +296,12 @@ async def document_checks(system: System) -> list[Check]:
 
 async def delivery_checks(system: System) -> list[Check]:
     outbox = await unsent_outbox(system)
-    checks = [Check("no outbox row unsent", not any(outbox.values()), f"unsent: {outbox}", STUCK)]
+    checks = [Check("outbox", "no outbox row unsent", not any(outbox.values()), f"unsent: {outbox}", STUCK)]
     letters = await list_dead_letters(system.infra.amqp_url, all_queues())
     parked = Counter(f"{letter.queue}: {letter.event_type}" for letter in letters)
     checks.append(
         Check(
+            "dead letters",
             "dead-letter queues empty (tollgate dlq list)",
             not letters,
             f"{len(letters)} parked: {dict(parked)}" if letters else "none parked",
@@ -290,7 +309,7 @@ async def delivery_checks(system: System) -> list[Check]:
         )
     )
     depths = {name: n for name, n in (await queue_depths(system.infra.amqp_url, all_queues())).items() if n}
-    checks.append(Check("every work queue drained", not depths, f"waiting: {depths or 0}", STUCK))
+    checks.append(Check("queues", "every work queue drained", not depths, f"waiting: {depths or 0}", STUCK))
     return checks
 
 
@@ -302,30 +321,35 @@ def client_checks(timeline: Timeline, load: Load) -> list[Check]:
     anew: Counter[str] = sum((c.repeated_anew for c in load.customers), Counter())
     checks = [
         Check(
+            "idempotency",
             "a repeated top-up or payment (same Idempotency-Key and body) gets the first answer or a 409",
             not anew,
             f"{sum(repeated.values())} repeated {dict(repeated)}; answered as a new one: {dict(anew) or 0}",
             DOUBLING,
         ),
         Check(
+            "500s",
             "a fault is answered 502, 503 or 504, never 500",
             not internal,
             f"500s: {dict(internal)}" if internal else "no 500",
             ERRORS,
         ),
         Check(
+            "errors outside faults",
             "no client-visible error outside a fault window",
             not outside,
             f"{len(outside)} errors: {dict(kinds.most_common(6))}" if outside else "none",
             ERRORS,
         ),
         Check(
+            "unanswered",
             "every client request answered in the end",
             not timeline.unanswered,
             f"given up: {dict(timeline.unanswered)}" if timeline.unanswered else "all answered",
             LOSS,
         ),
         Check(
+            "unexpected answers",
             "no unexpected answer (a 4xx that is not the right answer)",
             not load.surprises,
             "; ".join(load.surprises[:3]) + (f" (+{len(load.surprises) - 3} more)" if len(load.surprises) > 3 else "")

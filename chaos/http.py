@@ -117,4 +117,7 @@ class Http:
 
 
 def new_session() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT))
+    # Idle connections closed before the servers' own 5 s keep-alive ends: a browser silently retries a request
+    # that meets a connection the server just closed; this client would count it as an error.
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=3)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT))

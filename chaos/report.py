@@ -97,8 +97,11 @@ def verdict(checks: list[Check], timeline: Timeline) -> str:
     faults = ", ".join(w.name for w in timeline.windows)
     if not failed:
         return f"chaos: PASS — {len(timeline.attempts)} requests through {faults}: nothing lost, doubled or stuck"
-    kinds = ", ".join(f"{kind} {n}" for kind, n in Counter(c.kind for c in failed).items())
-    return f"chaos: FAIL — {len(failed)} of {len(checks)} checks failed ({kinds})"
+    by_kind: dict[str, list[str]] = {}
+    for check in failed:
+        by_kind.setdefault(check.kind, []).append(check.label)
+    what = "; ".join(f"{kind}: {', '.join(labels)}" for kind, labels in by_kind.items())
+    return f"chaos: FAIL — {len(failed)} of {len(checks)} checks failed ({what})"
 
 
 def save(path: Path, rows: list[dict[str, Any]], checks: list[Check], verdict_line: str, meta: dict[str, Any]) -> None:
