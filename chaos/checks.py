@@ -1,26 +1,22 @@
-"""After the load: wait for the system to drain, then hold it to what must be true (and to what the clients
-were told). Each check says what it found; `LOSS` and `DOUBLING` are the ones that cost money or documents."""
+"""After the load and the drain: hold the system to what must be true and to what the clients were told.
+Each check says what it found; a failed `LOSS` or `DOUBLING` check cost money or documents."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aio_pika
-import asyncpg
-
 from bench.common import ROOT
+from chaos.drain import pending_offline, queue_depths, rows, unsent_outbox
 from chaos.load import Load
+from chaos.logs import handler_failures, outside_windows
 from chaos.processes import System
 from chaos.timeline import Timeline
 from tollgate.services import BACKEND_SERVICES, all_queues
-from tollgate.throwaway import asyncpg_dsn
 from tollgate_shared.bus.dead_letters import list_dead_letters
 
 LOSS, DOUBLING, STUCK, ERRORS = "loss", "doubling", "stuck", "errors"
@@ -33,61 +29,6 @@ class Check:
     passed: bool
     detail: str
     kind: str  # what a failure means: LOSS, DOUBLING, STUCK or ERRORS
-
-
-async def rows(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
-    try:
-        return list(await connection.fetch(sql, *args))
-    finally:
-        await connection.close()
-
-
-async def unsent_outbox(system: System) -> dict[str, int]:
-    counts = {}
-    for service in BACKEND_SERVICES:
-        found = await rows(system.infra.database_url(service), "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
-        counts[service] = int(found[0]["n"])
-    return counts
-
-
-async def queue_depths(amqp_url: str, queues: Sequence[str]) -> dict[str, int]:
-    """Messages waiting in each queue that exists (ready and unacknowledged both count)."""
-    depths = {}
-    async with await aio_pika.connect(amqp_url, timeout=10) as connection:
-        for name in queues:
-            channel = await connection.channel()
-            try:
-                queue = await channel.declare_queue(name, passive=True)
-            except aio_pika.exceptions.ChannelClosed:
-                continue
-            depths[name] = queue.declaration_result.message_count or 0
-            await channel.close()
-    return depths
-
-
-async def pending_offline(system: System) -> int:
-    found = await rows(
-        system.infra.database_url("billing"),
-        "SELECT count(*) AS n FROM offline_payment WHERE status = 'pending_approval'",
-    )
-    return int(found[0]["n"])
-
-
-async def drain(system: System, within: float) -> float:
-    """Wait until every outbox row is sent, every work queue is empty and finance decided every transfer;
-    answer the seconds it took (or `within` when it never did: the checks then say what is left)."""
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        try:
-            outbox = await unsent_outbox(system)
-            depths = await queue_depths(system.infra.amqp_url, all_queues())
-            if not any(outbox.values()) and not any(depths.values()) and not await pending_offline(system):
-                return time.monotonic() - started
-        except (OSError, asyncpg.PostgresError, aio_pika.exceptions.AMQPError):
-            pass
-        await asyncio.sleep(1)
-    return within
 
 
 def reconcile(system: System) -> Check:
@@ -313,6 +254,17 @@ async def delivery_checks(system: System) -> list[Check]:
     return checks
 
 
+def handler_check(system: System, timeline: Timeline) -> Check:
+    """Consumers fail only during faults: a failure in the calm is a bug (a race), even when a retry hides it."""
+    services = [name for name in system.processes if name.split("-")[0] in BACKEND_SERVICES]
+    failures = handler_failures(system.log_dir, services, timeline)
+    calm = outside_windows(failures, timeline)
+    detail = f"{len(failures)} in all; outside faults: {dict(calm.most_common(4)) or 0}"
+    return Check(
+        "handler failures", "no message handler failed outside a fault window (the logs)", not calm, detail, ERRORS
+    )
+
+
 def client_checks(timeline: Timeline, load: Load) -> list[Check]:
     outside = timeline.outside_windows()
     kinds = Counter(f"{a.operation} {a.detail}" for a in outside)
@@ -366,5 +318,6 @@ async def run_checks(system: System, load: Load, timeline: Timeline) -> list[Che
     checks += await money_checks(system, load)
     checks += await document_checks(system)
     checks += await delivery_checks(system)
+    checks.append(handler_check(system, timeline))
     checks += client_checks(timeline, load)
     return checks

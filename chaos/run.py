@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import ROOT, load_average
-from chaos.checks import drain, run_checks
+from chaos.checks import run_checks
+from chaos.drain import drain
 from chaos.faults import Fault, run_schedule
 from chaos.http import Http, new_session
 from chaos.infrastructure import start_infrastructure

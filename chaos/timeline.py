@@ -37,6 +37,7 @@ class Window:
 @dataclass
 class Timeline:
     origin: float = field(default_factory=time.monotonic)
+    wall_origin: float = field(default_factory=time.time)  # the same moment by the clock the logs use
     attempts: list[Attempt] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
     unanswered: Counter[str] = field(default_factory=Counter)  # operations given up on at the deadline
@@ -47,6 +48,10 @@ class Timeline:
 
     def record(self, operation: str, started: float, outcome: str, detail: str) -> None:
         self.attempts.append(Attempt(operation, started, self.now(), outcome, detail))
+
+    def at(self, wall_clock: float) -> float:
+        """A wall-clock time (a log line's) in run seconds."""
+        return wall_clock - self.wall_origin
 
     def window_of(self, attempt: Attempt) -> Window | None:
         return next((window for window in self.windows if window.covers(attempt)), None)
