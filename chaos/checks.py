@@ -265,6 +265,22 @@ def handler_check(system: System, timeline: Timeline) -> Check:
     )
 
 
+def processes_check(system: System) -> Check:
+    """Nothing died on its own: a process the run did not kill is still running at the end."""
+    ended = {
+        name: process.process.returncode
+        for name, process in system.processes.items()
+        if process.process is not None and process.process.poll() is not None
+    }
+    return Check(
+        "processes",
+        "every process still running at the end",
+        not ended,
+        f"ended: {ended}" if ended else f"{len(system.processes)} running",
+        ERRORS,
+    )
+
+
 def client_checks(timeline: Timeline, load: Load) -> list[Check]:
     outside = timeline.outside_windows()
     kinds = Counter(f"{a.operation} {a.detail}" for a in outside)
@@ -319,5 +335,6 @@ async def run_checks(system: System, load: Load, timeline: Timeline) -> list[Che
     checks += await document_checks(system)
     checks += await delivery_checks(system)
     checks.append(handler_check(system, timeline))
+    checks.append(processes_check(system))
     checks += client_checks(timeline, load)
     return checks

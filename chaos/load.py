@@ -58,6 +58,9 @@ class Load:
                 self.surprises.append(f"customer {customer.number}: {exc}")
             except GaveUp:
                 return
+            except (KeyError, ValueError, TypeError) as exc:  # an answer without what it always carries
+                self.surprises.append(f"customer {customer.number}: an answer the client cannot read: {exc!r}")
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), rng.uniform(0.2, 0.6))
 
