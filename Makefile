@@ -6,7 +6,7 @@ PORT ?= 8000
 FINANCE_RULES ?= finance_approval/rules.example.toml
 FUZZ_EXAMPLES ?= 200
 
-.PHONY: help setup dev stack test unit fuzz lint format typecheck migrate asyncapi finance bench dlq-list dlq-replay clean
+.PHONY: help setup dev stack test unit fuzz lint format typecheck migrate asyncapi finance bench chaos dlq-list dlq-replay clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ format: setup  ## apply ruff's formatting and safe fixes
 	$(UV) ruff check --fix .
 
 typecheck: setup  ## mypy, strict
-	$(UV) mypy shared services tollgate finance_approval bench
+	$(UV) mypy shared services tollgate finance_approval bench chaos
 
 migrate: setup  ## apply every service's migrations
 	$(UV) tollgate migrate
@@ -55,6 +55,9 @@ bench: setup  ## run every benchmark (each exits 1 when its goal is missed; the 
 	-$(UV) python -m bench.gateway.run
 	-$(UV) python -m bench.billing.run --profile
 	-$(UV) python -m bench.invoicing.run
+
+chaos: setup  ## faults under load on a throwaway PostgreSQL and RabbitMQ, then checks; exit 1 on loss or doubling (CHAOS_SECONDS, CHAOS_SEED, CHAOS_FAULTS)
+	$(UV) python -m chaos
 
 dlq-list: setup  ## list dead-lettered messages (needs TOLLGATE_AMQP_URL)
 	$(UV) tollgate dlq list

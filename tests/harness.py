@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tollgate.dev import QuietServer, bind_loopback, server
 from tollgate.services import SERVICES
+from tollgate.throwaway import TcpProxy
+from tollgate.throwaway import free_port_pair as free_port_pair  # where the tests import it from
 from tollgate_shared.access_tokens import Principal, principal_from_claims
 from tollgate_shared.bus import topology
 from tollgate_shared.db import create_engine
@@ -46,23 +48,6 @@ async def wait_for(predicate: Callable[[], Awaitable[Any]], *, timeout: float = 
 
 
 # --- databases ---------------------------------------------------------------
-def free_port_pair() -> tuple[int, int]:
-    """A free port, and the first of four consecutive free ports (for `tollgate stack`)."""
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            first = a.getsockname()[1]
-        base = first + 1
-        try:
-            for offset in range(4):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        return first, base
-    raise RuntimeError("no free ports")
-
-
 def _dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
@@ -268,53 +253,6 @@ async def wait_ready(url: str, timeout: float = 20.0) -> None:
                 return False
 
         await wait_for(ready, timeout=timeout)
-
-
-# --- a link that can be cut ----------------------------------------------------
-class TcpProxy:
-    """A TCP relay to `target`; `cut()` drops every connection and refuses new ones
-    until `restore()`, as a broker outage looks from the client."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._links: set[asyncio.StreamWriter] = set()
-
-    async def start(self, port: int = 0) -> int:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port or self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.port
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.close()
-            return
-        self._links |= {writer, upstream_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
-        self._links -= {writer, upstream_writer}
-
-    async def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        for writer in list(self._links):
-            writer.transport.abort()
-        self._links.clear()
-
-    async def restore(self) -> None:
-        await self.start(self.port)
 
 
 def amqp_url_via(proxy: TcpProxy, amqp_url: str) -> str:

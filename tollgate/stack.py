@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from tollgate.migrate import migrate
 from tollgate.services import BACKEND_SERVICES, SERVICES, startup_settings
@@ -23,9 +23,10 @@ DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 BASE_PORT = 8101
 
 
-def stack_environment() -> dict[str, str]:
-    """Settings for every process: configured values win over local defaults."""
-    env = dict(os.environ)
+def stack_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Settings for every process: configured values (`base`, else this process's environment) win over
+    local defaults."""
+    env = dict(os.environ if base is None else base)
     env.setdefault("TOLLGATE_AMQP_URL", DEFAULT_AMQP)
     env.setdefault("TOLLGATE_ENV", "development")
     for service in BACKEND_SERVICES:
@@ -65,6 +66,11 @@ def wait_ready(url: str, timeout: float = 60) -> bool:
     return False
 
 
+def serve_command(service: str, port: int, instance: str) -> list[str]:
+    """`tollgate serve SERVICE` with this environment's interpreter (the child's pid is the server's own)."""
+    return [sys.executable, "-m", "tollgate.cli", "serve", service, "--port", str(port), "--instance", instance]
+
+
 def run_stack(port: int, base_port: int = BASE_PORT) -> int:
     env = stack_environment()
     processes = plan(port, base_port)
@@ -76,20 +82,7 @@ def run_stack(port: int, base_port: int = BASE_PORT) -> int:
         startup_settings(service)
     migrate(list(BACKEND_SERVICES))
     children = [
-        subprocess.Popen(  # noqa: S603 (our own executable and arguments)
-            [
-                sys.executable,
-                "-m",
-                "tollgate.cli",
-                "serve",
-                service,
-                "--port",
-                str(service_port),
-                "--instance",
-                instance,
-            ],
-            env=env,
-        )
+        subprocess.Popen(serve_command(service, service_port, instance), env=env)  # noqa: S603 (our own command)
         for service, instance, service_port in processes
     ]
 

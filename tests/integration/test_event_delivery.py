@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from billing.handlers import open_wallet
-from tests.harness import TcpProxy, amqp_url_via, fetch, wait_for
+from tests.harness import amqp_url_via, fetch, wait_for
+from tollgate.throwaway import TcpProxy
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import AccountCreated
 

@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.auth_client import AuthClient, User, new_email
 from tests.conftest import settings_for
-from tests.harness import TcpProxy, amqp_url_via, wait_for
+from tests.harness import amqp_url_via, wait_for
 from tollgate.services import SERVICES
+from tollgate.throwaway import TcpProxy
 
 pytestmark = pytest.mark.integration
 
