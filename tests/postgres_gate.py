@@ -18,7 +18,7 @@ import struct
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from tests.harness import TcpProxy
+from tollgate.throwaway import TcpProxy
 
 STARTING_UP = "the database system is starting up"
 SHUTTING_DOWN = "the database system is shutting down"

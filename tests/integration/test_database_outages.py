@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from billing.adapters.tables import messaging
 from tests.auth_client import AuthClient
-from tests.harness import TEST_RETRY_DELAYS, DatabaseFactory, TcpProxy, amqp_url_via, fetch, wait_for
+from tests.harness import TEST_RETRY_DELAYS, DatabaseFactory, amqp_url_via, fetch, wait_for
 from tests.integration.test_event_delivery import (
     ACCOUNT_QUEUE,
     CountingHandler,
@@ -33,6 +33,7 @@ from tests.integration.test_event_delivery import (
     wallets,
 )
 from tests.postgres_gate import PostgresGate, terminate_sessions
+from tollgate.throwaway import TcpProxy
 from tollgate_shared.bus import OutgoingMessage, PublishFailed, Subscription, topology
 from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
 from tollgate_shared.db import create_engine, create_session_factory
