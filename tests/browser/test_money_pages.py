@@ -46,6 +46,23 @@ async def pay_online(page: Page, base: str, amount: str, card: str, *, screensho
     return payment_id
 
 
+async def lose_the_first_answer(page: Page, path: str) -> list[str]:
+    """The first request to `path` reaches billing, but its answer never reaches the browser; the
+    Idempotency-Key of every request to `path`, in order."""
+    keys: list[str] = []
+
+    async def lose(route: Route) -> None:
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        if len(keys) > 1:
+            await route.continue_()
+            return
+        await route.fetch()
+        await route.abort("connectionreset")
+
+    await page.route(path, lose)
+    return keys
+
+
 async def place_order(page: Page, base: str, description: str, quantity: str, unit_price: str) -> str:
     """Orders > New order; lands on View Order and answers its id."""
     await page.goto(f"{base}/certificates/orders")
@@ -55,6 +72,38 @@ async def place_order(page: Page, base: str, description: str, quantity: str, un
     await page.get_by_role("button", name="Place order").click()
     await expect(page.get_by_role("heading", name="View Order")).to_be_visible()
     return page.url.rsplit("/", 1)[1].split("?")[0]
+
+
+async def test_pay_pressed_again_after_a_lost_answer_opens_one_checkout(portal: Any, page: Page) -> None:
+    await sign_up(page, portal.gateway, new_email())
+    await page.goto(f"{portal.gateway}/billing/add-credits")
+    keys = await lose_the_first_answer(page, "**/api/billing/credits/online")
+    online = page.get_by_role("tabpanel", name="Online")
+    await online.get_by_label("Amount").fill("700")
+    await online.get_by_role("button", name="Pay", exact=True).click()
+    await expect(online.get_by_text("Tollgate cannot be reached")).to_be_visible()
+    await online.get_by_role("button", name="Pay", exact=True).click()  # the user tries again
+    await page.wait_for_url("**/sandbox/checkout/**")
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys  # the retry carried the same key
+
+    await page.goto(f"{portal.gateway}/billing/history")
+    await expect(page.get_by_test_id("payments").get_by_role("row", name=re.compile("pending"))).to_have_count(1)
+
+
+async def test_pay_from_credits_pressed_again_after_a_lost_answer_pays_once(portal: Any, page: Page) -> None:
+    await sign_up(page, portal.gateway, new_email())
+    order_id = await place_order(page, portal.gateway, "DV SSL certificate, 1 year", "1", "1000")  # awaits payment
+    await pay_online(page, portal.gateway, "2000", SUCCEEDING_CARD)
+    await expect(page.get_by_test_id("balance")).to_have_text("₹2,000.00")
+    await page.goto(f"{portal.gateway}/certificates/orders/{order_id}")
+    keys = await lose_the_first_answer(page, f"**/api/billing/orders/{order_id}/pay")
+    await page.get_by_role("button", name="Pay from credits").click()
+    await expect(page.get_by_text("Tollgate cannot be reached")).to_be_visible()
+    await page.get_by_role("button", name="Pay from credits").click()  # the user tries again
+    await expect(page.get_by_text("The order is paid from your credits.")).to_be_visible()
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys  # the retry carried the same key
+    await page.goto(f"{portal.gateway}/billing/add-credits")
+    await expect(page.get_by_test_id("balance")).to_have_text("₹820.00")  # 1,180.00 with GST, taken once
 
 
 async def test_credits_paid_online_with_the_sandbox_card_reach_the_balance(portal: Any, page: Page) -> None:
@@ -169,17 +218,7 @@ async def test_an_offline_payment_approved_by_finance_reaches_the_balance(
     await expect(review).to_contain_text("RTGS")
     await shot(page, "offline-review", document=True)
 
-    keys: list[str] = []
-
-    async def lose_the_first_answer(route: Route) -> None:
-        keys.append(route.request.headers["idempotency-key"])
-        if len(keys) > 1:
-            await route.continue_()
-            return
-        await route.fetch()  # billing records the submission, but its answer never reaches the browser
-        await route.abort("connectionreset")
-
-    await page.route("**/api/billing/credits/offline", lose_the_first_answer)
+    keys = await lose_the_first_answer(page, "**/api/billing/credits/offline")
     await offline.get_by_role("button", name="Submit Offline Payment").click()
     await expect(offline.get_by_text("Tollgate cannot be reached")).to_be_visible()
     await offline.get_by_role("button", name="Submit Offline Payment").click()  # the user tries again

@@ -74,6 +74,16 @@ export function idempotencyKey() {
   // randomUUID needs a secure context (HTTPS or localhost); getRandomValues does not.
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** Keys for one form or panel: the same body sent again (a retry) keeps its key, another body gets a new one. */
+export function keysPerBody() {
+  const keys = new Map();
+  return (body) => {
+    const request = JSON.stringify(body);
+    if (!keys.has(request)) keys.set(request, idempotencyKey());
+    return { "Idempotency-Key": keys.get(request) };
+  };
+}
 export const put = (path, body) => api("PUT", path, body);
 export const patch = (path, body) => api("PATCH", path, body);
 export const del = (path) => api("DELETE", path);

@@ -1,6 +1,6 @@
 // Billing & Payments > Add Credits: the balance; online (the provider's checkout, then the
 // result here), Recheck Payment Status; offline (details → review → thank you) and its requests.
-import { get, idempotencyKey, post } from "../api.js";
+import { get, idempotencyKey, keysPerBody, post } from "../api.js";
 import { clearErrors, date, field, form, h, money, notice, pager, showErrors, status, table, useCurrency } from "../ui.js";
 
 const MODES = [["neft", "NEFT"], ["rtgs", "RTGS"], ["imps", "IMPS"], ["cheque", "Cheque"], ["wire", "Wire transfer"]];
@@ -88,6 +88,7 @@ function tabbed(entries, selected) {
 }
 
 function onlineForm() {
+  const keyFor = keysPerBody(); // Pay pressed again after a failure opens no second checkout
   return [
     h("h3", {}, "Pay online"),
     h("p", { class: "muted" }, "You pay on the payment provider's page and come back here with the result."),
@@ -97,7 +98,7 @@ function onlineForm() {
       busyLabel: "Opening the payment page…",
       submit: async ({ amount }) => {
         if (!MONEY.test(amount)) throw new Invalid({ amount: "Enter an amount such as 5000 or 5000.00." });
-        const payment = await post("/api/billing/credits/online", { amount });
+        const payment = await post("/api/billing/credits/online", { amount }, { headers: keyFor({ amount }) });
         window.location.assign(payment.redirect_url);
       },
     }),

@@ -1,6 +1,6 @@
 // View Order: its lines, tax split and totals, its status; Pay (from credits or online) while it
 // awaits payment; and Download Invoice once invoicing has issued it.
-import { get, post } from "../api.js";
+import { get, keysPerBody, post } from "../api.js";
 import { date, h, money, notice, status, table, useCurrency } from "../ui.js";
 import { downloadButton } from "./invoices.js";
 import { orderPath } from "./orders.js";
@@ -88,6 +88,7 @@ async function outcome(context) {
 function payPanel(context, order, balance) {
   const message = h("div", { "aria-live": "polite" });
   const covered = Number(balance.balance) >= Number(order.total); // a hint only; the API decides
+  const keyFor = keysPerBody(); // pressing a Pay button again after a failure pays once
   async function pay(method, button) {
     const buttons = [fromCredits, online];
     buttons.forEach((b) => { b.disabled = true; });
@@ -95,7 +96,7 @@ function payPanel(context, order, balance) {
     button.textContent = "Working…";
     message.replaceChildren();
     try {
-      const answer = await post(`/api/billing/orders/${encodeURIComponent(order.order_id)}/pay`, { method });
+      const answer = await post(`/api/billing/orders/${encodeURIComponent(order.order_id)}/pay`, { method }, { headers: keyFor({ method }) });
       if (method === "online" && answer.status !== "paid" && answer.payment) return window.location.assign(answer.payment.redirect_url);
       return context.navigate(`${orderPath(order.order_id)}?paid=credits`, { replace: true });
     } catch (error) {
