@@ -47,7 +47,7 @@ def reference_key(reference: str) -> str:
 
     Billing refuses a reference with none; should one come, it is compared as it is.
     """
-    return re.sub(r"[^0-9A-Z]", "", reference.upper()) or reference
+    return re.sub(r"[^0-9A-Za-z]", "", reference).upper() or reference
 
 
 @dataclass(frozen=True)

@@ -236,8 +236,13 @@ async def test_a_reference_pending_or_approved_is_refused_naming_the_first_and_a
 async def test_a_reference_with_nothing_to_compare_is_refused(office: Any) -> None:
     client, _ = office
     admin = await client.sign_up()
-    answer = await submit(client, admin, reference=" - - ")
-    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "reference", answer.text
+    for nothing in (" - - ", "ß" * 100, "ﬃ" * 100):  # upper-cased, ß is SS: twice as long as the column
+        answer = await submit(client, admin, reference=nothing)
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "reference", answer.text
+    # Only ASCII letters count: a long s or a dotless i is not an S or an I (it was 500 on PostgreSQL).
+    assert (await submit(client, admin, reference="ß" * 98 + "ſı")).status_code == 422
+    assert (await submit(client, admin, reference="ß" * 97 + "n1x")).status_code == 202
+    assert (await submit(client, admin, reference="N1X")).json()["code"] == "duplicate_reference"
 
 
 async def test_submissions_of_one_reference_at_once_record_one(office: Any) -> None:

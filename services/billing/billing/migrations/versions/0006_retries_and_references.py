@@ -36,7 +36,7 @@ LIVE = "status IN ('pending_approval', 'approved')"
 
 def reference_key(reference: str) -> str:
     # Frozen copy of billing.domain.offline_payments.reference_key as of this revision.
-    return re.sub(r"[^0-9A-Z]", "", reference.upper())
+    return re.sub(r"[^0-9A-Za-z]", "", reference).upper()
 
 
 def upgrade() -> None:
