@@ -290,7 +290,7 @@ def client_checks(timeline: Timeline, load: Load) -> list[Check]:
     checks = [
         Check(
             "idempotency",
-            "a repeated top-up or payment (same Idempotency-Key and body) gets the first answer or a 409",
+            "a repeated top-up or payment (same Idempotency-Key and body) gets the first answer again",
             not anew,
             f"{sum(repeated.values())} repeated {dict(repeated)}; answered as a new one: {dict(anew) or 0}",
             DOUBLING,

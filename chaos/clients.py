@@ -68,7 +68,7 @@ class Customer:
     transfers: dict[str, Transfer] = field(default_factory=dict)  # by reference
     payments: dict[str, OnlinePayment] = field(default_factory=dict)  # by payment id
     repeated: Counter[str] = field(default_factory=Counter)  # requests sent again on purpose, by operation
-    # ... answered as a new one (a second submission or payment) instead of the first answer or a 409
+    # ... answered as a new one (a second submission or payment) instead of the first answer again
     repeated_anew: Counter[str] = field(default_factory=Counter)
 
     # --- signing up --------------------------------------------------------------------------
@@ -156,28 +156,22 @@ class Customer:
             self.orders[order_id].status = paid.json()["status"]
 
     async def top_up_offline(self, amount: str, mode: str, reference: str) -> None:
-        """Send the details of one transfer. A retry sends the same details with the same key; its 409
-        `duplicate_reference` says an earlier attempt got through."""
+        """Send the details of one transfer. A retry sends the same details with the same key, so the only
+        right answer is a 202, the first one's again when an earlier attempt got through: a 409
+        `duplicate_reference` there would say the key was not honoured (the reference caught it instead)."""
         body = {"amount": amount, "mode": mode, "reference": reference, "paid_on": datetime.now(UTC).date().isoformat()}
         transfer = self.transfers.setdefault(reference, Transfer(minor(amount)))
         key = str(uuid.uuid4())
         path = "/api/billing/credits/offline"
         submitted = await self.http.call(
-            "offline", "POST", path, token=self.token, body=body, idempotency_key=key, expect=(202,), after_retry=(409,)
+            "offline", "POST", path, token=self.token, body=body, idempotency_key=key, expect=(202,)
         )
         if submitted.status == 202:
             transfer.submission_id = submitted.json()["id"]
         if await self._repeating("offline"):
-            # Right: the first answer again (202, the same id) or 409 `duplicate_reference`.
+            # Right: the first answer again (202, the same id); any other is counted or unexpected.
             again = await self.http.call(
-                "offline",
-                "POST",
-                path,
-                token=self.token,
-                body=body,
-                idempotency_key=key,
-                expect=(202,),
-                refusals=(409,),
+                "offline", "POST", path, token=self.token, body=body, idempotency_key=key, expect=(202,)
             )
             if again.status == 202 and again.json()["id"] != transfer.submission_id:
                 self.repeated_anew["offline"] += 1

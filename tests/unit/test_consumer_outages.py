@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from tests.harness import wait_for
 from tollgate_shared.bus import Delivery, DependencyUnavailable, Subscription
 from tollgate_shared.bus import outages as outages_module
 from tollgate_shared.bus.outages import Outages
+from tollgate_shared.bus.rabbitmq import GIVEN_BACK_HEADER, MAX_GIVE_BACKS, RabbitMQBus
 
 
 async def ignore(_delivery: Delivery) -> None:
@@ -71,3 +73,46 @@ async def _at_least(database: Database, probes: int) -> bool:
 async def _resumed(outages: Outages) -> bool:
     await asyncio.sleep(0)
     return not outages.dependencies
+
+
+class Message:
+    """What `_give_back` reads of an incoming message, and whether it was acked."""
+
+    def __init__(self, headers: dict[str, object]) -> None:
+        self.headers = headers
+        self.body, self.message_id, self.routing_key = b"{}", "m-1", "auth.account.created"
+        self.content_type, self.type, self.app_id, self.timestamp, self.user_id = (
+            "application/json",
+            None,
+            None,
+            None,
+            None,
+        )
+        self.acked = False
+
+    async def ack(self) -> None:
+        self.acked = True
+
+
+async def test_a_message_given_back_again_and_again_takes_the_ordinary_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An outage gives a message back about once; endless give-backs are a failure a probe does not see."""
+    bus = RabbitMQBus("amqp://unused", connection_name="billing-1")
+    published: list[tuple[str, object]] = []
+    retried: list[int] = []
+
+    async def publish_raw(_body: bytes, properties: Any, *, routing_key: str, default_exchange: bool) -> None:
+        published.append((routing_key, properties.headers[GIVEN_BACK_HEADER]))
+
+    async def retry_or_park(_sub: Subscription, _message: Any, attempt: int) -> None:
+        retried.append(attempt)
+
+    monkeypatch.setattr(bus, "_publish_raw", publish_raw)
+    monkeypatch.setattr(bus, "_retry_or_park", retry_or_park)
+
+    first = Message({})
+    await bus._give_back(WALLETS, first, 0)  # type: ignore[arg-type]
+    assert published == [(WALLETS.queue, 1)] and first.acked and retried == []
+
+    worn = Message({GIVEN_BACK_HEADER: MAX_GIVE_BACKS})
+    await bus._give_back(WALLETS, worn, 2)  # type: ignore[arg-type]
+    assert published == [(WALLETS.queue, 1)] and retried == [2]

@@ -49,6 +49,9 @@ PUBLISH_TIMEOUT_SECONDS = 10.0
 # in one pass; the broker's confirms still pace the relay. aiormq reads this class
 # attribute when it opens a connection, reconnections included.
 FRAME_QUEUE_SIZE = 2048
+# How often a message is given back for an outage before its failures count (`_give_back`).
+MAX_GIVE_BACKS = 50
+GIVEN_BACK_HEADER = "x-tollgate-given-back"
 aiormq.Connection.FRAME_BUFFER_SIZE = FRAME_QUEUE_SIZE
 
 
@@ -217,9 +220,19 @@ class RabbitMQBus(Bus):
         count against the quorum queue's `x-delivery-limit` (RabbitMQ 3.x counts every
         return), and a long enough outage would dead-letter the message. A copy
         confirmed, then the original acked, spends nothing.
+
+        An outage gives a message back about once (its consumers pause at once);
+        one given back `MAX_GIVE_BACKS` times fails for something a probe of the
+        database does not see, and takes the ordinary retries instead of looping.
         """
+        given_back = int(str((message.headers or {}).get(GIVEN_BACK_HEADER) or 0))
+        if given_back >= MAX_GIVE_BACKS:
+            log.error("%s given back %d times from %s; retried as a failure", message.message_id, given_back, sub.queue)
+            await self._retry_or_park(sub, message, attempt)
+            return
         try:
             copy = copy_message(message, attempt=attempt, marks=self.publisher_marks)
+            copy.headers[GIVEN_BACK_HEADER] = given_back + 1
             await self._publish_raw(copy.body, copy.properties, routing_key=sub.queue, default_exchange=True)
         except Exception:
             log.exception("could not give %s back to %s; requeueing it", message.message_id, sub.queue)

@@ -14,7 +14,7 @@ def reference_key(reference: str) -> str:
     digits; the spaces, dashes and lower case in what users type are copying
     and formatting (`utr-0001 ` is `UTR0001`). Empty when nothing is left.
     Only ASCII letters count, dropped before upper-casing: `"ß".upper()` is
-    `"SS"` (a key longer than its reference and its column) and `"ſ".upper()`
-    is `"S"`.
+    `"SS"` (a key longer than its reference and its column) and the long s
+    (U+017F) upper-cases to `"S"`.
     """
     return _NOT_PART_OF_A_REFERENCE.sub("", reference).upper()
