@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from tollgate_shared.housekeeping import every
 from tollgate_shared.service import Consumers, ServiceDefinition, create_service_app
 from tollgate_shared.settings import SettingsError
 
-log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 KEY_PURGE_SECONDS = 600
 
