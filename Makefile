@@ -6,7 +6,7 @@ PORT ?= 8000
 FINANCE_RULES ?= finance_approval/rules.example.toml
 FUZZ_EXAMPLES ?= 200
 
-.PHONY: help setup dev stack test unit fuzz lint format typecheck migrate asyncapi finance bench chaos dlq-list dlq-replay clean
+.PHONY: help setup prerequisites dev stack test unit fuzz lint format typecheck migrate asyncapi finance bench chaos dlq-list dlq-replay clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,8 +20,11 @@ dev: setup  ## run the embedded default on 127.0.0.1:$(PORT)
 stack: setup  ## run the distributed system (PostgreSQL, RabbitMQ, two billing replicas)
 	$(UV) tollgate stack --port $(PORT)
 
-test: setup lint typecheck  ## lint, type-check and run the whole test suite
+test: setup prerequisites lint typecheck  ## lint, type-check and run the whole test suite
 	$(UV) pytest
+
+prerequisites:  ## install (as root, with apt-get) or name what the tests need: PostgreSQL, RabbitMQ, Chromium
+	@./scripts/prerequisites.sh
 
 unit: setup  ## only the unit tests (no PostgreSQL or RabbitMQ needed)
 	$(UV) pytest tests/unit

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# What `make test` needs besides Python: PostgreSQL and RabbitMQ binaries (the tests use
+# running servers, or start throwaway ones from these), and Debian's Chromium for the
+# browser tests. Installs what is missing when it can (root with apt-get, as on CI),
+# else stops before any test with one line saying what to install. Then starts the
+# machine's PostgreSQL and RabbitMQ when they are installed but not answering.
+set -euo pipefail
+
+missing=()
+command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || missing+=(rabbitmq-server)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || missing+=(postgresql)
+# The UI's tests drive Debian's headless Chromium (Playwright's own download does not work here).
+[ -n "${TOLLGATE_TEST_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+    || missing+=(chromium)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        echo "installing: ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "make test needs: ${missing[*]} — install them (Debian: sudo apt-get install ${missing[*]}) and run it again" >&2
+        exit 1
+    fi
+fi
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Only where this script may (root, as on CI): elsewhere the tests start throwaway servers.
+if [ "$(id -u)" -eq 0 ]; then
+    if ! port_open 5432 && command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+        echo "starting PostgreSQL"
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start || true
+    fi
+    if ! port_open 5672 && command -v rabbitmq-server >/dev/null; then
+        echo "starting RabbitMQ"
+        rabbitmq-server -detached || true
+        for _ in $(seq 1 60); do port_open 5672 && break; sleep 1; done
+    fi
+fi
+# If either still does not answer as the tests expect, the test setup starts
+# throwaway instances from the binaries above.
