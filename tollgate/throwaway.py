@@ -25,7 +25,7 @@ HOW_TO_INSTALL = (
     "Integration tests need PostgreSQL and RabbitMQ. Either set TOLLGATE_TEST_DATABASE_URL and "
     "TOLLGATE_TEST_AMQP_URL, run them on localhost (5432 trust auth for user postgres; 5672 guest/guest), "
     "or install the binaries so the tests can start throwaway instances: "
-    "`apt-get install postgresql rabbitmq-server` (`.ci/run` does this)."
+    "`apt-get install postgresql rabbitmq-server` (`make test` does this as root)."
 )
 
 
