@@ -55,7 +55,8 @@ async def start_infrastructure() -> Infrastructure:
         raise
     try:
         await asyncio.to_thread(rabbitmq.wait_ready)
-        password = secrets.token_urlsafe(16)
+        # Hex: a password starting with "-" would be read by rabbitmqctl as an option (exit 64).
+        password = secrets.token_hex(16)
         await asyncio.to_thread(add_finance_user, rabbitmq, password)
         link = TcpProxy("127.0.0.1", postgres.port)
         await link.start()
