@@ -39,7 +39,8 @@ def expressions() -> Iterator[tuple[str, str]]:
 
 
 def variable(name: str) -> dict[str, Any]:
-    (found,) = [entry for entry in dashboard()["templating"]["list"] if entry["name"] == name]
+    entries: list[dict[str, Any]] = dashboard()["templating"]["list"]
+    (found,) = [entry for entry in entries if entry["name"] == name]
     return found
 
 
