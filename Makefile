@@ -6,7 +6,7 @@ PORT ?= 8000
 FINANCE_RULES ?= finance_approval/rules.example.toml
 FUZZ_EXAMPLES ?= 200
 
-.PHONY: help setup prerequisites dev stack test unit fuzz lint format typecheck migrate asyncapi finance bench chaos dlq-list dlq-replay clean
+.PHONY: help setup prerequisites dev stack test unit fuzz lint format typecheck migrate asyncapi finance bench chaos dlq-list dlq-replay alerts-test prometheus clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ stack: setup  ## run the distributed system (PostgreSQL, RabbitMQ, two billing r
 test: setup prerequisites lint typecheck  ## lint, type-check and run the whole test suite
 	$(UV) pytest
 
-prerequisites:  ## install (as root, with apt-get) or name what the tests need: PostgreSQL, RabbitMQ, Chromium
+prerequisites:  ## install (as root, with apt-get) or name what the tests need: PostgreSQL, RabbitMQ, Chromium, promtool
 	@./scripts/prerequisites.sh
 
 unit: setup  ## only the unit tests (no PostgreSQL or RabbitMQ needed)
@@ -67,6 +67,13 @@ dlq-list: setup  ## list dead-lettered messages (needs TOLLGATE_AMQP_URL)
 
 dlq-replay: setup  ## replay every dead-lettered message (needs TOLLGATE_AMQP_URL)
 	$(UV) tollgate dlq replay
+
+alerts-test: setup  ## check the alert rules and Prometheus configs with promtool and run the rules' unit tests
+	$(UV) pytest tests/unit/test_alert_rules.py tests/unit/test_dashboard.py
+
+prometheus:  ## Debian's Prometheus against `make stack` on 127.0.0.1:9090, with the alert rules (data in ./data/prometheus)
+	prometheus --config.file=deploy/observability/prometheus/prometheus-stack.yml \
+		--storage.tsdb.path=data/prometheus --web.listen-address=127.0.0.1:9090
 
 clean:  ## remove caches and the embedded data folder
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis data bench/results

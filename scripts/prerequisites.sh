@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What `make test` needs besides Python: PostgreSQL and RabbitMQ binaries (the tests use
 # running servers, or start throwaway ones from these), and Debian's Chromium for the
-# browser tests. Installs what is missing when it can (root with apt-get, as on CI),
+# browser tests, and promtool for the alert rules' tests. Installs what is missing when it can (root with apt-get, as on CI),
 # else stops before any test with one line saying what to install. Then starts the
 # machine's PostgreSQL and RabbitMQ when they are installed but not answering.
 set -euo pipefail
@@ -12,6 +12,8 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/n
 # The UI's tests drive Debian's headless Chromium (Playwright's own download does not work here).
 [ -n "${TOLLGATE_TEST_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
     || missing+=(chromium)
+# The alert rules' tests run promtool (Debian's prometheus package brings it).
+command -v promtool >/dev/null || missing+=(prometheus)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then

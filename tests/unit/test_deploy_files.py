@@ -1,8 +1,9 @@
 """The deployment files give every service what it needs (DESIGN.md §4, §6, §9).
 
 Nothing here needs Docker or a cluster: docker-compose.yml, the Kubernetes
-manifests, the Dockerfile and the init script are read as files and held
-against the services' real settings classes and the real `tollgate` command.
+manifests, the Dockerfile, the init script and the observability profile's
+files (deploy/observability) are read as files and held against the services'
+real settings classes, the real `tollgate` command and `tollgate stack`'s plan.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import subprocess
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -25,7 +27,9 @@ from auth.settings import AuthSettings
 from billing.settings import BillingSettings
 from gateway.settings import GatewaySettings
 from invoicing.settings import InvoicingSettings
+from tests.observability import ALERT_RULES, DASHBOARD, OBSERVABILITY
 from tollgate.cli import _parser as tollgate_command_line
+from tollgate.stack import plan as stack_plan
 from tollgate_shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +39,9 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 INIT_SQL = ROOT / "deploy" / "postgres" / "init-databases.sql"
 COLLECTOR_CONFIG = ROOT / "deploy" / "otel-collector.yaml"
 KUBERNETES = ROOT / "deploy" / "kubernetes"
+PROMETHEUS_CONFIG = OBSERVABILITY / "prometheus" / "prometheus.yml"
+PROMETHEUS_STACK_CONFIG = OBSERVABILITY / "prometheus" / "prometheus-stack.yml"
+GRAFANA_PROVISIONING = OBSERVABILITY / "grafana" / "provisioning"
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "auth": AuthSettings,
@@ -48,6 +55,12 @@ ALL_COMPOSE_SERVICES = {"rabbitmq", "postgres", "otel-collector", "migrate", *TO
 ONE_SHOT = {"migrate"}
 # The collector's image is built FROM scratch: no shell or client to run a check with.
 NO_HEALTHCHECK = {"otel-collector"}
+# Started only by `docker compose --profile observability up`.
+OBSERVABILITY_PROFILE = "observability"
+OBSERVABILITY_SERVICES = {"prometheus", "grafana"}
+# Every process serves its metrics there (TOLLGATE_METRICS_PORT, DESIGN.md §10);
+# under `tollgate stack`, from there on, one port per process in the plan's order.
+METRICS_PORT = 9464
 SHARED_SETTINGS = ("TOLLGATE_ENV", "TOLLGATE_SECRET_KEY", "TOLLGATE_INTERNAL_KEY", "TOLLGATE_AMQP_URL")
 UPSTREAM_SETTINGS = ("TOLLGATE_AUTH_URL", "TOLLGATE_BILLING_URL", "TOLLGATE_INVOICING_URL")
 
@@ -149,6 +162,8 @@ def test_rabbitmq_is_pinned_to_a_version_with_management() -> None:
 def test_third_party_images_are_pinned() -> None:
     assert re.fullmatch(r"postgres:16(\.\d+)*(-\w+)?", service("postgres")["image"])
     assert re.fullmatch(r"otel/opentelemetry-collector-contrib:\d+\.\d+\.\d+", service("otel-collector")["image"])
+    assert re.fullmatch(r"prom/prometheus:v\d+\.\d+\.\d+", service("prometheus")["image"])
+    assert re.fullmatch(r"grafana/grafana(-oss)?:\d+\.\d+\.\d+", service("grafana")["image"])
 
 
 def test_billing_runs_two_replicas() -> None:
@@ -313,6 +328,131 @@ def test_collector_receives_otlp_and_batches_to_the_debug_exporter() -> None:
         for kind in ("receivers", "processors", "exporters"):
             assert set(pipeline.get(kind, [])) <= set(config[kind]), f"{kind} used but not defined"
         assert "batch" in pipeline["processors"]
+
+
+# --- the observability profile (deploy/observability) --------------------------
+
+
+def bind_mounts(name: str) -> dict[str, Path]:
+    """Container path -> the repository file or folder mounted there."""
+    mounts: dict[str, Path] = {}
+    for volume in service(name).get("volumes", []):
+        source, target, *_ = str(volume).split(":")
+        if source.startswith("./"):
+            mounts[target] = ROOT / source
+    return mounts
+
+
+def prometheus_config() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    return loaded
+
+
+def scrape_jobs(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {job["job_name"]: job for job in config["scrape_configs"]}
+
+
+def test_observability_services_start_only_under_their_profile() -> None:
+    for name, definition in compose()["services"].items():
+        if name in OBSERVABILITY_SERVICES:
+            assert definition.get("profiles") == [OBSERVABILITY_PROFILE], name
+        else:
+            assert "profiles" not in definition, f"{name} would not start with a plain `docker compose up`"
+        if name not in OBSERVABILITY_SERVICES:
+            assert not set(definition.get("depends_on", {})) & OBSERVABILITY_SERVICES, name
+
+
+def test_every_file_compose_mounts_is_in_the_repository() -> None:
+    for name in compose()["services"]:
+        for target, source in bind_mounts(name).items():
+            assert source.exists(), f"{name} mounts {source.relative_to(ROOT)} at {target}: no such file"
+
+
+def test_observability_listens_on_this_machine_only() -> None:
+    for name in OBSERVABILITY_SERVICES:
+        assert all(str(port).startswith("127.0.0.1:") for port in service(name)["ports"]), name
+
+
+def test_prometheus_loads_its_config_and_the_alert_rules() -> None:
+    mounts = bind_mounts("prometheus")
+    (config_flag,) = [arg for arg in service("prometheus")["command"] if arg.startswith("--config.file=")]
+    config_path = config_flag.split("=", 1)[1]
+    assert mounts[config_path] == PROMETHEUS_CONFIG
+    rule_files = prometheus_config()["rule_files"]
+    assert rule_files, "no rule files"
+    for rule_file in rule_files:
+        # Prometheus resolves a relative rule file against the config's own folder.
+        in_container = rule_file if rule_file.startswith("/") else f"{Path(config_path).parent}/{rule_file}"
+        assert in_container in mounts, f"{rule_file} is not mounted beside the config"
+        assert mounts[in_container].is_file()
+        assert (PROMETHEUS_CONFIG.parent / rule_file).resolve() == mounts[in_container].resolve()
+    assert mounts[f"{Path(config_path).parent}/{ALERT_RULES.name}"] == ALERT_RULES
+
+
+def test_prometheus_scrapes_every_service_and_every_billing_replica_on_the_metrics_port() -> None:
+    jobs = scrape_jobs(prometheus_config())
+    for name in TOLLGATE_SERVICES:
+        assert name in jobs, f"no scrape job for {name}"
+        job = jobs[name]
+        targets = [target for static in job.get("static_configs", []) for target in static["targets"]]
+        discovered = job.get("dns_sd_configs", [])
+        if service(name).get("deploy", {}).get("replicas", 1) > 1:
+            # One target per replica: the service name's A records, not one address balancing over them.
+            assert targets == [] and len(discovered) == 1, f"{name} has replicas: scrape each through DNS"
+            (dns,) = discovered
+            assert (dns["names"], dns["type"], dns["port"]) == ([name], "A", METRICS_PORT)
+        else:
+            assert targets == [f"{name}:{METRICS_PORT}"], name
+
+
+def test_grafana_gets_its_provisioning_and_the_dashboards_its_provider_reads() -> None:
+    mounts = bind_mounts("grafana")
+    assert mounts["/etc/grafana/provisioning"] == GRAFANA_PROVISIONING
+    (provider,) = yaml.safe_load((GRAFANA_PROVISIONING / "dashboards" / "tollgate.yml").read_text())["providers"]
+    assert mounts[provider["options"]["path"]] == DASHBOARD.parent
+    (datasource,) = yaml.safe_load((GRAFANA_PROVISIONING / "datasources" / "prometheus.yml").read_text())["datasources"]
+    url = urlsplit(datasource["url"])
+    assert url.hostname == "prometheus" and any(
+        str(port).endswith(f":{url.port}") for port in service("prometheus")["ports"]
+    )
+    assert set(service("grafana")["depends_on"]) == {"prometheus"}
+    home = raw_environment("grafana")["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home == f"{provider['options']['path']}/{DASHBOARD.name}"
+
+
+@pytest.mark.parametrize("password", ["", "a-real-password"])
+def test_grafana_refuses_to_start_without_an_admin_password(password: str) -> None:
+    assert raw_environment("grafana")["GF_SECURITY_ADMIN_PASSWORD"] == "${GRAFANA_ADMIN_PASSWORD:-}"
+    shell, flag, script = service("grafana")["entrypoint"]
+    # Compose turns `$$` into `$`; /run.sh (the image's own entrypoint) is not on this machine.
+    result = subprocess.run(
+        [shell, flag, script.replace("$$", "$")],
+        env={"PATH": os.environ["PATH"], "GF_SECURITY_ADMIN_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if password:
+        assert result.returncode != 2 and "run.sh" in result.stderr
+    else:
+        assert result.returncode == 2 and "GRAFANA_ADMIN_PASSWORD" in result.stderr
+
+
+def test_the_local_prometheus_config_scrapes_each_process_of_tollgate_stack() -> None:
+    """Ports from 9464 in the order of `tollgate.stack.plan`: the layout proposed in docs/operations.md."""
+    jobs = scrape_jobs(yaml.safe_load(PROMETHEUS_STACK_CONFIG.read_text()))
+    scraped = {
+        (job, static["labels"]["process"], target)
+        for job, definition in jobs.items()
+        for static in definition["static_configs"]
+        for target in static["targets"]
+        if job != "prometheus"
+    }
+    expected = {
+        (name, instance, f"127.0.0.1:{METRICS_PORT + index}")
+        for index, (name, instance, _) in enumerate(stack_plan(8000))
+    }
+    assert scraped == expected
 
 
 # --- deploy/Dockerfile ---------------------------------------------------------
