@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` needs besides Python: PostgreSQL and RabbitMQ binaries (the tests use
-# running servers, or start throwaway ones from these), and Debian's Chromium for the
-# browser tests, and promtool for the alert rules' tests. Installs what is missing when it can (root with apt-get, as on CI),
-# else stops before any test with one line saying what to install. Then starts the
+# running servers, or start throwaway ones from these), Debian's Chromium for the browser
+# tests and promtool for the alert rules' tests. Installs what is missing when it can
+# (root with apt-get, as on CI), else stops before any test with one line saying what to install. Then starts the
 # machine's PostgreSQL and RabbitMQ when they are installed but not answering.
 set -euo pipefail
 
