@@ -152,7 +152,7 @@ async def proxy(
             return
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # No connection, so nothing reached the service: another endpoint may take it, whatever the method.
-            upstream.failed(endpoint, repr(exc))
+            upstream.failed(endpoint, str(exc))
             if not body_started and others_left:
                 continue
             log.warning("upstream %s unreachable", upstream.name)
