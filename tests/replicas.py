@@ -56,6 +56,15 @@ class SpanCollector:
     def endpoint(self, replica: str) -> str:
         return f"{self.url}/{replica}/v1/traces"
 
+    def environment(self, replica: str) -> dict[str, str]:
+        """What makes `replica` export its spans here."""
+        return {
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": self.endpoint(replica),
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            # Nothing dropped under load: the counts are compared exactly.
+            "OTEL_BSP_MAX_QUEUE_SIZE": "200000",
+        }
+
     def served(self, span_name: str) -> dict[str, int]:
         """Server spans named `span_name` (e.g. `POST /api/billing/orders`) per replica."""
         return {replica: spans[span_name] for replica, spans in self.server_spans.items()}
@@ -84,13 +93,16 @@ class Replica:
     log_path: Path
     port: int = field(default_factory=lambda: free_port_pair()[0])
     process: subprocess.Popen[bytes] | None = None
+    # Any of 127.0.0.0/8: replicas of one service on one port, as pods behind one name.
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
         command = [sys.executable, "-m", "tollgate.cli", "serve", self.service, "--port", str(self.port)]
+        command += ["--host", self.host]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [*command, "--instance", self.name], env=self.env, stdout=log, stderr=subprocess.STDOUT
@@ -104,6 +116,12 @@ class Replica:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown at all (a crash, the OOM killer)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
 
     async def stop(self) -> None:
         """SIGTERM (uvicorn's graceful shutdown), SIGKILL if it takes more than 20 s."""
@@ -149,16 +167,7 @@ async def replicas(
     try:
         for number, port in enumerate(ports, start=1):
             name = f"{service}-{number}"
-            tracing = (
-                {
-                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.endpoint(name),
-                    "OTEL_BSP_SCHEDULE_DELAY": "200",
-                    # Nothing dropped under load: the counts are compared exactly.
-                    "OTEL_BSP_MAX_QUEUE_SIZE": "200000",
-                }
-                if collector is not None
-                else {}
-            )
+            tracing = collector.environment(name) if collector is not None else {}
             env = replica_environment(**settings, **tracing)
             replica = Replica(service, name, env, log_dir / f"{name}.log", port)
             replica.start()

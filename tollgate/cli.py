@@ -31,7 +31,10 @@ def _parser() -> argparse.ArgumentParser:
 
     stack = commands.add_parser("stack", help="the distributed system on this machine")
     stack.add_argument("--port", type=int, default=8000)
-    stack.add_argument("--base-port", type=int, default=8101, help="first of the four loopback ports of the services")
+    stack.add_argument(
+        "--base-port", type=int, default=8101, help="auth's port; the billing replicas and invoicing take the next ones"
+    )
+    stack.add_argument("--billing-replicas", type=_positive, default=2, metavar="N", help="billing processes")
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("service", nargs="?", choices=("auth", "billing", "invoicing"))
@@ -69,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not 1 or more")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "data_dir", None) is not None:
@@ -98,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "stack":
         from tollgate.stack import run_stack
 
-        return run_stack(args.port, args.base_port)
+        return run_stack(args.port, args.base_port, args.billing_replicas)
     if args.command == "migrate":
         from tollgate.migrate import migrate
 

@@ -1,8 +1,11 @@
 """`tollgate stack`: the distributed system on this machine.
 
-Four services as separate processes (billing with two replicas) against the
-configured PostgreSQL and RabbitMQ, the gateway on 127.0.0.1:PORT balancing
-across the billing replicas. It never starts a finance approval service.
+Four services as separate processes (billing with `--billing-replicas`, two by
+default) against the configured PostgreSQL and RabbitMQ, the gateway on
+127.0.0.1:PORT balancing across the billing replicas. A process that ends is
+started again after a pause that doubles while it keeps ending (1 s up to
+30 s), and says so; the stack itself stops only on Ctrl-C or SIGTERM, and then
+stops everything. It never starts a finance approval service.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from tollgate.migrate import migrate
 from tollgate.services import BACKEND_SERVICES, SERVICES, startup_settings
@@ -21,6 +25,10 @@ from tollgate.services import BACKEND_SERVICES, SERVICES, startup_settings
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/tollgate_{service}"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 BASE_PORT = 8101
+BILLING_REPLICAS = 2
+# A process that ran this long before it ended is started again at once, not after a longer pause.
+STABLE_SECONDS = 60.0
+FIRST_PAUSE, LONGEST_PAUSE = 1.0, 30.0
 
 
 def stack_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -34,15 +42,16 @@ def stack_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def plan(port: int, base_port: int = BASE_PORT) -> list[tuple[str, str, int]]:
-    """(service, instance name, port) of every process; billing runs twice."""
-    processes = [
+def plan(port: int, base_port: int = BASE_PORT, billing_replicas: int = BILLING_REPLICAS) -> list[tuple[str, str, int]]:
+    """(service, instance name, port) of every process: auth on `base_port`, the billing replicas on the
+    ports after it, then invoicing; the gateway on `port`."""
+    billing = [("billing", f"billing-{n}", base_port + n) for n in range(1, billing_replicas + 1)]
+    return [
         ("auth", "auth-1", base_port),
-        ("billing", "billing-1", base_port + 1),
-        ("billing", "billing-2", base_port + 2),
-        ("invoicing", "invoicing-1", base_port + 3),
+        *billing,
+        ("invoicing", "invoicing-1", base_port + billing_replicas + 1),
+        ("gateway", "gateway-1", port),
     ]
-    return [*processes, ("gateway", "gateway-1", port)]
 
 
 def upstream_settings(processes: Iterable[tuple[str, str, int]]) -> dict[str, str]:
@@ -53,17 +62,12 @@ def upstream_settings(processes: Iterable[tuple[str, str, int]]) -> dict[str, st
     return {f"TOLLGATE_{service.upper()}_URL": ",".join(addresses) for service, addresses in urls.items()}
 
 
-def wait_ready(url: str, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (a loopback URL of our own)
-                if response.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.5)
-    return False
+def answers_200(url: str, timeout: float = 2) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (a loopback URL of our own)
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 def serve_command(service: str, port: int, instance: str) -> list[str]:
@@ -71,9 +75,74 @@ def serve_command(service: str, port: int, instance: str) -> list[str]:
     return [sys.executable, "-m", "tollgate.cli", "serve", service, "--port", str(port), "--instance", instance]
 
 
-def run_stack(port: int, base_port: int = BASE_PORT) -> int:
+def say(message: str) -> None:
+    print(f"tollgate stack: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Child:
+    """One process of the stack, and what its supervisor knows of it."""
+
+    instance: str
+    command: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    ended_in_a_row: int = 0
+    restart_at: float | None = None
+
+    def start(self, env: Mapping[str, str]) -> None:
+        self.process = subprocess.Popen(self.command, env=dict(env))  # noqa: S603 (our own command)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        say(f"{self.instance} started (pid {self.process.pid})")
+
+    def tend(self, env: Mapping[str, str], now: float) -> None:
+        """Start it again if it ended and its pause is over; schedule that pause when it has just ended."""
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.start(env)
+            return
+        process = self.process
+        code = process.poll() if process is not None else None
+        if process is None or code is None:
+            return
+        ran = now - self.started_at
+        self.ended_in_a_row = 1 if ran >= STABLE_SECONDS else self.ended_in_a_row + 1
+        pause = min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** (self.ended_in_a_row - 1))
+        self.restart_at = now + pause
+        say(f"{self.instance} (pid {process.pid}) ended with {_exit(code)} after {ran:.0f}s; again in {pause:.0f}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+    def wait(self, timeout: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _exit(code: int) -> str:
+    if code < 0:
+        return signal.Signals(-code).name
+    return f"code {code}"
+
+
+class Stopped(Exception):
+    """SIGTERM reached the stack."""
+
+
+def _stopped(*_: object) -> None:
+    raise Stopped
+
+
+def run_stack(port: int, base_port: int = BASE_PORT, billing_replicas: int = BILLING_REPLICAS) -> int:
     env = stack_environment()
-    processes = plan(port, base_port)
+    processes = plan(port, base_port, billing_replicas)
     env.update(upstream_settings(processes))
     os.environ.update({k: v for k, v in env.items() if k.startswith("TOLLGATE_")})
     # Every process's settings, checked here: a mistake is one line before anything starts,
@@ -81,32 +150,29 @@ def run_stack(port: int, base_port: int = BASE_PORT) -> int:
     for service in SERVICES:
         startup_settings(service)
     migrate(list(BACKEND_SERVICES))
-    children = [
-        subprocess.Popen(serve_command(service, service_port, instance), env=env)  # noqa: S603 (our own command)
-        for service, instance, service_port in processes
-    ]
-
-    def stop(*_: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
+    children = [Child(instance, serve_command(service, at, instance)) for service, instance, at in processes]
+    signal.signal(signal.SIGTERM, _stopped)
     try:
-        if wait_ready(f"http://127.0.0.1:{port}/readyz"):
-            print(f"Tollgate (distributed) on http://127.0.0.1:{port}", flush=True)
-        else:
-            print("Tollgate (distributed) did not become ready in time; see the logs above", file=sys.stderr)
-        while all(child.poll() is None for child in children):
+        for child in children:
+            child.start(env)
+        announced, started = False, time.monotonic()
+        while True:
+            now = time.monotonic()
+            for child in children:
+                child.tend(env, now)
+            if not announced and answers_200(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                print(f"Tollgate (distributed) on http://127.0.0.1:{port}", flush=True)
+                announced = True
+            elif not announced and now - started > 90:
+                say("not ready after 90s; see the logs above (still trying)")
+                started = float("inf")
             time.sleep(0.5)
-        print("a process of the stack ended; stopping the others", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
+        say("stopping")
         return 0
     finally:
-        stop()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping already: a second SIGTERM must not cut it short
         for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            child.stop()
+        for child in children:
+            child.wait(timeout=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -151,7 +152,23 @@ async def test_tollgate_dev_runs_everything_in_one_process(
     assert await asyncio.to_thread(process.wait, 20) == 0
 
 
-async def test_tollgate_stack_runs_the_distributed_system(
+def _started(log: Path) -> dict[str, list[int]]:
+    """Instance → the pids `tollgate stack` said it started it with, in order."""
+    pids: dict[str, list[int]] = {}
+    for match in re.finditer(r"tollgate stack: (\S+) started \(pid (\d+)\)", log.read_text(errors="replace")):
+        pids.setdefault(match[1], []).append(int(match[2]))
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_tollgate_stack_runs_the_distributed_system_and_starts_a_replica_that_dies_again(
     launch: Any, tmp_path: Path, databases: DatabaseFactory, amqp_url: str
 ) -> None:
     urls = {service: await databases.fresh(service) for service in ("auth", "billing", "invoicing")}
@@ -159,7 +176,8 @@ async def test_tollgate_stack_runs_the_distributed_system(
         TOLLGATE_AMQP_URL=amqp_url, **{f"TOLLGATE_{service.upper()}_DATABASE_URL": url for service, url in urls.items()}
     )
     port, base_port = free_port_pair()
-    launch(["stack", "--port", str(port), "--base-port", str(base_port)], env, tmp_path / "stack.log")
+    log = tmp_path / "stack.log"
+    stack = launch(["stack", "--port", str(port), "--base-port", str(base_port)], env, log)
     base = f"http://127.0.0.1:{port}"
     await wait_ready(base, timeout=90)
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
@@ -178,6 +196,31 @@ async def test_tollgate_stack_runs_the_distributed_system(
             return queue.declaration_result.consumer_count or 0
 
     assert await wait_for(billing_consumers) == 2  # two billing replicas compete for the queue
+
+    # --- kill -9 one replica: the stack logs it, keeps running and starts it again
+    killed = _started(log)["billing-2"][0]
+    os.kill(killed, signal.SIGKILL)
+
+    async def started_again() -> int | None:
+        pids = _started(log)["billing-2"]
+        return pids[-1] if len(pids) == 2 else None
+
+    again = await wait_for(started_again, timeout=30)
+    assert f"billing-2 (pid {killed}) ended with SIGKILL" in log.read_text()
+    assert stack.poll() is None
+
+    async def both_consuming() -> bool:
+        return await billing_consumers() == 2
+
+    await wait_for(both_consuming, timeout=90)
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        assert (await client.get("/api/billing/openapi.json")).status_code == 200
+
+    # --- SIGTERM to the stack stops everything it started
+    stack.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(stack.wait, 60) == 0
+    everyone = [pid for pids in _started(log).values() for pid in pids]
+    assert again in everyone and not [pid for pid in everyone if _alive(pid)]
 
 
 REAL_SECRETS = {"TOLLGATE_SECRET_KEY": "a real secret of the tests 0123456789", "TOLLGATE_INTERNAL_KEY": "x" * 40}

@@ -18,8 +18,11 @@ import httpx
 import pytest
 
 from billing.handlers import open_wallet
+from tests.auth_client import AuthClient, User
 from tests.harness import amqp_url_via, fetch, wait_for
+from tests.integration.test_invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, valid_gstin
 from tollgate.throwaway import TcpProxy
+from tollgate_shared.bus import topology
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import AccountCreated
 
@@ -204,7 +207,50 @@ async def test_unrouted_events_are_kept_for_operators_not_returned(start_system:
             queue = await channel.declare_queue("ops.unrouted", passive=True)
             return queue.declaration_result.message_count or 0
 
-    assert await wait_for(unrouted) >= 2  # account.created (billing is not running) and user.created
+    assert await wait_for(unrouted) >= 1  # account.created: billing, its consumer, is not running
+
+
+async def queue_length(amqp_url: str, queue: str) -> int:
+    async with await aio_pika.connect(amqp_url) as connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        return declared.declaration_result.message_count or 0
+
+
+async def test_a_normal_day_leaves_ops_unrouted_empty_and_an_unknown_key_still_lands_there(
+    start_system: Any, amqp_url: str
+) -> None:
+    system = await start_system()
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=20) as http:
+        client = AuthClient(http)
+        admin = await client.sign_up()  # account and user created, login succeeded
+        assert (await client.login(User(admin.email, password="wrong password"))).status_code == 401
+        member = await client.add_user(admin)
+        rule = {"user_id": member.id, "start_ip": "10.0.0.1", "end_ip": "10.0.0.9", "description": "office"}
+        assert (await client.call("POST", "/api/account/ip-restrictions", admin, json=rule)).status_code == 201
+        await valid_gstin(client, admin, "Karnataka", KARNATAKA_GSTIN)
+        threshold = {"low_balance_threshold": "5000.00"}
+        assert (await client.call("PUT", "/api/billing/threshold", admin, json=threshold)).status_code == 200
+        started = await client.call("POST", "/api/billing/credits/online", admin, json={"amount": "10000.00"})
+        page = started.json()["redirect_url"]
+        assert (await http.post(page, data={"card_number": "4242424242424242"})).status_code == 303  # a receipt
+        paid = await client.call("POST", "/api/billing/orders", admin, json={"order_id": "ORD-1", "items": [ITEM]})
+        assert paid.json()["status"] == "paid", paid.text  # the balance falls below the threshold
+        declined = await client.call("POST", "/api/billing/credits/online", admin, json={"amount": "100.00"})
+        await http.post(declined.json()["redirect_url"], data={"card_number": "4000000000000002"})
+        offline = {"amount": "500.00", "mode": "neft", "reference": "UTR-1", "paid_on": "2026-01-05"}
+        assert (await client.call("POST", "/api/billing/credits/offline", admin, json=offline)).status_code == 202
+        await invoice_of(client, admin, "ORD-1", "paid")
+        assert (await client.call("POST", "/api/auth/logout", admin)).status_code == 204  # a session revoked
+
+    for service in ("auth", "billing", "invoicing"):
+        await wait_for(lambda service=service: _is_zero(unsent_events(system.database_urls[service])), timeout=30)
+    await asyncio.sleep(0.5)  # the last confirms are in; the broker has routed all of it
+    assert await queue_length(amqp_url, topology.UNROUTED_QUEUE) == 0
+    assert await queue_length(amqp_url, topology.ARCHIVE_QUEUE) > 0  # invoice.issued, login.succeeded, ...
+
+    await publish_raw(amqp_url, "billing.odrer.placed", b"{}", str(uuid.uuid4()))  # a typo nobody consumes
+    assert await wait_for(lambda: queue_length(amqp_url, topology.UNROUTED_QUEUE)) == 1
 
 
 async def test_consumers_resume_after_the_broker_connection_comes_back(start_system: Any, amqp_url: str) -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 
 from tests.conftest import settings_for
-from tests.harness import wait_for
+from tests.harness import free_port_pair, wait_for
 from tollgate.services import SERVICES
 
 pytestmark = pytest.mark.integration
@@ -128,3 +132,152 @@ async def test_a_service_answering_garbage_is_a_502(start_system: Any) -> None:
         assert answer.status_code == 502 and answer.json()["code"] == "bad_gateway"
         assert answer.headers["content-type"] == "application/problem+json"
     server.close()
+
+
+# --- replicas found by name, ejected and taken back (issue 16) ---------------------------------------------
+class Stub:
+    """A stand-in replica on one loopback address: answers every request with its name, counts the
+    requests and the connections they came on."""
+
+    def __init__(self, name: str, host: str, port: int) -> None:
+        self.name, self.host, self.port = name, host, port
+        self.requests = 0
+        self.ready = True
+        self.connections: set[int] = set()
+        self._runner: web.AppRunner | None = None
+
+    async def _answer(self, request: web.Request) -> web.Response:
+        if request.path == "/readyz":
+            return web.json_response({}, status=200 if self.ready else 503)
+        self.requests += 1
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if peer is not None:
+            self.connections.add(peer[1])
+        return web.json_response({"replica": self.name})
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._answer)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+def port_free_on(hosts: list[str]) -> int:
+    """A port nobody listens on at any of `hosts` (loopback addresses: all of 127.0.0.0/8 is)."""
+    for _ in range(50):
+        port = free_port_pair()[0]
+        try:
+            for host in hosts:
+                with socket.socket() as probe:
+                    probe.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise AssertionError("no port free on every address")
+
+
+@pytest.fixture
+async def stubs() -> AsyncIterator[list[Stub]]:
+    started: list[Stub] = []
+    yield started
+    for stub in started:
+        await stub.stop()
+
+
+async def test_the_gateway_balances_over_a_name_finds_a_new_replica_and_leaves_a_stopped_one(
+    start_system: Any, stubs: list[Stub], tmp_path: Path
+) -> None:
+    addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+    port = port_free_on(addresses)
+    for number, address in enumerate(addresses[:2], start=1):
+        stubs.append(Stub(f"billing-{number}", address, port))
+        await stubs[-1].start()
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.2 billing-replicas\n127.0.0.3 billing-replicas\n")
+    system = await start_system(
+        services=("auth",),
+        gateway_upstreams={"billing_url": f"http://billing-replicas:{port}"},
+        gateway_settings={
+            "upstream_hosts_file": str(hosts),
+            "upstream_resolve_interval": 0.2,
+            "upstream_health_interval": 0.2,
+        },
+    )
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        for _ in range(20):
+            assert (await client.get("/api/billing/openapi.json")).status_code == 200
+        assert [stub.requests for stub in stubs] == [10, 10]
+
+        third = Stub("billing-3", addresses[2], port)
+        await third.start()
+        stubs.append(third)
+        hosts.write_text(hosts.read_text() + "127.0.0.4 billing-replicas\n")
+
+        async def third_served() -> bool:
+            assert (await client.get("/api/billing/openapi.json")).status_code == 200
+            return third.requests > 0
+
+        await wait_for(third_served, timeout=5)
+
+        # Stopped: its connections are refused, and a POST goes to another replica (nothing was sent).
+        await stubs[0].stop()
+        before = stubs[0].requests
+        for _ in range(30):
+            answer = await client.post("/api/billing/webhooks/stub", json={})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["replica"] != "billing-1"
+        assert stubs[0].requests == before
+
+
+async def test_a_replica_that_fails_its_health_check_gets_no_requests_until_it_passes_again(
+    start_system: Any, stubs: list[Stub]
+) -> None:
+    port = port_free_on(["127.0.0.2", "127.0.0.3"])
+    healthy, sick = Stub("healthy", "127.0.0.2", port), Stub("sick", "127.0.0.3", port)
+    for stub in (healthy, sick):
+        await stub.start()
+        stubs.append(stub)
+    system = await start_system(
+        services=("auth",),
+        gateway_upstreams={"billing_url": f"http://127.0.0.2:{port},http://127.0.0.3:{port}"},
+        gateway_settings={"upstream_health_interval": 0.2},
+    )
+    sick.ready = False
+    await asyncio.sleep(0.6)  # a health check or two
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        before = sick.requests
+        for _ in range(10):
+            assert (await client.get("/api/billing/openapi.json")).json()["replica"] == "healthy"
+        assert sick.requests == before
+        sick.ready = True
+
+        async def sick_served_again() -> bool:
+            await client.get("/api/billing/openapi.json")
+            return sick.requests > before
+
+        await wait_for(sick_served_again, timeout=5)
+
+
+async def test_connections_to_a_service_are_reused_for_their_lifetime_and_no_longer(
+    start_system: Any, stubs: list[Stub]
+) -> None:
+    stub = Stub("billing-1", "127.0.0.2", port_free_on(["127.0.0.2"]))
+    await stub.start()
+    stubs.append(stub)
+    system = await start_system(
+        services=("auth",),
+        gateway_upstreams={"billing_url": f"http://127.0.0.2:{stub.port}"},
+        gateway_settings={"upstream_connection_lifetime": 0.5},
+    )
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        for _ in range(30):  # one at a time, about 1.5 s in all, never idle for long
+            assert (await client.get("/api/billing/openapi.json")).status_code == 200
+            await asyncio.sleep(0.05)
+    # Kept alive (far fewer connections than requests), but renewed within the 1.5 s.
+    assert 2 <= len(stub.connections) <= 10, stub.connections

@@ -548,6 +548,10 @@ def test_kubernetes_billing_runs_two_replicas() -> None:
     assert objects("Deployment")["billing"]["spec"]["replicas"] == 2
 
 
+def test_kubernetes_billing_service_is_headless_so_the_gateway_sees_each_replica() -> None:
+    assert objects("Service")["billing"]["spec"]["clusterIP"] == "None"
+
+
 def test_kubernetes_services_reach_their_deployments() -> None:
     services = objects("Service")
     gateway_env = container_environment(next(containers(objects("Deployment")["gateway"])))

@@ -15,7 +15,7 @@ from billing.adapters.tables import messaging, metadata
 from billing.api import offline_payments, orders, payments, profile, sandbox, wallet
 from billing.api.idempotency import install_replay
 from billing.domain.payments import PaymentProvider
-from billing.handlers import DECISIONS_QUEUE, FINANCE_QUEUE, event_handlers
+from billing.handlers import DECISIONS_QUEUE, OUTBOUND_QUEUES, event_handlers
 from billing.idempotency import forget_expired_keys
 from billing.settings import BillingSettings
 from tollgate_shared.auth_upstream import follow_revocations
@@ -44,8 +44,7 @@ def definition(settings: BillingSettings, consumers: Consumers | None = None) ->
         ],
         consumers=event_handlers(settings) if consumers is None else consumers,
         api_prefix="/api/billing",
-        # The finance approval service reads submissions from a queue billing keeps for it.
-        outbound_queues={FINANCE_QUEUE: ("billing.offline_payment.submitted",)},
+        outbound_queues=OUTBOUND_QUEUES,
         trusted_publishers={DECISIONS_QUEUE: settings.finance_broker_user},
         description="Credits, payments, offline approvals and orders.",
     )

@@ -71,6 +71,8 @@ async def apply_finance_decision(session: AsyncSession, event: Envelope, *, sett
 
 FINANCE_QUEUE = "finance.offline-payments"
 DECISIONS_QUEUE = "billing.finance-decisions"
+# Queues billing declares for another consumer: the finance approval service reads submissions from this one.
+OUTBOUND_QUEUES: dict[str, tuple[str, ...]] = {FINANCE_QUEUE: ("billing.offline_payment.submitted",)}
 
 
 def event_handlers(settings: BillingSettings) -> Consumers:

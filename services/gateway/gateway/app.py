@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,16 +20,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access import EdgeAccess, Refusal
 from gateway.client_address import Address, client_address, parse_address, trusted_ranges
+from gateway.connections import BoundedLifetimeConnector
 from gateway.cors import answer_preflight, is_preflight, origin_of, with_cors
 from gateway.headers import SECURITY_HEADERS, UI_HEADERS
 from gateway.ip_index import IpRuleIndex
 from gateway.problems import send_problem
-from gateway.proxy import ProxySettings, Upstream, proxy, request_id_of
+from gateway.proxy import ProxySettings, proxy, request_id_of
 from gateway.rate_limit import RateLimiter
+from gateway.resolver import HostsFileResolver, Resolver, SystemResolver
 from gateway.routes import route
 from gateway.rule_sync import RuleSync
 from gateway.settings import GatewaySettings
 from gateway.ui_files import add_ui_routes
+from gateway.upstreams import Ejection, Upstream
 from tollgate_shared.auth_upstream import fetch_signed_json
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
@@ -63,7 +67,7 @@ class Gateway:
         self.bus_started = asyncio.Event()
         self.trusted = trusted_ranges(settings.trusted_networks())
         self.cors_origins = settings.allowed_origins()
-        self.upstreams = {name: Upstream(name, urls) for name, urls in settings.upstream_urls().items()}
+        self.upstreams = _upstreams(settings)
         self.timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=settings.upstream_connect_timeout, sock_read=settings.upstream_timeout
         )
@@ -135,6 +139,30 @@ class Gateway:
             caller=self.instance,
         )
 
+    async def find_endpoints(self) -> None:
+        """Resolve every service's names once before serving (a slow resolver does not hold the start up:
+        until a name resolves, its URL is used as written)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(upstream.refresh() for upstream in self.upstreams.values() if upstream.has_names)),
+                timeout=self.settings.upstream_resolve_interval,
+            )
+
+    def watch_endpoints(self) -> list[asyncio.Task[None]]:
+        """Re-resolve the names and health-check every endpoint, for as long as the gateway runs."""
+        assert self.session is not None
+        settings = self.settings
+        tasks = []
+        for name, upstream in self.upstreams.items():
+            if upstream.has_names:
+                resolving = upstream.keep_resolving(settings.upstream_resolve_interval)
+                tasks.append(asyncio.create_task(resolving, name=f"gateway-resolve-{name}"))
+            checking = upstream.keep_checking(
+                self.session, settings.upstream_health_interval, settings.upstream_health_timeout
+            )
+            tasks.append(asyncio.create_task(checking, name=f"gateway-health-{name}"))
+        return tasks
+
     async def upstreams_ready(self) -> dict[str, bool]:
         """Each service is ready when at least one of its replicas says so."""
         assert self.session is not None
@@ -157,16 +185,18 @@ class Gateway:
     def _build_api(self) -> FastAPI:
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, ttl_dns_cache=300)
+            connector = BoundedLifetimeConnector(lifetime=self.settings.upstream_connection_lifetime)
             self.session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
             )
+            await self.find_endpoints()
             self.bus = build_bus(self.settings, broker=self.broker, instance=self.instance)
             self.bus.subscribe(self.sync.subscription())
             self.bus.on_reconnect(self.sync.on_reconnect)
             tasks = [
                 asyncio.create_task(start_bus_until_up(self.bus, self.bus_started), name="gateway-bus"),
                 asyncio.create_task(self.sync.keep_in_sync(), name="gateway-rule-sync"),
+                *self.watch_endpoints(),
             ]
             try:
                 yield
@@ -208,6 +238,17 @@ class Gateway:
 
         add_ui_routes(api)  # after the routes above: the UI's pages answer only what is left
         return api
+
+
+def _upstreams(settings: GatewaySettings) -> dict[str, Upstream]:
+    resolver: Resolver = SystemResolver()
+    if settings.upstream_hosts_file:
+        resolver = HostsFileResolver(Path(settings.upstream_hosts_file), resolver)
+    ejection = Ejection(settings.upstream_ejection_seconds, settings.upstream_ejection_max_seconds)
+    return {
+        name: Upstream(name, urls, resolver=resolver, ejection=ejection)
+        for name, urls in settings.upstream_urls().items()
+    }
 
 
 def _with_headers(send: Send, path: str) -> Send:

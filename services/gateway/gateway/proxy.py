@@ -6,7 +6,6 @@ answer a 502, a body over the limit a 413: all problem details.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 import uuid
@@ -20,30 +19,19 @@ from starlette.types import Receive, Scope, Send
 from gateway.credentials import without_credentials
 from gateway.headers import HOP_BY_HOP, SECURITY_HEADERS, SET_BY_GATEWAY, TRACE_CONTEXT, connection_tokens
 from gateway.problems import send_problem
+from gateway.upstreams import Upstream
 from tollgate_shared.access_tokens import Principal
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 
 log = logging.getLogger(__name__)
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 CHUNK = 64 * 1024
+# Methods whose request, sent twice, has the effect of one (RFC 9110 §9.2.2) and that carry no body here.
+RESENDABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class BodyTooLarge(Exception):
     pass
-
-
-class Upstream:
-    """A service's replicas, used in turn."""
-
-    def __init__(self, name: str, urls: list[str]) -> None:
-        self.name = name
-        self.urls = [url.rstrip("/") for url in urls]
-        self._next = itertools.cycle(range(len(self.urls)))
-
-    def order(self) -> list[str]:
-        """All replicas, starting with the next one in turn."""
-        start = next(self._next)
-        return self.urls[start:] + self.urls[:start]
 
 
 @dataclass(frozen=True)
@@ -140,17 +128,21 @@ async def proxy(
     query = scope.get("query_string", b"").decode("latin-1")
     target = path + (f"?{query}" if query else "")
     has_body = declared not in (None, 0) or any(n == b"transfer-encoding" for n, _ in scope["headers"])
-    for attempt, base in enumerate(upstream.order()):
+    resendable = scope["method"] in RESENDABLE and not has_body
+    endpoints = upstream.candidates()
+    for attempt, endpoint in enumerate(endpoints):
+        others_left = attempt + 1 < len(endpoints)
         try:
             async with session.request(
                 scope["method"],
-                base + target,
+                endpoint.url + target,
                 headers=headers,
                 data=body() if has_body else None,
                 allow_redirects=False,
                 timeout=client_timeout,
                 auto_decompress=False,
             ) as response:
+                upstream.succeeded(endpoint)
                 await _relay_response(response, send, request_id)
                 return
         except BodyTooLarge:
@@ -158,15 +150,13 @@ async def proxy(
                 send, 413, "body_too_large", f"The body exceeds {settings.max_body_bytes} bytes.", request_id
             )
             return
-        except aiohttp.ClientConnectorError:
-            # Nothing was sent yet: another replica may take it.
-            if not body_started and attempt + 1 < len(upstream.urls):
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # No connection, so nothing reached the service: another endpoint may take it, whatever the method.
+            upstream.failed(endpoint, str(exc))
+            if not body_started and others_left:
                 continue
             log.warning("upstream %s unreachable", upstream.name)
-            await send_problem(
-                send, 503, "service_unavailable", f"The {upstream.name} service is unavailable.", request_id
-            )
-            return
+            break
         except (TimeoutError, aiohttp.ServerTimeoutError):
             log.warning("upstream %s timed out", upstream.name)
             await send_problem(
@@ -181,9 +171,14 @@ async def proxy(
                     send, 413, "body_too_large", f"The body exceeds {settings.max_body_bytes} bytes.", request_id
                 )
                 return
+            # The request may have reached the service: only one that does nothing when sent twice goes again.
+            if resendable and others_left and isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+                log.info("upstream %s dropped a %s; sending it to another endpoint", upstream.name, scope["method"])
+                continue
             log.warning("upstream %s failed: %r", upstream.name, exc)
             await send_problem(send, 502, "bad_gateway", f"The {upstream.name} service answered badly.", request_id)
             return
+    await send_problem(send, 503, "service_unavailable", f"The {upstream.name} service is unavailable.", request_id)
 
 
 class _ResponseStarted(Exception):

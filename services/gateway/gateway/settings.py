@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
+from gateway.upstreams import parse_target
 from tollgate_shared.settings import ServiceSettings
 
 
@@ -15,9 +16,21 @@ def _split(value: str) -> list[str]:
 class GatewaySettings(ServiceSettings):
     service_name: ClassVar[str] = "gateway"
 
-    # Upstreams: one address per service, or a comma-separated list of replicas.
+    # Upstreams: one URL per service, or a comma-separated list. A URL with a host name stands for every
+    # address the name resolves to (a Kubernetes headless Service: one per pod), resolved again regularly.
     billing_url: str = "http://127.0.0.1:8102"
     invoicing_url: str = "http://127.0.0.1:8103"
+    upstream_resolve_interval: float = Field(default=5.0, gt=0)
+    # Every endpoint's GET /readyz, this often: a failure ejects it, a pass takes it back.
+    upstream_health_interval: float = Field(default=2.0, gt=0)
+    upstream_health_timeout: float = Field(default=2.0, gt=0)
+    # An ejected endpoint is left out this long, doubled with each failure in a row, up to the longest.
+    upstream_ejection_seconds: float = Field(default=1.0, gt=0)
+    upstream_ejection_max_seconds: float = Field(default=30.0, gt=0)
+    # A connection to a service is reused for this long at most (a new replica gets its share).
+    upstream_connection_lifetime: float = Field(default=60.0, gt=0)
+    # A hosts(5)-format file read on every resolve, whose names win over DNS (replicas by hand, tests).
+    upstream_hosts_file: str = ""
     # CIDRs whose X-Forwarded-For the gateway believes; empty: nobody's.
     trusted_proxies: str = ""
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -37,6 +50,13 @@ class GatewaySettings(ServiceSettings):
                 ip_network(cidr, strict=False)
             except ValueError:
                 raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/8 or fd00::/8") from None
+        return value
+
+    @field_validator("auth_url", "billing_url", "invoicing_url")
+    @classmethod
+    def _urls(cls, value: str) -> str:
+        for url in _split(value):
+            parse_target(url)
         return value
 
     def upstream_urls(self) -> dict[str, list[str]]:

@@ -39,6 +39,7 @@ from tollgate_shared.bus.base import (
 )
 from tollgate_shared.bus.outages import Outages
 from tollgate_shared.bus.publisher_mark import PublisherMarks, publisher_of
+from tollgate_shared.events.catalogue import CATALOGUE
 
 log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_SECONDS = 10.0
@@ -346,15 +347,26 @@ def _paused_with(sub: Subscription, failed: Subscription, dependency: str) -> bo
 
 
 async def declare_exchanges(channel: AbstractChannel) -> AbstractExchange:
-    """`tollgate.events`, with `tollgate.unrouted` → `ops.unrouted` as its alternate exchange."""
+    """`tollgate.events`, with `tollgate.unrouted` → `ops.unrouted` as its alternate exchange, and
+    `ops.events-archive` bound to the event types no service consumes by design (and to no others):
+    RabbitMQ hands the alternate exchange only what no queue takes, so `ops.unrouted` gets only mistakes."""
     unrouted = await channel.declare_exchange(topology.UNROUTED_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
     queue = await channel.declare_queue(
         topology.UNROUTED_QUEUE, durable=True, arguments=topology.UNROUTED_QUEUE_ARGUMENTS
     )
     await queue.bind(unrouted)
-    return await channel.declare_exchange(
+    exchange = await channel.declare_exchange(
         topology.EXCHANGE,
         aio_pika.ExchangeType.TOPIC,
         durable=True,
         arguments={"alternate-exchange": topology.UNROUTED_EXCHANGE},
     )
+    archive = await channel.declare_queue(
+        topology.ARCHIVE_QUEUE, durable=True, arguments=topology.ARCHIVE_QUEUE_ARGUMENTS
+    )
+    for event_type, spec in CATALOGUE.items():
+        if spec.archived:
+            await archive.bind(exchange, routing_key=event_type)
+        else:  # a type that gained a consumer: no copy in the archive any more (unbinding nothing is fine)
+            await archive.unbind(exchange, routing_key=event_type)
+    return exchange

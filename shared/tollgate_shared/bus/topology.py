@@ -8,6 +8,9 @@ EXCHANGE = "tollgate.events"
 UNROUTED_EXCHANGE = "tollgate.unrouted"
 UNROUTED_QUEUE = "ops.unrouted"
 UNROUTED_MAX_LENGTH = 100_000
+# Events no service consumes by design (the catalogue's `archived`): the newest of them, for operators.
+ARCHIVE_QUEUE = "ops.events-archive"
+ARCHIVE_MAX_LENGTH = 10_000
 
 
 def dead_letter_queue(queue: str) -> str:
@@ -49,5 +52,10 @@ DEAD_LETTER_QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}
 UNROUTED_QUEUE_ARGUMENTS: dict[str, Any] = {
     "x-queue-type": "quorum",
     "x-max-length": UNROUTED_MAX_LENGTH,
+    "x-overflow": "drop-head",
+}
+ARCHIVE_QUEUE_ARGUMENTS: dict[str, Any] = {
+    "x-queue-type": "quorum",
+    "x-max-length": ARCHIVE_MAX_LENGTH,
     "x-overflow": "drop-head",
 }

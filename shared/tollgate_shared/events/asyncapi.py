@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from tollgate_shared.bus.base import ATTEMPT_HEADER
-from tollgate_shared.bus.topology import EXCHANGE
+from tollgate_shared.bus.topology import ARCHIVE_MAX_LENGTH, ARCHIVE_QUEUE, EXCHANGE, UNROUTED_QUEUE
 from tollgate_shared.events.catalogue import CATALOGUE
 from tollgate_shared.events.envelope import Envelope
 
@@ -64,6 +64,7 @@ def _message(event_type: str) -> dict[str, Any]:
         "bindings": {"amqp": {"deliveryMode": 2, "messageType": event_type, "bindingVersion": "0.3.0"}},
         "x-producer": spec.producer,
         "x-consumers": spec.consumers,
+        **({"x-archived-in": ARCHIVE_QUEUE} if spec.archived else {}),
     }
 
 
@@ -95,7 +96,7 @@ def build_document() -> dict[str, Any]:
         operations[f"{key}Receive"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{key}"},
-            "summary": f"Consumed by: {spec.consumers}",
+            "summary": f"Consumed by: {spec.consumers}" + (f"; kept in {ARCHIVE_QUEUE}" if spec.archived else ""),
             "messages": [{"$ref": f"#/channels/{key}/messages/{key}"}],
         }
     return {
@@ -109,7 +110,10 @@ def build_document() -> dict[str, Any]:
                 "event type and the AMQP `message_id` is the event id. Consumers deduplicate on the id. "
                 "Decisions of the finance approval service (`finance.offline_payment.decided`) are accepted "
                 "only when the AMQP `user_id` property is the configured finance broker user. Money is a "
-                "decimal string with two places. Generated from shared/tollgate_shared/events/catalogue.py."
+                "decimal string with two places. Types no service consumes by design (`x-archived-in`) are "
+                f"kept, the newest {ARCHIVE_MAX_LENGTH:,}, in the queue `{ARCHIVE_QUEUE}`; whatever else no queue "
+                f"takes goes to `{UNROUTED_QUEUE}` (a mistake to look into). "
+                "Generated from shared/tollgate_shared/events/catalogue.py."
             ),
         },
         "defaultContentType": "application/json",

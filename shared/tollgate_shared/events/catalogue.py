@@ -221,27 +221,51 @@ class EventSpec:
     producer: str
     consumers: str
     summary: str
+    # No service's durable queue takes it, by design (audit trails, notifications nobody sends yet, broadcasts
+    # to whichever gateways are up): the broker keeps the newest in the bounded queue `ops.events-archive`,
+    # so that `ops.unrouted` receives only what nobody meant (a mistyped key, a consumer that is missing).
+    archived: bool = False
 
 
 CATALOGUE: dict[str, EventSpec] = {
     "auth.account.created": EventSpec(
         AccountCreated, "auth", "billing", "An account and its first administrator were created."
     ),
-    "auth.user.created": EventSpec(UserCreated, "auth", "billing", "A user was added to an account."),
+    "auth.user.created": EventSpec(UserCreated, "auth", "none yet", "A user was added to an account.", archived=True),
     "auth.security_policy.changed": EventSpec(
-        SecurityPolicyChanged, "auth", "audit consumers", "An account's security policy changed."
+        SecurityPolicyChanged,
+        "auth",
+        "none yet (audit consumers)",
+        "An account's security policy changed.",
+        archived=True,
     ),
-    "auth.totp.enrolled": EventSpec(TotpEnrolled, "auth", "audit consumers", "A user enrolled TOTP."),
-    "auth.login.succeeded": EventSpec(LoginSucceeded, "auth", "audit consumers", "A login completed."),
-    "auth.login.failed": EventSpec(LoginFailed, "auth", "audit consumers", "A login attempt failed."),
+    "auth.totp.enrolled": EventSpec(
+        TotpEnrolled, "auth", "none yet (audit consumers)", "A user enrolled TOTP.", archived=True
+    ),
+    "auth.login.succeeded": EventSpec(
+        LoginSucceeded, "auth", "none yet (audit consumers)", "A login completed.", archived=True
+    ),
+    "auth.login.failed": EventSpec(
+        LoginFailed, "auth", "none yet (audit consumers)", "A login attempt failed.", archived=True
+    ),
     "auth.ip_rules.changed": EventSpec(
-        IpRulesChanged, "auth", "every gateway instance", "An account's IP rules changed; carries all of them."
+        IpRulesChanged,
+        "auth",
+        "every gateway instance (its own exclusive queue)",
+        "An account's IP rules changed; carries all of them.",
+        archived=True,
     ),
     "auth.session.revoked": EventSpec(
-        SessionRevoked, "auth", "every gateway instance", "A session was revoked; its tokens stop working."
+        SessionRevoked,
+        "auth",
+        "every gateway, billing and invoicing instance (its own exclusive queue)",
+        "A session was revoked; its tokens stop working.",
+        archived=True,
     ),
     "billing.payment.succeeded": EventSpec(PaymentSucceeded, "billing", "invoicing", "An online payment succeeded."),
-    "billing.payment.failed": EventSpec(PaymentFailed, "billing", "invoicing", "An online payment failed or expired."),
+    "billing.payment.failed": EventSpec(
+        PaymentFailed, "billing", "none yet", "An online payment failed or expired.", archived=True
+    ),
     "billing.offline_payment.submitted": EventSpec(
         OfflinePaymentSubmitted,
         "billing",
@@ -255,16 +279,22 @@ CATALOGUE: dict[str, EventSpec] = {
         OfflinePaymentApproved, "billing", "invoicing", "An offline payment was approved and credited."
     ),
     "billing.offline_payment.rejected": EventSpec(
-        OfflinePaymentRejected, "billing", "invoicing", "An offline payment was rejected."
+        OfflinePaymentRejected, "billing", "none yet", "An offline payment was rejected.", archived=True
     ),
-    "billing.credits.added": EventSpec(CreditsAdded, "billing", "notifications, UI", "Credits were added to a wallet."),
+    "billing.credits.added": EventSpec(
+        CreditsAdded, "billing", "none yet (notifications)", "Credits were added to a wallet.", archived=True
+    ),
     "billing.balance.low": EventSpec(
-        BalanceLow, "billing", "notifications, UI", "A balance crossed below its threshold."
+        BalanceLow, "billing", "none yet (notifications)", "A balance crossed below its threshold.", archived=True
     ),
     "billing.order.placed": EventSpec(OrderPlaced, "billing", "invoicing", "An order was placed and priced."),
     "billing.order.paid": EventSpec(OrderPaid, "billing", "invoicing", "An order was paid."),
-    "invoicing.invoice.issued": EventSpec(InvoiceIssued, "invoicing", "none", "An invoice or receipt was issued."),
-    "invoicing.invoice.paid": EventSpec(InvoicePaid, "invoicing", "none", "An invoice was marked paid."),
+    "invoicing.invoice.issued": EventSpec(
+        InvoiceIssued, "invoicing", "none yet", "An invoice or receipt was issued.", archived=True
+    ),
+    "invoicing.invoice.paid": EventSpec(
+        InvoicePaid, "invoicing", "none yet", "An invoice was marked paid.", archived=True
+    ),
 }
 
 
