@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(__file__).parent / "screenshots"
 DOC_SHOTS = ROOT / "docs" / "screenshots"
-HOW_TO_INSTALL = "Browser tests need Debian's chromium: `apt-get install chromium` (`make test` does this when it runs as root)."
+HOW_TO_INSTALL = "Browser tests need Debian's chromium: `apt-get install chromium` (`make test` does this as root)."
 
 
 def chromium_path() -> str:
