@@ -78,8 +78,7 @@ def run_stack(port: int, base_port: int = BASE_PORT) -> int:
     os.environ.update({k: v for k, v in env.items() if k.startswith("TOLLGATE_")})
     # Every process's settings, checked here: a mistake is one line before anything starts,
     # not one per child after the others have started.
-    for service in SERVICES:
-        startup_settings(service)
+    grace = max(startup_settings(service).shutdown_grace_seconds for service in SERVICES)
     migrate(list(BACKEND_SERVICES))
     children = [
         subprocess.Popen(serve_command(service, service_port, instance), env=env)  # noqa: S603 (our own command)
@@ -93,7 +92,8 @@ def run_stack(port: int, base_port: int = BASE_PORT) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        if wait_ready(f"http://127.0.0.1:{port}/readyz"):
+        # Each process answers for itself: the gateway is ready without the services behind it.
+        if all(wait_ready(f"http://127.0.0.1:{service_port}/readyz") for _, _, service_port in processes):
             print(f"Tollgate (distributed) on http://127.0.0.1:{port}", flush=True)
         else:
             print("Tollgate (distributed) did not become ready in time; see the logs above", file=sys.stderr)
@@ -107,6 +107,6 @@ def run_stack(port: int, base_port: int = BASE_PORT) -> int:
         stop()
         for child in children:
             try:
-                child.wait(timeout=10)
+                child.wait(timeout=grace + 5)  # each drains within its grace (SIGTERM, DESIGN §10)
             except subprocess.TimeoutExpired:
                 child.kill()
