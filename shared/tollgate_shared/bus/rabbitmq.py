@@ -369,6 +369,7 @@ class RabbitMQBus(Bus):
                 log.warning("%s: could not cancel the consumer of %s (%s)", self.connection_name, sub.queue, exc)
         # Deliveries that arrived before the cancel-ok start their handlers on the next turns of the loop.
         await asyncio.sleep(0.05)
+        log.info("%s: consumers cancelled with %d messages in hand", self.connection_name, self.in_hand)
         try:
             await asyncio.wait_for(self._settled.wait(), timeout=within)
         except TimeoutError:
