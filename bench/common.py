@@ -216,7 +216,8 @@ class ServerProcess:
             )
 
     async def wait_ready(self, *, checks: Sequence[str] | None = None, within: float = 90.0) -> None:
-        """Until `health_path` answers 200, or (a gateway's `/readyz`) the named checks of its answer are all true."""
+        """Until `health_path` answers 200 with the broker connected (where it reports one), or the
+        named checks of its answer are all true."""
         deadline = time.monotonic() + within
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
             while True:
@@ -224,9 +225,10 @@ class ServerProcess:
                     raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
                     async with session.get(self.url + self.health_path) as answer:
-                        if answer.status == 200:
+                        body = await answer.json(content_type=None) if answer.status in (200, 503) else {}
+                        if answer.status == 200 and body.get("broker", "connected") == "connected":
                             return
-                        found = (await answer.json(content_type=None)).get("checks", {})
+                        found = body.get("checks", {})
                         if checks and all(found.get(name) for name in checks):
                             return
                 if time.monotonic() > deadline:

@@ -89,7 +89,7 @@ def catalogue(database_outage: float = 30.0) -> dict[str, Fault]:
 
 
 async def system_ready(system: System, within: float = 90.0) -> bool:
-    """Every server process answers /readyz 200 again (the gateway's needs its upstreams and the bus)."""
+    """Every server process answers /readyz 200 again with its broker connected (each answers for itself)."""
     servers = [p for name, p in system.processes.items() if name != FINANCE]
     try:
         await asyncio.wait_for(asyncio.gather(*(p.wait_ready(within=within) for p in servers)), within + 5)

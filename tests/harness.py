@@ -244,13 +244,16 @@ def principal_of(access_token: str) -> Principal:
 
 
 async def wait_ready(url: str, timeout: float = 20.0) -> None:
+    """Until `url` is ready and, where it reports a broker, connected to it: tests go on to publish
+    and consume (a service is ready to serve requests before its broker answers)."""
     async with httpx.AsyncClient() as client:
 
         async def ready() -> bool:
             try:
-                return (await client.get(f"{url}/readyz")).status_code == 200
+                answer = await client.get(f"{url}/readyz")
             except httpx.HTTPError:
                 return False
+            return answer.status_code == 200 and answer.json().get("broker", "connected") == "connected"
 
         await wait_for(ready, timeout=timeout)
 

@@ -23,6 +23,7 @@ from gateway.settings import GatewaySettings
 from tollgate.migrate import migrate
 from tollgate.services import BACKEND_SERVICES, SERVICES, startup_settings
 from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.telemetry import setup_telemetry
 
 
@@ -64,18 +65,23 @@ async def serve_embedded(port: int) -> None:
     broker = InProcessBroker()
     sockets = {name: bind_loopback() for name in BACKEND_SERVICES}
     urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
+    # One switch for the process: SIGTERM makes every /readyz say `shutting_down` at once.
+    shutdown = Shutdown(GatewaySettings().shutdown_grace_seconds)
     servers = {
-        name: server(SERVICES[name].create_app(SERVICES[name].settings(auth_url=urls["auth"]), broker=broker))
+        name: server(
+            SERVICES[name].create_app(SERVICES[name].settings(auth_url=urls["auth"]), broker=broker, shutdown=shutdown)
+        )
         for name in BACKEND_SERVICES
     }
     gateway_settings = GatewaySettings(
         auth_url=urls["auth"], billing_url=urls["billing"], invoicing_url=urls["invoicing"]
     )
     gateway_socket = bind_loopback(port)
-    gateway_server = server(SERVICES["gateway"].create_app(gateway_settings, broker=broker))
+    gateway_server = server(SERVICES["gateway"].create_app(gateway_settings, broker=broker, shutdown=shutdown))
     everyone = [*servers.values(), gateway_server]
 
     def stop() -> None:
+        shutdown.begin()
         for each in everyone:
             each.should_exit = True
 

@@ -147,8 +147,7 @@ def run_stack(port: int, base_port: int = BASE_PORT, billing_replicas: int = BIL
     os.environ.update({k: v for k, v in env.items() if k.startswith("TOLLGATE_")})
     # Every process's settings, checked here: a mistake is one line before anything starts,
     # not one per child after the others have started.
-    for service in SERVICES:
-        startup_settings(service)
+    grace = max(startup_settings(service).shutdown_grace_seconds for service in SERVICES)
     migrate(list(BACKEND_SERVICES))
     children = [Child(instance, serve_command(service, at, instance)) for service, instance, at in processes]
     signal.signal(signal.SIGTERM, _stopped)
@@ -160,7 +159,8 @@ def run_stack(port: int, base_port: int = BASE_PORT, billing_replicas: int = BIL
             now = time.monotonic()
             for child in children:
                 child.tend(env, now)
-            if not announced and answers_200(f"http://127.0.0.1:{port}/readyz", timeout=1):
+            # Each process answers for itself: the gateway is ready without the services behind it.
+            if not announced and all(answers_200(f"http://127.0.0.1:{at}/readyz", timeout=1) for _, _, at in processes):
                 print(f"Tollgate (distributed) on http://127.0.0.1:{port}", flush=True)
                 announced = True
             elif not announced and now - started > 90:
@@ -175,4 +175,4 @@ def run_stack(port: int, base_port: int = BASE_PORT, billing_replicas: int = BIL
         for child in children:
             child.stop()
         for child in children:
-            child.wait(timeout=10)
+            child.wait(timeout=grace + 5)  # each drains within its grace (SIGTERM, DESIGN §10), else killed

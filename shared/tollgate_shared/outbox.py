@@ -2,7 +2,9 @@
 
 `record_event` adds the row in the caller's transaction and asks the relay to
 run right after the commit. `OutboxRelay` publishes unsent rows with confirms,
-many in flight at once, and marks them sent; polling is the backstop.
+many in flight at once, and marks them sent; polling is the backstop. At
+shutdown `stop()` ends its loop and `flush()` publishes what is left, within a
+bound.
 
 On PostgreSQL with a broker (the distributed way) one relay cycle is one
 transaction: lock a batch `FOR UPDATE SKIP LOCKED`, publish it, mark what the
@@ -107,6 +109,21 @@ async def discard_events(session: AsyncSession, envelopes: Sequence[Envelope]) -
     await session.execute(delete(outbox).where(outbox.c.event_id.in_([envelope.id for envelope in envelopes])))
 
 
+UNSENT_COUNTED_AT_MOST = 10_000
+
+
+async def unsent_count(session_factory: async_sessionmaker[AsyncSession], tables: MessagingTables) -> int | None:
+    """Events waiting in the outbox, counted up to `UNSENT_COUNTED_AT_MOST` (`/readyz`); None if unknown."""
+    outbox = tables.outbox
+    # The partial index of unsent rows answers it; the limit keeps a long broker outage cheap to report.
+    waiting = select(outbox.c.seq).where(outbox.c.sent_at.is_(None)).limit(UNSENT_COUNTED_AT_MOST).subquery()
+    try:
+        async with asyncio.timeout(2.0), session_factory() as session:
+            return int((await session.execute(select(func.count()).select_from(waiting))).scalar_one())
+    except Exception:
+        return None
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -133,6 +150,7 @@ class OutboxRelay:
         self._idle_limit = f"{round(2 * publish_timeout * 1000)}ms"
         self.inbox_retention = inbox_retention
         self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._holds_locks: bool | None = None
         self.published = 0
@@ -153,7 +171,7 @@ class OutboxRelay:
         last_cleanup = datetime.min.replace(tzinfo=UTC)
         woken = False
         empty_in_a_row = 0
-        while True:
+        while not self._stopping.is_set():
             self._wakeup.clear()
             try:
                 sent = await self.relay_once()
@@ -163,7 +181,8 @@ class OutboxRelay:
             except Exception as exc:
                 failures += 1
                 log.warning("outbox relay failed (%s); retrying", exc)
-                await asyncio.sleep(min(0.2 * 2**failures, 10.0))
+                with contextlib.suppress(TimeoutError):  # a stop cuts the backoff short
+                    await asyncio.wait_for(self._stopping.wait(), timeout=min(0.2 * 2**failures, 10.0))
                 continue
             if sent >= self.batch_size:
                 continue  # more may be waiting
@@ -186,6 +205,28 @@ class OutboxRelay:
                 # Woken by a commit: the other commits of a burst are a few ms
                 # behind it, and one batch of many costs little more than one of one.
                 await asyncio.sleep(self.batch_wait)
+
+    def stop(self) -> None:
+        """End `run` after the cycle under way, if any (a shutdown then calls `flush`)."""
+        self._stopping.set()
+        self._wakeup.set()
+
+    async def flush(self, within: float) -> int:
+        """Publish every unsent event, batch after batch, for at most `within` seconds; answer how many.
+
+        What cannot be published now (the broker is away, the time is up) stays in
+        the outbox for the next relay of this service, whichever replica runs it.
+        """
+        published = 0
+        try:
+            async with asyncio.timeout(within):
+                while (sent := await self.relay_once()) > 0:
+                    published += sent
+        except TimeoutError:
+            log.warning("outbox flush stopped after %.1fs; the rest waits in the outbox", within)
+        except Exception as exc:
+            log.warning("outbox flush failed (%s); the events wait in the outbox", exc)
+        return published
 
     async def _woken_within(self, seconds: float) -> bool:
         if self._wakeup.is_set():

@@ -3,7 +3,9 @@
 A service describes itself as a `ServiceDefinition` (its tables, routes and the
 events it consumes); `create_service_app` wires the engine, the bus, the outbox
 relay and the consumers in the app's lifespan, never at import, so tests build
-the same app with other adapters.
+the same app with other adapters. The lifespan's end is the second half of a
+graceful shutdown (`lifecycle.py`): consumers drained, outbox flushed, then
+everything closed.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ from tollgate_shared.db_availability import database_answers
 from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.inbox import DATABASE, EventHandler, inbox_handler, only_from_publisher
+from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.messaging_tables import MessagingTables
 from tollgate_shared.no_store import NoStoreMiddleware
 from tollgate_shared.openapi import describe_problems
-from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay
+from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay, unsent_count
 from tollgate_shared.settings import ServiceSettings
 from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, instrument_app
 
@@ -68,6 +71,8 @@ class Runtime:
     session_factory: async_sessionmaker[AsyncSession]
     bus: Bus
     relay: OutboxRelay
+    tables: MessagingTables
+    shutdown: Shutdown
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     bus_started: asyncio.Event = field(default_factory=asyncio.Event)
     # Run at shutdown, newest first: what `on_startup` opened (HTTP sessions, …).
@@ -115,9 +120,14 @@ def create_service_app(
     bus: Bus | None = None,
     instance: str | None = None,
     on_startup: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None,
+    shutdown: Shutdown | None = None,
 ) -> FastAPI:
-    """The FastAPI app of a service, with its runtime built in the lifespan."""
+    """The FastAPI app of a service, with its runtime built in the lifespan.
+
+    `shutdown` is the switch the server turns on SIGTERM (`tollgate serve`); `app.state.shutdown`.
+    """
     instance_name = instance or definition.name
+    switch = shutdown or Shutdown(settings.shutdown_grace_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -140,24 +150,20 @@ def create_service_app(
             the_bus.subscribe(Subscription(queue, tuple(handlers), handler, depends_on=DATABASE))
         for queue, keys in definition.outbound_queues.items():
             the_bus.declare(queue, keys)
-        runtime = Runtime(settings, engine, session_factory, the_bus, relay)
+        runtime = Runtime(settings, engine, session_factory, the_bus, relay, definition.tables, switch)
         app.state.runtime = runtime
         if on_startup is not None:
             await on_startup(app, runtime)
-        runtime.tasks.append(
-            asyncio.create_task(start_bus_until_up(the_bus, runtime.bus_started), name=f"{instance_name}-bus")
-        )
-        runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{instance_name}-outbox-relay"))
+        bus_task = asyncio.create_task(start_bus_until_up(the_bus, runtime.bus_started), name=f"{instance_name}-bus")
+        relay_task = asyncio.create_task(relay.run(), name=f"{instance_name}-outbox-relay")
+        # Waits for the switch: consumers stop at the signal, while HTTP drains.
+        consumers_task = asyncio.create_task(stop_consuming_at_shutdown(runtime), name=f"{instance_name}-drain")
+        runtime.tasks += [bus_task, relay_task, consumers_task]
         try:
             yield
         finally:
-            for task in runtime.tasks:
-                task.cancel()
-            await asyncio.gather(*runtime.tasks, return_exceptions=True)
-            for cleanup in reversed(runtime.cleanups):
-                await cleanup()
-            await the_bus.close()
-            await engine.dispose()
+            switch.begin()  # already turned by a signal; not when a test stops the server
+            await shut_down(runtime, bus_task=bus_task, relay_task=relay_task, consumers_task=consumers_task)
 
     app = FastAPI(
         title=f"Tollgate {definition.name}",
@@ -169,6 +175,7 @@ def create_service_app(
         redoc_url=None,
         telemetry=FASTAPI_NATIVE_TELEMETRY_OFF,
     )
+    app.state.shutdown = switch
     install_problem_handlers(app)
     describe_problems(app)
     # Middleware added last runs first: no-store, the edge's signature, the trace, the guard.
@@ -184,6 +191,46 @@ def create_service_app(
     return app
 
 
+async def stop_consuming_at_shutdown(runtime: Runtime) -> None:
+    """At the signal: basic.cancel every consumer and wait for the messages in hand."""
+    await runtime.shutdown.began()
+    left = await runtime.bus.stop_consuming(within=runtime.shutdown.drain_left())
+    log.info("shutting down: consumers cancelled, %d messages left unsettled", left)
+
+
+async def shut_down(
+    runtime: Runtime,
+    *,
+    bus_task: asyncio.Task[None],
+    relay_task: asyncio.Task[None],
+    consumers_task: asyncio.Task[None],
+) -> None:
+    """After HTTP drained: the consumers' drain finished, the outbox flushed, then everything closed."""
+    shutdown = runtime.shutdown
+    if not runtime.bus_started.is_set():
+        bus_task.cancel()  # never connected: nothing to drain, no use connecting now
+    await asyncio.wait({consumers_task}, timeout=shutdown.drain_left())
+    runtime.relay.stop()
+    await asyncio.wait({relay_task}, timeout=shutdown.flush_left())
+    if relay_task.done() and runtime.bus_started.is_set():
+        flushed = await runtime.relay.flush(within=shutdown.flush_left())
+        log.info("shutting down: outbox flushed (%d events published)", flushed)
+    for task in runtime.tasks:
+        task.cancel()
+    await asyncio.gather(*runtime.tasks, return_exceptions=True)
+    for cleanup in reversed(runtime.cleanups):
+        await cleanup()
+    await runtime.bus.close()
+    await runtime.engine.dispose()
+
+
+def broker_state(started: bool, connected: bool) -> str:
+    """What `/readyz` says of the broker: `connecting` (never yet), `connected` or `disconnected`."""
+    if not started:
+        return "connecting"
+    return "connected" if connected else "disconnected"
+
+
 def health_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -194,20 +241,27 @@ def health_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
-        """Ready: the database answers and the bus is connected.
+        """Ready: the service can serve its own requests, i.e. its database answers.
 
+        A broker outage is reported (`broker`), never a reason to be unready: the
+        outbox keeps the events meanwhile (`outbox_pending` counts them).
         `consuming_paused` says the consumers stopped taking messages because a
         dependency (the database) was found away; they resume by themselves.
+        From SIGTERM on: 503 `shutting_down`.
         """
         runtime: Runtime = request.app.state.runtime
-        checks = {
-            "database": await database_answers(runtime.engine),
-            "bus": runtime.bus_started.is_set() and runtime.bus.is_ready(),
+        details: dict[str, Any] = {
+            "broker": broker_state(runtime.bus_started.is_set(), runtime.bus.is_ready()),
+            "consuming_paused": bool(runtime.bus.paused_for),
         }
-        paused = bool(runtime.bus.paused_for)
-        if all(checks.values()):
-            return JSONResponse({"status": "ready", "checks": checks, "consuming_paused": paused})
-        return problem_response(503, "not_ready", "Not ready", checks=checks, consuming_paused=paused)
+        if runtime.shutdown.shutting_down:
+            return problem_response(503, "shutting_down", "Shutting down", **details)
+        database = await database_answers(runtime.engine)
+        details["outbox_pending"] = await unsent_count(runtime.session_factory, runtime.tables) if database else None
+        checks = {"database": database}
+        if database:
+            return JSONResponse({"status": "ready", "checks": checks, **details})
+        return problem_response(503, "not_ready", "Not ready", checks=checks, **details)
 
     return router
 

@@ -55,6 +55,9 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval: float = Field(default=1.0, gt=0, le=60)
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     inbox_retention_days: int = Field(default=30, ge=1)
+    # SIGTERM to exit: requests and messages in hand finish, the outbox is flushed (lifecycle.py).
+    # The deploy files give the process more than this before they kill it.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=5, le=600)
     log_level: str = "INFO"
 
     @model_validator(mode="before")

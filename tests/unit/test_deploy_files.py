@@ -455,6 +455,30 @@ def test_the_local_prometheus_config_scrapes_each_process_of_tollgate_stack() ->
     assert scraped == expected
 
 
+# Time between the process's exit deadline and the kill, for the interpreter and the
+# container runtime to finish; and the least preStop sleep that lets endpoint removal
+# reach kube-proxy and the Ingress before the process stops accepting.
+SHUTDOWN_MARGIN_SECONDS = 5
+LEAST_PRE_STOP_SECONDS = 5
+
+
+def duration_seconds(value: str) -> float:
+    """A Compose duration such as `30s`, `1m30s` or `1500ms`."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 0.000001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|h|m|s)", value)
+    assert parts and "".join(n + u for n, u in parts) == value, f"{value!r} is not a Compose duration"
+    return sum(float(number) * units[unit] for number, unit in parts)
+
+
+@pytest.mark.parametrize("name", TOLLGATE_SERVICES)
+def test_compose_gives_each_service_its_shutdown_grace_before_killing_it(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grace = build_settings(name, environment(name), monkeypatch).shutdown_grace_seconds
+    # No preStop in Compose: SIGTERM comes at once and SIGKILL after stop_grace_period.
+    assert grace + SHUTDOWN_MARGIN_SECONDS <= duration_seconds(service(name)["stop_grace_period"])
+
+
 # --- deploy/Dockerfile ---------------------------------------------------------
 
 
@@ -542,6 +566,22 @@ def test_kubernetes_has_the_four_deployments_with_probes_and_resources() -> None
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
             for bound in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{name} {bound}"
+
+
+@pytest.mark.parametrize("name", TOLLGATE_SERVICES)
+def test_kubernetes_lets_a_pod_leave_the_endpoints_then_drain_before_it_is_killed(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = objects("Deployment")[name]
+    (container,) = containers(deployment)
+    grace = build_settings(name, container_environment(container), monkeypatch).shutdown_grace_seconds
+    command = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[0] == "sleep" and len(command) == 2, command  # coreutils' sleep is in the slim image
+    pre_stop = float(command[1])
+    assert pre_stop >= LEAST_PRE_STOP_SECONDS
+    # terminationGracePeriodSeconds counts from the start of preStop, not from SIGTERM.
+    kill_after = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert pre_stop + grace + SHUTDOWN_MARGIN_SECONDS <= kill_after
 
 
 def test_kubernetes_billing_runs_two_replicas() -> None:

@@ -14,6 +14,7 @@ from auth.throttling import forget_stale_failures
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.housekeeping import every
+from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.service import Runtime, ServiceDefinition, create_service_app
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def create_app(
     broker: InProcessBroker | None = None,
     bus: Bus | None = None,
     instance: str | None = None,
+    shutdown: Shutdown | None = None,
 ) -> FastAPI:
     settings = settings or AuthSettings()
     context = build_context(settings)
@@ -70,4 +72,6 @@ def create_app(
         api_prefix="/api/auth",
         description="Accounts, users, two-factor login and IP restrictions.",
     )
-    return create_service_app(definition, settings, broker=broker, bus=bus, instance=instance, on_startup=load_keys)
+    return create_service_app(
+        definition, settings, broker=broker, bus=bus, instance=instance, on_startup=load_keys, shutdown=shutdown
+    )

@@ -22,6 +22,7 @@ from tollgate_shared.auth_upstream import follow_revocations
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.housekeeping import every
+from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.service import Consumers, ServiceDefinition, create_service_app
 from tollgate_shared.settings import SettingsError
 
@@ -57,6 +58,7 @@ def create_app(
     bus: Bus | None = None,
     consumers: Consumers | None = None,
     instance: str | None = None,
+    shutdown: Shutdown | None = None,
 ) -> FastAPI:
     settings = settings or BillingSettings()
     app = create_service_app(
@@ -66,6 +68,7 @@ def create_app(
         bus=bus,
         instance=instance,
         on_startup=start_billing,
+        shutdown=shutdown,
     )
     install_replay(app)
     return app

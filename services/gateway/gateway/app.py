@@ -3,6 +3,9 @@
 A plain ASGI callable in front: paths of the services' public API go straight
 to the streaming proxy (no framework routing on the hot path); everything else
 (health, `/api/whoami`, the UI) is a small FastAPI app.
+
+Ready once the IP rule snapshot is loaded, whatever the services behind it: a
+service that is down is its own routes' 503, not the edge's (DESIGN §10).
 """
 
 from __future__ import annotations
@@ -38,18 +41,26 @@ from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.jwks import JwksCache
+from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.no_store import with_no_store
 from tollgate_shared.revocations import RevokedSessions
-from tollgate_shared.service import build_bus, start_bus_until_up
+from tollgate_shared.service import broker_state, build_bus, start_bus_until_up
 from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, traced_asgi
 
 
 class Gateway:
     def __init__(
-        self, settings: GatewaySettings, *, broker: InProcessBroker | None = None, instance: str = "gateway"
+        self,
+        settings: GatewaySettings,
+        *,
+        broker: InProcessBroker | None = None,
+        instance: str = "gateway",
+        shutdown: Shutdown | None = None,
     ) -> None:
         self.settings = settings
         self.instance = instance
+        # Turned by SIGTERM (`tollgate serve`): /readyz 503 while uvicorn drains the proxied requests.
+        self.shutdown = shutdown or Shutdown(settings.shutdown_grace_seconds)
         self.broker = broker
         self.index = IpRuleIndex()
         self.revoked = RevokedSessions(remember_seconds=settings.access_token_minutes * 60 + 60)
@@ -163,25 +174,6 @@ class Gateway:
             tasks.append(asyncio.create_task(checking, name=f"gateway-health-{name}"))
         return tasks
 
-    async def upstreams_ready(self) -> dict[str, bool]:
-        """Each service is ready when at least one of its replicas says so."""
-        assert self.session is not None
-        timeout = aiohttp.ClientTimeout(total=2)
-
-        async def ready(url: str) -> bool:
-            assert self.session is not None
-            try:
-                async with self.session.get(f"{url}/readyz", timeout=timeout) as response:
-                    return response.status == 200
-            except (aiohttp.ClientError, TimeoutError):
-                return False
-
-        results = {}
-        for name, upstream in self.upstreams.items():
-            answers = await asyncio.gather(*(ready(url) for url in upstream.urls))
-            results[name] = any(answers)
-        return results
-
     def _build_api(self) -> FastAPI:
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -201,6 +193,7 @@ class Gateway:
             try:
                 yield
             finally:
+                self.shutdown.begin()  # already turned by a signal; not when a test stops the server
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -223,13 +216,17 @@ class Gateway:
 
         @api.get("/readyz", include_in_schema=False)
         async def readyz() -> JSONResponse:
-            """Ready when every service has a ready replica, the IP rules are loaded and the bus is up."""
-            checks = await self.upstreams_ready()
-            checks["ip_rules"] = self.index.loaded
-            checks["bus"] = self.bus_started.is_set() and self.bus is not None and self.bus.is_ready()
+            """Ready once the IP rules are loaded; the broker is reported, the services behind are not asked."""
+            bus = self.bus
+            details: dict[str, Any] = {
+                "broker": broker_state(self.bus_started.is_set(), bus is not None and bus.is_ready())
+            }
+            if self.shutdown.shutting_down:
+                return problem_response(503, "shutting_down", "Shutting down", **details)
+            checks = {"ip_rules": self.index.loaded}
             if all(checks.values()):
-                return JSONResponse({"status": "ready", "checks": checks})
-            return problem_response(503, "not_ready", "Not ready", checks=checks)
+                return JSONResponse({"status": "ready", "checks": checks, **details})
+            return problem_response(503, "not_ready", "Not ready", checks=checks, **details)
 
         @api.get("/api/whoami")
         async def whoami(request: Request) -> dict[str, str]:
@@ -267,10 +264,14 @@ def _with_headers(send: Send, path: str) -> Send:
 
 
 def create_app(
-    settings: GatewaySettings | None = None, *, broker: InProcessBroker | None = None, instance: str = "gateway"
+    settings: GatewaySettings | None = None,
+    *,
+    broker: InProcessBroker | None = None,
+    instance: str = "gateway",
+    shutdown: Shutdown | None = None,
 ) -> ASGIApp:
     """The gateway as an ASGI app, traced (incoming trace context is continued)."""
-    gateway = Gateway(settings or GatewaySettings(), broker=broker, instance=instance)
+    gateway = Gateway(settings or GatewaySettings(), broker=broker, instance=instance, shutdown=shutdown)
     app: Any = traced_asgi(gateway)
     app.gateway = gateway
     traced: ASGIApp = app

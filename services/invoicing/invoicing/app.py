@@ -11,6 +11,7 @@ from invoicing.settings import InvoicingSettings
 from tollgate_shared.auth_upstream import follow_revocations
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
+from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.service import ServiceDefinition, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -22,6 +23,7 @@ def create_app(
     broker: InProcessBroker | None = None,
     bus: Bus | None = None,
     instance: str | None = None,
+    shutdown: Shutdown | None = None,
 ) -> FastAPI:
     settings = settings or InvoicingSettings()
     definition = ServiceDefinition(
@@ -34,5 +36,11 @@ def create_app(
         description="Invoices and receipts, numbered per financial year, with their PDFs.",
     )
     return create_service_app(
-        definition, settings, broker=broker, bus=bus, instance=instance, on_startup=follow_revocations
+        definition,
+        settings,
+        broker=broker,
+        bus=bus,
+        instance=instance,
+        on_startup=follow_revocations,
+        shutdown=shutdown,
     )

@@ -114,6 +114,14 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     def is_ready(self) -> bool: ...
 
+    async def stop_consuming(self, within: float) -> int:
+        """Take no more deliveries and wait up to `within` seconds for the messages in hand to be settled.
+
+        Answers how many were still unsettled then (what a shutdown leaves to the broker
+        to redeliver). The in-process bus has nothing in hand between publishes.
+        """
+        return 0
+
     @property
     def paused_for(self) -> frozenset[str]:
         """The dependencies whose outage keeps this bus's consumers paused (none by default)."""

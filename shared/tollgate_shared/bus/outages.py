@@ -35,6 +35,7 @@ class Outages:
         self._start = start
         self.owner = owner
         self._waiting: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
 
     @property
     def dependencies(self) -> frozenset[str]:
@@ -43,8 +44,8 @@ class Outages:
 
     def begin(self, outage: DependencyUnavailable, subscriptions: Sequence[Subscription]) -> None:
         """Pause `subscriptions` until `outage.answers()`; nothing more when this outage is known."""
-        if outage.dependency in self._waiting:
-            return
+        if outage.dependency in self._waiting or self._closed:
+            return  # known already, or shutting down: nothing is to resume
         cause = outage.__cause__
         log.warning(
             "%s: %s unavailable (%s); consuming %s paused until it answers",
@@ -88,6 +89,8 @@ class Outages:
         return True
 
     async def close(self) -> None:
+        """Stop waiting out outages, and start no new wait (the bus is shutting down)."""
+        self._closed = True
         tasks = list(self._waiting.values())
         for task in tasks:
             task.cancel()

@@ -7,11 +7,13 @@ acked, and after the last tier rejected into its dead-letter queue. A message
 whose handler found its database away (`DependencyUnavailable`) is given back
 uncounted and the queues depending on it stop being consumed until it answers
 (`outages.py`). Channels and queues are kept as attributes so the robust
-connection restores consumers after a reconnect.
+connection restores consumers after a reconnect. At shutdown `stop_consuming`
+cancels every consumer and waits for the messages in hand to be settled.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 from typing import Any, cast
@@ -132,6 +134,11 @@ class RabbitMQBus(Bus):
         # Subscription queue → the declared queue and its consumer tag (None while paused).
         self.consuming: dict[str, tuple[AbstractQueue, str | None]] = {}
         self.outages = Outages(stop=self._stop_consuming, start=self._start_consuming, owner=connection_name)
+        # Deliveries whose handler runs or whose settlement is under way; a shutdown waits for them.
+        self.in_hand = 0
+        self._settled = asyncio.Event()
+        self._settled.set()
+        self._draining = False
 
     async def start(self) -> None:
         self.connection = await aio_pika.connect_robust(
@@ -169,7 +176,7 @@ class RabbitMQBus(Bus):
 
     async def _start_consuming(self, sub: Subscription) -> None:
         queue, tag = self.consuming[sub.queue]
-        if tag is None:
+        if tag is None and not self._draining:
             self.consuming[sub.queue] = (queue, await queue.consume(partial(self._on_message, sub)))
 
     async def _stop_consuming(self, sub: Subscription) -> None:
@@ -194,6 +201,16 @@ class RabbitMQBus(Bus):
         return queue
 
     async def _on_message(self, sub: Subscription, message: AbstractIncomingMessage) -> None:
+        self.in_hand += 1
+        self._settled.clear()
+        try:
+            await self._handle(sub, message)
+        finally:
+            self.in_hand -= 1
+            if self.in_hand == 0:
+                self._settled.set()
+
+    async def _handle(self, sub: Subscription, message: AbstractIncomingMessage) -> None:
         delivery = to_delivery(message, self.publisher_marks)
         try:
             await sub.handler(delivery)
@@ -333,6 +350,32 @@ class RabbitMQBus(Bus):
                 await listener()
             except Exception:
                 log.exception("reconnect listener failed")
+
+    async def stop_consuming(self, within: float) -> int:
+        """basic.cancel on every queue, then wait up to `within` s for the deliveries in hand.
+
+        Consumers paused for an outage stay paused (nothing resumes them now); a message
+        still unsettled when the connection closes goes back to its queue for another
+        replica, counted against its delivery limit, and its inbox entry keeps it from
+        being applied twice.
+        """
+        self._draining = True
+        await self.outages.close()
+        for sub in self.subscriptions:
+            if sub.queue not in self.consuming:
+                continue
+            try:
+                await self._stop_consuming(sub)
+            except Exception as exc:  # the connection is down: the broker has taken them back already
+                log.warning("%s: could not cancel the consumer of %s (%s)", self.connection_name, sub.queue, exc)
+        # Deliveries that arrived before the cancel-ok start their handlers on the next turns of the loop.
+        await asyncio.sleep(0.05)
+        log.info("%s: consumers cancelled with %d messages in hand", self.connection_name, self.in_hand)
+        try:
+            await asyncio.wait_for(self._settled.wait(), timeout=within)
+        except TimeoutError:
+            log.warning("%s: %d messages still in hand at the shutdown deadline", self.connection_name, self.in_hand)
+        return self.in_hand
 
     async def close(self) -> None:
         await self.outages.close()
