@@ -2,7 +2,9 @@
 
 Four services as separate processes (billing with two replicas) against the
 configured PostgreSQL and RabbitMQ, the gateway on 127.0.0.1:PORT balancing
-across the billing replicas. It never starts a finance approval service.
+across the billing replicas. Each process serves its metrics on a loopback
+port of its own, from `--metrics-base-port` in the order of `plan`. It never
+starts a finance approval service.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tollgate.services import BACKEND_SERVICES, SERVICES, startup_settings
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/tollgate_{service}"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 BASE_PORT = 8101
+METRICS_BASE_PORT = 9464
 
 
 def stack_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -66,14 +69,21 @@ def wait_ready(url: str, timeout: float = 60) -> bool:
     return False
 
 
-def serve_command(service: str, port: int, instance: str) -> list[str]:
+def metrics_ports(processes: Iterable[tuple[str, str, int]], metrics_base_port: int) -> dict[str, int]:
+    """Instance name → its metrics port: consecutive ports from `metrics_base_port`, in the order of `processes`."""
+    return {instance: metrics_base_port + offset for offset, (_, instance, _) in enumerate(processes)}
+
+
+def serve_command(service: str, port: int, instance: str, *, metrics_port: int | None = None) -> list[str]:
     """`tollgate serve SERVICE` with this environment's interpreter (the child's pid is the server's own)."""
-    return [sys.executable, "-m", "tollgate.cli", "serve", service, "--port", str(port), "--instance", instance]
+    command = [sys.executable, "-m", "tollgate.cli", "serve", service, "--port", str(port), "--instance", instance]
+    return command if metrics_port is None else [*command, "--metrics-port", str(metrics_port)]
 
 
-def run_stack(port: int, base_port: int = BASE_PORT) -> int:
+def run_stack(port: int, base_port: int = BASE_PORT, *, metrics_base_port: int = METRICS_BASE_PORT) -> int:
     env = stack_environment()
     processes = plan(port, base_port)
+    metrics = metrics_ports(processes, metrics_base_port)
     env.update(upstream_settings(processes))
     os.environ.update({k: v for k, v in env.items() if k.startswith("TOLLGATE_")})
     # Every process's settings, checked here: a mistake is one line before anything starts,
@@ -82,9 +92,13 @@ def run_stack(port: int, base_port: int = BASE_PORT) -> int:
         startup_settings(service)
     migrate(list(BACKEND_SERVICES))
     children = [
-        subprocess.Popen(serve_command(service, service_port, instance), env=env)  # noqa: S603 (our own command)
+        subprocess.Popen(  # noqa: S603 (our own command)
+            serve_command(service, service_port, instance, metrics_port=metrics[instance]), env=env
+        )
         for service, instance, service_port in processes
     ]
+    for instance, metrics_port in metrics.items():
+        print(f"metrics of {instance} on http://127.0.0.1:{metrics_port}/metrics", flush=True)
 
     def stop(*_: object) -> None:
         for child in children:

@@ -32,6 +32,9 @@ from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.inbox import DATABASE, EventHandler, inbox_handler, only_from_publisher
 from tollgate_shared.messaging_tables import MessagingTables
+from tollgate_shared.metrics.http import HttpMetrics
+from tollgate_shared.metrics.runtime import watch_service
+from tollgate_shared.metrics.scrape import Reader
 from tollgate_shared.no_store import NoStoreMiddleware
 from tollgate_shared.openapi import describe_problems
 from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay
@@ -57,6 +60,8 @@ class ServiceDefinition:
     outbound_queues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Queues whose messages count only from one broker user: queue → user.
     trusted_publishers: Mapping[str, str] = field(default_factory=dict)
+    # Gauges read from the service's database when metrics are scraped: name → reader (in a session of its own).
+    database_gauges: Mapping[str, Callable[[AsyncSession], Awaitable[None]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -131,6 +136,7 @@ def create_service_app(
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval,
             inbox_retention=timedelta(days=settings.inbox_retention_days),
+            service=definition.name,
         )
         session_factory.kw["info"][WAKE_INFO_KEY] = relay.wake
         for queue, handlers in definition.consumers.items():
@@ -148,9 +154,20 @@ def create_service_app(
             asyncio.create_task(start_bus_until_up(the_bus, runtime.bus_started), name=f"{instance_name}-bus")
         )
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{instance_name}-outbox-relay"))
+        stop_watching = watch_service(
+            definition.name,
+            bus=the_bus,
+            work_queues=[*definition.consumers, *definition.outbound_queues],
+            sessions=session_factory,
+            tables=definition.tables,
+            database_readers=[
+                (name, _in_session(session_factory, read)) for name, read in definition.database_gauges.items()
+            ],
+        )
         try:
             yield
         finally:
+            stop_watching()
             for task in runtime.tasks:
                 task.cancel()
             await asyncio.gather(*runtime.tasks, return_exceptions=True)
@@ -171,17 +188,27 @@ def create_service_app(
     )
     install_problem_handlers(app)
     describe_problems(app)
-    # Middleware added last runs first: no-store, the edge's signature, the trace, the guard.
+    # Middleware added last runs first: metrics, no-store, the edge's signature, the trace, the guard.
     app.add_middleware(
         ControlCharacterGuard, routes=[route for router in definition.routers for route in router.routes]
     )
     instrument_app(app)
     app.add_middleware(EdgeSignatureMiddleware, key=settings.internal_key.get_secret_value().encode())
-    app.add_middleware(NoStoreMiddleware)  # outermost: the edge's refusals too
+    app.add_middleware(NoStoreMiddleware)  # the edge's refusals too
+    # Outermost, so every answer is timed; the routes list fills as the routers are included below.
+    app.add_middleware(HttpMetrics, service=definition.name, routes=app.router.routes)
     app.include_router(health_router())
     for router in definition.routers:
         app.include_router(router)
     return app
+
+
+def _in_session(sessions: async_sessionmaker[AsyncSession], read: Callable[[AsyncSession], Awaitable[None]]) -> Reader:
+    async def run() -> None:
+        async with sessions() as session:
+            await read(session)
+
+    return run
 
 
 def health_router() -> APIRouter:

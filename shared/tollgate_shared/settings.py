@@ -56,6 +56,10 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     inbox_retention_days: int = Field(default=30, ge=1)
     log_level: str = "INFO"
+    # The management port serving `/metrics` (`tollgate serve --metrics-port` wins); unset: none.
+    metrics_port: int | None = Field(default=None, ge=1, le=65_535)
+    # Where it listens: loopback unless a container must be scraped from outside (0.0.0.0).
+    metrics_host: str = "127.0.0.1"
 
     @model_validator(mode="before")
     @classmethod
