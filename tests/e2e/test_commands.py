@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from aiohttp import web
 
 from tests.auth_client import AuthClient
 from tests.harness import DatabaseFactory, fetch, free_port_pair, wait_for, wait_ready
+from tests.scrapes import scrape
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +31,32 @@ OPENAPI = {
     "/api/billing/openapi.json": "Tollgate billing",
     "/api/invoices/openapi.json": "Tollgate invoicing",
 }
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive loopback ports nobody listens on."""
+    for _ in range(50):
+        first = free_port_pair()[0] + 1
+        try:
+            for offset in range(count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", first + offset))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError("no free ports")
+
+
+async def _serves_metrics_with_the_service_label(url: str, services: set[str]) -> None:
+    """Each of `services` timed requests and reports its bus there; no label names anyone."""
+
+    async def labelled() -> bool:
+        got = await scrape(url)
+        timed = got.label_values("service", "http_server_request_duration_seconds_count")
+        return services <= timed and services <= got.label_values("service", "tollgate_broker_connected")
+
+    await wait_for(labelled, timeout=20)
+    assert (await scrape(url)).suspicious_label_values() == set()
 
 
 def _environment(**values: str) -> dict[str, str]:
@@ -124,7 +152,9 @@ async def test_tollgate_dev_runs_everything_in_one_process(
     port = free_port_pair()[0]
     collector, exported = otlp_collector
     env = _environment(OTEL_EXPORTER_OTLP_ENDPOINT=collector, OTEL_BSP_SCHEDULE_DELAY="100")
-    process = launch(["dev", "--port", str(port), "--data-dir", str(tmp_path / "data")], env, tmp_path / "dev.log")
+    metrics_port = free_ports(1)
+    command = ["dev", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--metrics-port", str(metrics_port)]
+    process = launch(command, env, tmp_path / "dev.log")
     base = f"http://127.0.0.1:{port}"
     await wait_ready(base, timeout=60)
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
@@ -133,6 +163,11 @@ async def test_tollgate_dev_runs_everything_in_one_process(
         assert "<h1>Tollgate</h1>" in (await client.get("/")).text
         await _tops_up_on_the_sandbox_page(client)
         await _obeys_one_credential_and_revocations(client)
+        assert (await client.get("/metrics")).status_code == 404  # never through the gateway
+    # One port for the four services of the process, told apart by their label.
+    metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+    await _serves_metrics_with_the_service_label(metrics, {"auth", "billing", "invoicing", "gateway"})
+    assert f"metrics of every service on {metrics}" in (tmp_path / "dev.log").read_text()
 
     def wallet_count() -> int:
         with sqlite3.connect(tmp_path / "data" / "billing.db") as db:
@@ -159,12 +194,23 @@ async def test_tollgate_stack_runs_the_distributed_system(
         TOLLGATE_AMQP_URL=amqp_url, **{f"TOLLGATE_{service.upper()}_DATABASE_URL": url for service, url in urls.items()}
     )
     port, base_port = free_port_pair()
-    launch(["stack", "--port", str(port), "--base-port", str(base_port)], env, tmp_path / "stack.log")
+    metrics_base = free_ports(5)
+    command = ["stack", "--port", str(port), "--base-port", str(base_port), "--metrics-base-port", str(metrics_base)]
+    launch(command, env, tmp_path / "stack.log")
     base = f"http://127.0.0.1:{port}"
     await wait_ready(base, timeout=90)
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         account_id = await _reaches_every_service(client)
         await _obeys_one_credential_and_revocations(client)
+        assert (await client.get("/metrics")).status_code == 404
+    # Every process on a port of its own, printed where.
+    log = (tmp_path / "stack.log").read_text()
+    processes = ["auth-1", "billing-1", "billing-2", "invoicing-1", "gateway-1"]  # in `tollgate stack`'s order
+    for offset, instance in enumerate(processes):
+        service = instance.split("-")[0]
+        url = f"http://127.0.0.1:{metrics_base + offset}/metrics"
+        assert f"metrics of {instance} on {url}" in log
+        await _serves_metrics_with_the_service_label(url, {service})
 
     async def wallet() -> list[Any]:
         return await fetch(urls["billing"], "SELECT account_id FROM wallet WHERE account_id = $1", account_id)

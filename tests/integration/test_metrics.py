@@ -128,9 +128,7 @@ async def test_a_short_load_through_the_gateway_moves_every_services_metrics(
         handled = "tollgate_events_handled_total"
         assert _moved(before, after, handled, service="billing", queue="billing.auth-events", outcome="ok") >= 1
         assert _moved(before, after, handled, service="invoicing", queue="invoicing.billing-events", outcome="ok") >= 3
-        assert (
-            _moved(before, after, handled, queue="invoicing.billing-events", outcome="dead_lettered") == 1
-        )
+        assert _moved(before, after, handled, queue="invoicing.billing-events", outcome="dead_lettered") == 1
         assert _moved(before, after, handled, service="gateway", queue="gateway.auth-broadcast", outcome="ok") >= 1
         for service in ("auth", "billing", "invoicing"):
             assert after.has("tollgate_outbox_oldest_pending_seconds", service=service)
