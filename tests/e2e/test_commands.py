@@ -257,6 +257,11 @@ A_BROKER = {"TOLLGATE_AMQP_URL": "amqp://guest:guest@127.0.0.1:9/"}  # never rea
             ["TOLLGATE_BUS_RETRY_DELAYS"],
         ),
         (["dev", "--port", "{port}"], {"TOLLGATE_BUS_PREFETCH": "lots"}, ["TOLLGATE_BUS_PREFETCH"]),
+        (
+            ["serve", "gateway", "--port", "{port}"],
+            {**REAL_SECRETS, **A_BROKER, "TOLLGATE_METRICS_PORT": "99999"},
+            ["TOLLGATE_METRICS_PORT"],
+        ),
         (["stack", "--port", "{port}"], {"TOLLGATE_LOG_LEVEL": "LOUD"}, ["TOLLGATE_LOG_LEVEL"]),
         (["dlq", "list"], {}, ["TOLLGATE_AMQP_URL"]),
     ],
