@@ -1,15 +1,17 @@
 """The management port: `GET /metrics` in Prometheus's text format, and nothing else.
 
 An aiohttp server on the process's own event loop, not prometheus_client's
-`start_http_server` (a thread): the gauges read at scrape time query the
-database and the broker through the services' own engines and connections,
-which live on this loop, and a thread would only wait for the loop anyway.
+`start_http_server` (a thread of its own): the gauges read at scrape time
+query the database and the broker through the services' own engines and
+connections, which live on this loop. Only the rendering runs in a worker
+thread.
 It never shares a port with the API: the gateway cannot route to it, and a
 service's API port does not answer `/metrics`. docs/decisions.md weighs it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -29,7 +31,11 @@ class MetricsPortUnavailable(SettingsError):
 
 async def scrape(_request: web.Request) -> web.Response:
     await SCRAPE_READERS.read_due()
-    return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+    # Rendered in a worker thread: it is pure Python holding the GIL, but the interpreter
+    # hands the loop a turn every few ms instead of stalling it for the whole render
+    # (tens of ms with thousands of series; bench/README.md).
+    body = await asyncio.to_thread(generate_latest, REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
 
 @contextlib.asynccontextmanager
