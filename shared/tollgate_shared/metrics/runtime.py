@@ -66,8 +66,8 @@ def read_outbox(service: str, sessions: async_sessionmaker[AsyncSession], tables
     return read
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite's aggregate hands back the stored text's datetime without the column type's conversion.
+def _aware(moment: datetime | str) -> datetime:
+    # An aggregate may come back without the column type's conversion (SQLite keeps timestamps as text).
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
