@@ -206,11 +206,22 @@ async def test_tollgate_stack_runs_the_distributed_system(
     # Every process on a port of its own, printed where.
     log = (tmp_path / "stack.log").read_text()
     processes = ["auth-1", "billing-1", "billing-2", "invoicing-1", "gateway-1"]  # in `tollgate stack`'s order
-    for offset, instance in enumerate(processes):
-        service = instance.split("-")[0]
-        url = f"http://127.0.0.1:{metrics_base + offset}/metrics"
+    urls_of = {name: f"http://127.0.0.1:{metrics_base + offset}/metrics" for offset, name in enumerate(processes)}
+    for instance, url in urls_of.items():
         assert f"metrics of {instance} on {url}" in log
-        await _serves_metrics_with_the_service_label(url, {service})
+        await _serves_metrics_with_the_service_label(url, {instance.split("-")[0]})
+    # What the load did, each where it happened.
+    auth, gateway = await scrape(urls_of["auth-1"]), await scrape(urls_of["gateway-1"])
+    assert auth.value("tollgate_logins_total", outcome="succeeded") >= 2
+    assert auth.value("tollgate_events_published_total", event_type="auth.account.created") >= 3
+    assert gateway.value("http_server_request_duration_seconds_count", route="/api/accounts/*") >= 3
+
+    async def billing_handled_the_sign_ups() -> bool:
+        replicas = [await scrape(urls_of[name]) for name in ("billing-1", "billing-2")]
+        handled = "tollgate_events_handled_total"
+        return sum(got.value(handled, queue="billing.auth-events", outcome="ok") for got in replicas) >= 3
+
+    await wait_for(billing_handled_the_sign_ups)
 
     async def wallet() -> list[Any]:
         return await fetch(urls["billing"], "SELECT account_id FROM wallet WHERE account_id = $1", account_id)
