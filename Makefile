@@ -58,6 +58,7 @@ bench: setup  ## run every benchmark (each exits 1 when its goal is missed; the 
 	-$(UV) python -m bench.gateway.run
 	-$(UV) python -m bench.billing.run --profile
 	-$(UV) python -m bench.invoicing.run
+	-$(UV) python -m bench.metrics.run
 
 chaos: setup  ## faults under load on a throwaway PostgreSQL and RabbitMQ, then checks; exit 1 on loss or doubling (CHAOS_SECONDS, CHAOS_SEED, CHAOS_FAULTS)
 	$(UV) python -m chaos

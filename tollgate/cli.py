@@ -22,12 +22,24 @@ def _parser() -> argparse.ArgumentParser:
     dev = commands.add_parser("dev", help="the embedded default: one process, SQLite, in-process bus")
     dev.add_argument("--port", type=int, default=8000)
     dev.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TOLLGATE_DATA_DIR", "data")))
+    dev.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="port of every service's /metrics on 127.0.0.1 (default: TOLLGATE_METRICS_PORT, else 9464)",
+    )
 
     serve = commands.add_parser("serve", help="one service as its own process (PostgreSQL, RabbitMQ)")
     serve.add_argument("service", choices=SERVICE_NAMES)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, required=True)
     serve.add_argument("--instance", help="name of this replica (connection name on the broker)")
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        help="management port serving /metrics (default: TOLLGATE_METRICS_PORT; unset: none)",
+    )
+    serve.add_argument("--metrics-host", help="address of the management port (default: TOLLGATE_METRICS_HOST)")
 
     stack = commands.add_parser("stack", help="the distributed system on this machine")
     stack.add_argument("--port", type=int, default=8000)
@@ -35,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         "--base-port", type=int, default=8101, help="auth's port; the billing replicas and invoicing take the next ones"
     )
     stack.add_argument("--billing-replicas", type=_positive, default=2, metavar="N", help="billing processes")
+    stack.add_argument(
+        "--metrics-base-port", type=int, default=9464, help="first of the loopback metrics ports, one per process"
+    )
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("service", nargs="?", choices=("auth", "billing", "invoicing"))
@@ -98,17 +113,24 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "dev":
         from tollgate.dev import run_dev
 
-        run_dev(args.port, args.data_dir)
+        run_dev(args.port, args.data_dir, metrics_port=args.metrics_port)
         return 0
     if args.command == "serve":
         from tollgate.serve import run_service
 
-        run_service(args.service, args.host, args.port, args.instance)
+        run_service(
+            args.service,
+            args.host,
+            args.port,
+            args.instance,
+            metrics_port=args.metrics_port,
+            metrics_host=args.metrics_host,
+        )
         return 0
     if args.command == "stack":
         from tollgate.stack import run_stack
 
-        return run_stack(args.port, args.base_port, args.billing_replicas)
+        return run_stack(args.port, args.base_port, args.billing_replicas, metrics_base_port=args.metrics_base_port)
     if args.command == "migrate":
         from tollgate.migrate import migrate
 

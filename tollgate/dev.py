@@ -3,7 +3,8 @@
 SQLite files in the data folder and the in-process bus; the three services
 listen on loopback ports chosen by the system and the gateway on
 127.0.0.1:PORT forwards to them, so the same code paths run as when
-distributed.
+distributed. All four services' metrics share one management port
+(127.0.0.1:9464 unless told otherwise), told apart by their `service` label.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tollgate.migrate import migrate
 from tollgate.services import BACKEND_SERVICES, SERVICES, startup_settings
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.lifecycle import Shutdown
+from tollgate_shared.metrics.listener import metrics_listener
 from tollgate_shared.telemetry import setup_telemetry
 
 
@@ -61,7 +63,15 @@ def prepare_environment(data_dir: Path) -> None:
     os.environ.pop("TOLLGATE_AMQP_URL", None)
 
 
-async def serve_embedded(port: int) -> None:
+DEFAULT_METRICS_PORT = 9464
+
+
+async def serve_embedded(port: int, metrics_port: int = DEFAULT_METRICS_PORT, metrics_host: str = "127.0.0.1") -> None:
+    async with metrics_listener(metrics_host, metrics_port) as metrics_url:
+        await _serve_services(port, metrics_url)
+
+
+async def _serve_services(port: int, metrics_url: str) -> None:
     broker = InProcessBroker()
     sockets = {name: bind_loopback() for name in BACKEND_SERVICES}
     urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
@@ -89,13 +99,14 @@ async def serve_embedded(port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     print(f"Tollgate (embedded) on http://127.0.0.1:{gateway_socket.getsockname()[1]}", flush=True)
+    print(f"metrics of every service on {metrics_url}", flush=True)
     await asyncio.gather(
         *(servers[name].serve(sockets=[sockets[name]]) for name in BACKEND_SERVICES),
         gateway_server.serve(sockets=[gateway_socket]),
     )
 
 
-def run_dev(port: int, data_dir: Path) -> None:
+def run_dev(port: int, data_dir: Path, *, metrics_port: int | None = None) -> None:
     prepare_environment(data_dir)
     # Every service's settings first: a mistake is told before anything is migrated or started.
     settings = {name: startup_settings(name) for name in SERVICES}
@@ -103,4 +114,5 @@ def run_dev(port: int, data_dir: Path) -> None:
     migrate(list(BACKEND_SERVICES))
     import uvloop
 
-    uvloop.run(serve_embedded(port))
+    common = settings["gateway"]
+    uvloop.run(serve_embedded(port, metrics_port or common.metrics_port or DEFAULT_METRICS_PORT, common.metrics_host))

@@ -18,10 +18,12 @@ import time
 from types import FrameType
 
 import uvicorn
+import uvloop
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tollgate.services import SERVICES, startup_settings
 from tollgate_shared.lifecycle import Shutdown
+from tollgate_shared.metrics.listener import metrics_listener
 from tollgate_shared.settings import SettingsError
 from tollgate_shared.telemetry import setup_telemetry
 
@@ -78,7 +80,15 @@ class GracefulServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def run_service(name: str, host: str, port: int, instance: str | None = None) -> None:
+def run_service(
+    name: str,
+    host: str,
+    port: int,
+    instance: str | None = None,
+    *,
+    metrics_port: int | None = None,
+    metrics_host: str | None = None,
+) -> None:
     entry = SERVICES[name]
     settings = startup_settings(name)
     if not settings.amqp_url:
@@ -100,6 +110,17 @@ def run_service(name: str, host: str, port: int, instance: str | None = None) ->
         timeout_graceful_shutdown=int(shutdown.drain_seconds),
     )
     server = GracefulServer(config, shutdown)
-    server.run()
+    metrics_port = metrics_port or settings.metrics_port
+    metrics_host = metrics_host or settings.metrics_host
+
+    async def serve() -> None:
+        if metrics_port is None:
+            await server.serve()
+            return
+        # Its own port, on this event loop, never the API's (tollgate_shared/metrics/listener.py).
+        async with metrics_listener(metrics_host, metrics_port):
+            await server.serve()
+
+    uvloop.run(serve())
     if not server.started:
-        sys.exit(STARTUP_FAILURE)
+        sys.exit(STARTUP_FAILURE)  # as `uvicorn.run` does: the app's startup failed

@@ -2,10 +2,12 @@
 
 Four services as separate processes (billing with `--billing-replicas`, two by
 default) against the configured PostgreSQL and RabbitMQ, the gateway on
-127.0.0.1:PORT balancing across the billing replicas. A process that ends is
-started again after a pause that doubles while it keeps ending (1 s up to
-30 s), and says so; the stack itself stops only on Ctrl-C or SIGTERM, and then
-stops everything. It never starts a finance approval service.
+127.0.0.1:PORT balancing across the billing replicas. Each process serves its
+metrics on a loopback port of its own, from `--metrics-base-port` in the order
+of `plan`. A process that ends is started again after a pause that doubles
+while it keeps ending (1 s up to 30 s), and says so; the stack itself stops
+only on Ctrl-C or SIGTERM, and then stops everything. It never starts a
+finance approval service.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/tollgate_{servi
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 BASE_PORT = 8101
 BILLING_REPLICAS = 2
+METRICS_BASE_PORT = 9464
 # A process that ran this long before it ended is started again at once, not after a longer pause.
 STABLE_SECONDS = 60.0
 FIRST_PAUSE, LONGEST_PAUSE = 1.0, 30.0
@@ -70,9 +73,15 @@ def answers_200(url: str, timeout: float = 2) -> bool:
         return False
 
 
-def serve_command(service: str, port: int, instance: str) -> list[str]:
+def metrics_ports(processes: Iterable[tuple[str, str, int]], metrics_base_port: int) -> dict[str, int]:
+    """Instance name → its metrics port: consecutive ports from `metrics_base_port`, in the order of `processes`."""
+    return {instance: metrics_base_port + offset for offset, (_, instance, _) in enumerate(processes)}
+
+
+def serve_command(service: str, port: int, instance: str, *, metrics_port: int | None = None) -> list[str]:
     """`tollgate serve SERVICE` with this environment's interpreter (the child's pid is the server's own)."""
-    return [sys.executable, "-m", "tollgate.cli", "serve", service, "--port", str(port), "--instance", instance]
+    command = [sys.executable, "-m", "tollgate.cli", "serve", service, "--port", str(port), "--instance", instance]
+    return command if metrics_port is None else [*command, "--metrics-port", str(metrics_port)]
 
 
 def say(message: str) -> None:
@@ -140,16 +149,28 @@ def _stopped(*_: object) -> None:
     raise Stopped
 
 
-def run_stack(port: int, base_port: int = BASE_PORT, billing_replicas: int = BILLING_REPLICAS) -> int:
+def run_stack(
+    port: int,
+    base_port: int = BASE_PORT,
+    billing_replicas: int = BILLING_REPLICAS,
+    *,
+    metrics_base_port: int = METRICS_BASE_PORT,
+) -> int:
     env = stack_environment()
     processes = plan(port, base_port, billing_replicas)
+    metrics = metrics_ports(processes, metrics_base_port)
     env.update(upstream_settings(processes))
     os.environ.update({k: v for k, v in env.items() if k.startswith("TOLLGATE_")})
     # Every process's settings, checked here: a mistake is one line before anything starts,
     # not one per child after the others have started.
     grace = max(startup_settings(service).shutdown_grace_seconds for service in SERVICES)
     migrate(list(BACKEND_SERVICES))
-    children = [Child(instance, serve_command(service, at, instance)) for service, instance, at in processes]
+    children = [
+        Child(instance, serve_command(service, at, instance, metrics_port=metrics[instance]))
+        for service, instance, at in processes
+    ]
+    for instance, metrics_port in metrics.items():
+        print(f"metrics of {instance} on http://127.0.0.1:{metrics_port}/metrics", flush=True)
     signal.signal(signal.SIGTERM, _stopped)
     try:
         for child in children:

@@ -51,6 +51,7 @@ from tollgate_shared.bus import Bus, OutgoingMessage, PublishFailed
 from tollgate_shared.db import UtcDateTime
 from tollgate_shared.events import Envelope
 from tollgate_shared.messaging_tables import MessagingTables
+from tollgate_shared.metrics.catalogue import published as published_counter
 from tollgate_shared.telemetry import spans_recorded
 
 log = logging.getLogger(__name__)
@@ -137,8 +138,10 @@ class OutboxRelay:
         standby: float = STANDBY_SECONDS,
         publish_timeout: float = PUBLISH_TIMEOUT_SECONDS,
         inbox_retention: timedelta = timedelta(days=30),
+        service: str = "service",
     ) -> None:
         self.session_factory = session_factory
+        self.service = service  # the `service` label of `tollgate_events_published_total`
         self.tables = tables
         self.bus = bus
         self.batch_size = batch_size
@@ -335,6 +338,7 @@ class OutboxRelay:
                 failure = failure or error
             else:
                 published.append(row.seq)
+                published_counter(self.service, row.event_type).inc()
         return published, failure
 
     async def _publish(self, row: Row[Any]) -> None:

@@ -35,6 +35,9 @@ from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.inbox import DATABASE, EventHandler, inbox_handler, only_from_publisher
 from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.messaging_tables import MessagingTables
+from tollgate_shared.metrics.http import HttpMetrics
+from tollgate_shared.metrics.runtime import watch_service
+from tollgate_shared.metrics.scrape import Reader
 from tollgate_shared.no_store import NoStoreMiddleware
 from tollgate_shared.openapi import describe_problems
 from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay, unsent_count
@@ -60,6 +63,8 @@ class ServiceDefinition:
     outbound_queues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Queues whose messages count only from one broker user: queue → user.
     trusted_publishers: Mapping[str, str] = field(default_factory=dict)
+    # Gauges read from the service's database when metrics are scraped: name → reader (in a session of its own).
+    database_gauges: Mapping[str, Callable[[AsyncSession], Awaitable[None]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,6 +146,7 @@ def create_service_app(
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval,
             inbox_retention=timedelta(days=settings.inbox_retention_days),
+            service=definition.name,
         )
         session_factory.kw["info"][WAKE_INFO_KEY] = relay.wake
         for queue, handlers in definition.consumers.items():
@@ -159,10 +165,21 @@ def create_service_app(
         # Waits for the switch: consumers stop at the signal, while HTTP drains.
         consumers_task = asyncio.create_task(stop_consuming_at_shutdown(runtime), name=f"{instance_name}-drain")
         runtime.tasks += [bus_task, relay_task, consumers_task]
+        stop_watching = watch_service(
+            definition.name,
+            bus=the_bus,
+            work_queues=[*definition.consumers, *definition.outbound_queues],
+            sessions=session_factory,
+            tables=definition.tables,
+            database_readers=[
+                (name, _in_session(session_factory, read)) for name, read in definition.database_gauges.items()
+            ],
+        )
         try:
             yield
         finally:
             switch.begin()  # already turned by a signal; not when a test stops the server
+            stop_watching()
             await shut_down(runtime, bus_task=bus_task, relay_task=relay_task, consumers_task=consumers_task)
 
     app = FastAPI(
@@ -178,13 +195,15 @@ def create_service_app(
     app.state.shutdown = switch
     install_problem_handlers(app)
     describe_problems(app)
-    # Middleware added last runs first: no-store, the edge's signature, the trace, the guard.
+    # Middleware added last runs first: metrics, no-store, the edge's signature, the trace, the guard.
     app.add_middleware(
         ControlCharacterGuard, routes=[route for router in definition.routers for route in router.routes]
     )
     instrument_app(app)
     app.add_middleware(EdgeSignatureMiddleware, key=settings.internal_key.get_secret_value().encode())
-    app.add_middleware(NoStoreMiddleware)  # outermost: the edge's refusals too
+    app.add_middleware(NoStoreMiddleware)  # the edge's refusals too
+    # Outermost, so every answer is timed; the routes list fills as the routers are included below.
+    app.add_middleware(HttpMetrics, service=definition.name, routes=app.router.routes)
     app.include_router(health_router())
     for router in definition.routers:
         app.include_router(router)
@@ -229,6 +248,14 @@ def broker_state(started: bool, connected: bool) -> str:
     if not started:
         return "connecting"
     return "connected" if connected else "disconnected"
+
+
+def _in_session(sessions: async_sessionmaker[AsyncSession], read: Callable[[AsyncSession], Awaitable[None]]) -> Reader:
+    async def run() -> None:
+        async with sessions() as session:
+            await read(session)
+
+    return run
 
 
 def health_router() -> APIRouter:

@@ -59,6 +59,10 @@ class ServiceSettings(BaseSettings):
     # The deploy files give the process more than this before they kill it.
     shutdown_grace_seconds: float = Field(default=20.0, ge=5, le=600)
     log_level: str = "INFO"
+    # The management port serving `/metrics` (`tollgate serve --metrics-port` wins); unset: none.
+    metrics_port: int | None = Field(default=None, ge=1, le=65_535)
+    # Where it listens: loopback unless a container must be scraped from outside (0.0.0.0).
+    metrics_host: str = "127.0.0.1"
 
     @model_validator(mode="before")
     @classmethod

@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from tests.auth_client import AuthClient
 from tests.harness import DatabaseFactory, fetch, free_port_pair, wait_for, wait_ready
+from tests.scrapes import scrape
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +32,32 @@ OPENAPI = {
     "/api/billing/openapi.json": "Tollgate billing",
     "/api/invoices/openapi.json": "Tollgate invoicing",
 }
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive loopback ports nobody listens on."""
+    for _ in range(50):
+        first = free_port_pair()[0] + 1
+        try:
+            for offset in range(count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", first + offset))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError("no free ports")
+
+
+async def _serves_metrics_with_the_service_label(url: str, services: set[str]) -> None:
+    """Each of `services` timed requests and reports its bus there; no label names anyone."""
+
+    async def labelled() -> bool:
+        got = await scrape(url)
+        timed = got.label_values("service", "http_server_request_duration_seconds_count")
+        return services <= timed and services <= got.label_values("service", "tollgate_broker_connected")
+
+    await wait_for(labelled, timeout=20)
+    assert (await scrape(url)).suspicious_label_values() == set()
 
 
 def _environment(**values: str) -> dict[str, str]:
@@ -125,7 +153,9 @@ async def test_tollgate_dev_runs_everything_in_one_process(
     port = free_port_pair()[0]
     collector, exported = otlp_collector
     env = _environment(OTEL_EXPORTER_OTLP_ENDPOINT=collector, OTEL_BSP_SCHEDULE_DELAY="100")
-    process = launch(["dev", "--port", str(port), "--data-dir", str(tmp_path / "data")], env, tmp_path / "dev.log")
+    metrics_port = free_ports(1)
+    command = ["dev", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--metrics-port", str(metrics_port)]
+    process = launch(command, env, tmp_path / "dev.log")
     base = f"http://127.0.0.1:{port}"
     await wait_ready(base, timeout=60)
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
@@ -134,6 +164,11 @@ async def test_tollgate_dev_runs_everything_in_one_process(
         assert "<h1>Tollgate</h1>" in (await client.get("/")).text
         await _tops_up_on_the_sandbox_page(client)
         await _obeys_one_credential_and_revocations(client)
+        assert (await client.get("/metrics")).status_code == 404  # never through the gateway
+    # One port for the four services of the process, told apart by their label.
+    metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+    await _serves_metrics_with_the_service_label(metrics, {"auth", "billing", "invoicing", "gateway"})
+    assert f"metrics of every service on {metrics}" in (tmp_path / "dev.log").read_text()
 
     def wallet_count() -> int:
         with sqlite3.connect(tmp_path / "data" / "billing.db") as db:
@@ -177,12 +212,34 @@ async def test_tollgate_stack_runs_the_distributed_system_and_starts_a_replica_t
     )
     port, base_port = free_port_pair()
     log = tmp_path / "stack.log"
-    stack = launch(["stack", "--port", str(port), "--base-port", str(base_port)], env, log)
+    metrics_base = free_ports(5)
+    command = ["stack", "--port", str(port), "--base-port", str(base_port), "--metrics-base-port", str(metrics_base)]
+    stack = launch(command, env, log)
     base = f"http://127.0.0.1:{port}"
     await wait_ready(base, timeout=90)
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         account_id = await _reaches_every_service(client)
         await _obeys_one_credential_and_revocations(client)
+        assert (await client.get("/metrics")).status_code == 404
+    # Every process on a port of its own, printed where.
+    log = (tmp_path / "stack.log").read_text()
+    processes = ["auth-1", "billing-1", "billing-2", "invoicing-1", "gateway-1"]  # in `tollgate stack`'s order
+    urls_of = {name: f"http://127.0.0.1:{metrics_base + offset}/metrics" for offset, name in enumerate(processes)}
+    for instance, url in urls_of.items():
+        assert f"metrics of {instance} on {url}" in log
+        await _serves_metrics_with_the_service_label(url, {instance.split("-")[0]})
+    # What the load did, each where it happened.
+    auth, gateway = await scrape(urls_of["auth-1"]), await scrape(urls_of["gateway-1"])
+    assert auth.value("tollgate_logins_total", outcome="succeeded") >= 2
+    assert auth.value("tollgate_events_published_total", event_type="auth.account.created") >= 3
+    assert gateway.value("http_server_request_duration_seconds_count", route="/api/accounts/*") >= 3
+
+    async def billing_handled_the_sign_ups() -> bool:
+        replicas = [await scrape(urls_of[name]) for name in ("billing-1", "billing-2")]
+        handled = "tollgate_events_handled_total"
+        return sum(got.value(handled, queue="billing.auth-events", outcome="ok") for got in replicas) >= 3
+
+    await wait_for(billing_handled_the_sign_ups)
 
     async def wallet() -> list[Any]:
         return await fetch(urls["billing"], "SELECT account_id FROM wallet WHERE account_id = $1", account_id)
@@ -254,6 +311,11 @@ A_BROKER = {"TOLLGATE_AMQP_URL": "amqp://guest:guest@127.0.0.1:9/"}  # never rea
             ["TOLLGATE_BUS_RETRY_DELAYS"],
         ),
         (["dev", "--port", "{port}"], {"TOLLGATE_BUS_PREFETCH": "lots"}, ["TOLLGATE_BUS_PREFETCH"]),
+        (
+            ["serve", "gateway", "--port", "{port}"],
+            {**REAL_SECRETS, **A_BROKER, "TOLLGATE_METRICS_PORT": "99999"},
+            ["TOLLGATE_METRICS_PORT"],
+        ),
         (["stack", "--port", "{port}"], {"TOLLGATE_LOG_LEVEL": "LOUD"}, ["TOLLGATE_LOG_LEVEL"]),
         (["dlq", "list"], {}, ["TOLLGATE_AMQP_URL"]),
     ],

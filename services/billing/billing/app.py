@@ -17,6 +17,7 @@ from billing.api.idempotency import install_replay
 from billing.domain.payments import PaymentProvider
 from billing.handlers import DECISIONS_QUEUE, OUTBOUND_QUEUES, event_handlers
 from billing.idempotency import forget_expired_keys
+from billing.offline_payments import read_pending_gauge
 from billing.settings import BillingSettings
 from tollgate_shared.auth_upstream import follow_revocations
 from tollgate_shared.bus import Bus
@@ -47,6 +48,7 @@ def definition(settings: BillingSettings, consumers: Consumers | None = None) ->
         api_prefix="/api/billing",
         outbound_queues=OUTBOUND_QUEUES,
         trusted_publishers={DECISIONS_QUEUE: settings.finance_broker_user},
+        database_gauges={"offline-payments-pending": read_pending_gauge},
         description="Credits, payments, offline approvals and orders.",
     )
 

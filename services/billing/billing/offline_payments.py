@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,8 @@ from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import OfflinePaymentApproved, OfflinePaymentRejected, OfflinePaymentSubmitted
+from tollgate_shared.metrics.catalogue import OFFLINE_PAYMENTS_PENDING, PAYMENTS
+from tollgate_shared.metrics.counting import count_after_commit
 from tollgate_shared.money import format_money, from_minor, to_minor
 from tollgate_shared.outbox import record_event
 
@@ -134,6 +136,7 @@ async def submit(
     await record_event(
         db, new_event("billing.offline_payment.submitted", submitted, source="billing", account_id=account_id)
     )
+    count_after_commit(db, PAYMENTS.labels("billing", "offline", "submitted"))
     row = await find(db, payment_id)
     if answer is not None:
         await answer.keep(db, row)
@@ -204,6 +207,7 @@ async def decide(
         await record_event(
             db, new_event("billing.offline_payment.rejected", rejected, source="billing", account_id=row.account_id)
         )
+        count_after_commit(db, PAYMENTS.labels("billing", "offline", "rejected"))
         return await find(db, payment_id)
     # The money first: a balance with no room for it refuses before anything is written.
     await apply_to_wallet(
@@ -240,4 +244,11 @@ async def decide(
     await record_event(
         db, new_event("billing.offline_payment.approved", approved, source="billing", account_id=row.account_id)
     )
+    count_after_commit(db, PAYMENTS.labels("billing", "offline", "approved"))
     return await find(db, payment_id)
+
+
+async def read_pending_gauge(db: AsyncSession) -> None:
+    """`tollgate_offline_payments_pending`: requests awaiting finance (counted on an index of status)."""
+    query = select(func.count()).select_from(offline_payment).where(offline_payment.c.status == "pending_approval")
+    OFFLINE_PAYMENTS_PENDING.labels("billing").set(await db.scalar(query) or 0)

@@ -28,6 +28,8 @@ from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, NotFound
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import PaymentFailed, PaymentSucceeded
+from tollgate_shared.metrics.catalogue import PAYMENTS
+from tollgate_shared.metrics.counting import count_after_commit
 from tollgate_shared.money import from_minor
 from tollgate_shared.outbox import record_event
 
@@ -103,6 +105,7 @@ async def start_payment(
         row = await _payment_row(db, payment_id)
         if answer is not None:
             await answer.keep(db, row)
+        count_after_commit(db, PAYMENTS.labels("billing", provider.name, "pending"))
         return row
 
 
@@ -207,6 +210,7 @@ async def settle(db: AsyncSession, payment_id: str, outcome: Outcome, settings: 
         await record_event(
             db, new_event("billing.payment.succeeded", succeeded, source="billing", account_id=row.account_id)
         )
+        count_after_commit(db, PAYMENTS.labels("billing", row.provider, "succeeded"))
         if row.order_id is not None:
             # Paid from the credits just added; if the order was paid meanwhile, the money stays as credits.
             await pay_awaiting_order(
@@ -232,6 +236,7 @@ async def settle(db: AsyncSession, payment_id: str, outcome: Outcome, settings: 
             reason=outcome.reason,
         )
         await record_event(db, new_event("billing.payment.failed", failed, source="billing", account_id=row.account_id))
+        count_after_commit(db, PAYMENTS.labels("billing", row.provider, outcome.status))
     return await _payment_row(db, payment_id)
 
 

@@ -17,10 +17,12 @@ from tollgate_shared import callers
 from tollgate_shared.access_tokens import InvalidToken, Principal
 from tollgate_shared.callers import SAFE_METHODS, csrf_token
 from tollgate_shared.jwks import JwksCache
+from tollgate_shared.metrics.catalogue import GATEWAY_IP_DENIALS
 from tollgate_shared.revocations import RevokedSessions
 
 log = logging.getLogger(__name__)
 CSRF_HEADER = callers.CSRF_HEADER.encode()
+IP_DENIALS = GATEWAY_IP_DENIALS.labels("gateway")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class EdgeAccess:
         if credential.from_cookie and scope["method"] not in SAFE_METHODS and not self._csrf_ok(scope, principal):
             return Refusal(403, "csrf_failed", "Missing or wrong CSRF token.")
         if not self.index.allows(principal.account_id, principal.user_id, client):
+            IP_DENIALS.inc()
             log.warning(
                 "ip_not_allowed",
                 extra={"user_id": principal.user_id, "account_id": principal.account_id, "client_ip": client_ip},

@@ -31,7 +31,7 @@ from gateway.problems import send_problem
 from gateway.proxy import ProxySettings, proxy, request_id_of
 from gateway.rate_limit import RateLimiter
 from gateway.resolver import HostsFileResolver, Resolver, SystemResolver
-from gateway.routes import route
+from gateway.routes import route, route_label
 from gateway.rule_sync import RuleSync
 from gateway.settings import GatewaySettings
 from gateway.ui_files import add_ui_routes
@@ -42,6 +42,9 @@ from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.errors import install_problem_handlers, problem_response
 from tollgate_shared.jwks import JwksCache
 from tollgate_shared.lifecycle import Shutdown
+from tollgate_shared.metrics.catalogue import GATEWAY_RULES_AGE
+from tollgate_shared.metrics.http import HttpMetrics, route_template
+from tollgate_shared.metrics.runtime import watch_service
 from tollgate_shared.no_store import with_no_store
 from tollgate_shared.revocations import RevokedSessions
 from tollgate_shared.service import broker_state, build_bus, start_bus_until_up
@@ -174,6 +177,9 @@ class Gateway:
             tasks.append(asyncio.create_task(checking, name=f"gateway-health-{name}"))
         return tasks
 
+    async def _read_rules_age(self) -> None:
+        GATEWAY_RULES_AGE.labels("gateway").set(self.sync.rules_age())
+
     def _build_api(self) -> FastAPI:
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -190,10 +196,12 @@ class Gateway:
                 asyncio.create_task(self.sync.keep_in_sync(), name="gateway-rule-sync"),
                 *self.watch_endpoints(),
             ]
+            stop_watching = watch_service("gateway", bus=self.bus, readers=[("rules", self._read_rules_age)])
             try:
                 yield
             finally:
                 self.shutdown.begin()  # already turned by a signal; not when a test stops the server
+                stop_watching()
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -263,6 +271,11 @@ def _with_headers(send: Send, path: str) -> Send:
     return wrapped
 
 
+def _metrics_route(scope: Scope) -> str:
+    """A forwarded request's public prefix, else the gateway's own route (health, whoami, the UI's pages)."""
+    return route_label(scope["path"]) or route_template(scope)
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     *,
@@ -272,7 +285,7 @@ def create_app(
 ) -> ASGIApp:
     """The gateway as an ASGI app, traced (incoming trace context is continued)."""
     gateway = Gateway(settings or GatewaySettings(), broker=broker, instance=instance, shutdown=shutdown)
-    app: Any = traced_asgi(gateway)
+    app: Any = HttpMetrics(traced_asgi(gateway), service="gateway", route_of=_metrics_route)
     app.gateway = gateway
     traced: ASGIApp = app
     return traced

@@ -22,3 +22,11 @@ def route(path: str) -> str | None:
         if path == prefix or path.startswith(prefix + "/"):
             return service
     return None
+
+
+def route_label(path: str) -> str | None:
+    """What metrics call a forwarded request: its public prefix and `/*` (never the raw path, which holds ids)."""
+    for prefix, _ in ROUTES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return f"{prefix}/*"
+    return None

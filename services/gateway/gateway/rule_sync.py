@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -47,6 +48,11 @@ class RuleSync:
         # The revoked sessions' snapshot (the events come on this instance's one queue, below).
         self.revocations = RevocationFeed("gateway", revoked, fetch)
         self.synced = asyncio.Event()
+        self.synced_at: float | None = None  # time.monotonic() of the last snapshot loaded
+
+    def rules_age(self) -> float:
+        """Seconds since the last snapshot from auth was loaded; infinite before the first."""
+        return float("inf") if self.synced_at is None else time.monotonic() - self.synced_at
 
     def subscription(self) -> Subscription:
         return Subscription(
@@ -100,6 +106,7 @@ class RuleSync:
         built = await asyncio.to_thread(self.index.build_newer, snapshot["accounts"])
         changed = self.index.install_snapshot(built)
         revoked = await self.revocations.resync()
+        self.synced_at = time.monotonic()
         self.synced.set()
         log.info("resynchronised with auth: %d accounts changed, %d revoked sessions", changed, revoked)
 

@@ -37,6 +37,8 @@ from tollgate_shared.events.catalogue import (
     OrderPlaced,
     PaymentSucceeded,
 )
+from tollgate_shared.metrics.catalogue import INVOICES_ISSUED
+from tollgate_shared.metrics.counting import count_after_commit
 from tollgate_shared.money import to_minor
 from tollgate_shared.outbox import record_event
 
@@ -230,6 +232,7 @@ async def issue(
         status=content.status,
     )
     await record_event(db, new_event("invoicing.invoice.issued", issued, source="invoicing", account_id=account_id))
+    count_after_commit(db, INVOICES_ISSUED.labels("invoicing", kind))
     if kind == "invoice" and content.status == "paid":
         await _publish_paid(db, document_id, content.number, order_id, account_id)
     row = await _document_for(db, account_id, kind, source)

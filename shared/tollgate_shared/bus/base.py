@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -126,6 +126,10 @@ class Bus(abc.ABC):
     def paused_for(self) -> frozenset[str]:
         """The dependencies whose outage keeps this bus's consumers paused (none by default)."""
         return frozenset()
+
+    async def message_counts(self, queues: Sequence[str]) -> dict[str, int]:
+        """How many messages wait in each of `queues` that exists (metrics; none by default)."""
+        return {}
 
 
 def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 
 from tollgate_shared.bus.base import (
     ATTEMPT_HEADER,
@@ -27,6 +28,8 @@ from tollgate_shared.bus.base import (
     Subscription,
     topic_matches,
 )
+from tollgate_shared.bus.topology import dead_letter_queue
+from tollgate_shared.metrics.catalogue import handled
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,12 @@ class InProcessBus(Bus):
     def is_ready(self) -> bool:
         return self._started
 
+    async def message_counts(self, queues: Sequence[str]) -> dict[str, int]:
+        """The parked messages of the dead-letter queues among `queues` (this bus has no other queues)."""
+        parked = {dead_letter_queue(queue): len(messages) for queue, messages in self.broker.dead_letters.items()}
+        owned = {dead_letter_queue(sub.queue) for sub in self.subscriptions}
+        return {name: parked.get(name, 0) for name in queues if name in owned or name in parked}
+
     async def publish(self, message: OutgoingMessage) -> None:
         # Unrouted messages are fine, as with RabbitMQ's alternate exchange.
         deliveries = [self._deliver(sub, message) for sub in self.broker.routes(message.routing_key)]
@@ -89,11 +98,13 @@ class InProcessBus(Bus):
             )
             try:
                 await sub.handler(delivery)
+                handled(sub.queue, "ok").inc()
                 return
             except PoisonMessage:
                 log.error("poison message %s parked from %s", message.message_id, sub.queue)
                 break
             except DependencyUnavailable as outage:
+                handled(sub.queue, "dropped" if sub.broadcast else "given_back").inc()
                 if sub.broadcast:
                     return
                 # The relay's next try reaches every consumer again; those that applied it have it in their inbox.
@@ -101,7 +112,10 @@ class InProcessBus(Bus):
             except Exception:
                 log.exception("handler of %s failed on %s (attempt %d)", sub.queue, message.message_id, attempt)
                 if sub.broadcast:
+                    handled(sub.queue, "dropped").inc()
                     return
                 if attempt < len(self.retry_delays):
+                    handled(sub.queue, "retried").inc()
                     await asyncio.sleep(self.retry_delays[attempt])
+        handled(sub.queue, "dead_lettered").inc()
         self.broker.dead_letters[sub.queue].append(delivery)

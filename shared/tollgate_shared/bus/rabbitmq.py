@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from functools import partial
 from typing import Any, cast
 
@@ -42,6 +43,7 @@ from tollgate_shared.bus.base import (
 from tollgate_shared.bus.outages import Outages
 from tollgate_shared.bus.publisher_mark import PublisherMarks, publisher_of
 from tollgate_shared.events.catalogue import CATALOGUE
+from tollgate_shared.metrics.catalogue import handled
 
 log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_SECONDS = 10.0
@@ -217,10 +219,12 @@ class RabbitMQBus(Bus):
         except PoisonMessage:
             log.error("poison message %s parked from %s", delivery.message_id, sub.queue)
             await message.reject(requeue=False)
+            handled(sub.queue, "dead_lettered").inc()
             return
         except DependencyUnavailable as outage:
             if sub.broadcast:  # broadcast state is resynchronised by its owner
                 await message.ack()
+                handled(sub.queue, "dropped").inc()
                 return
             self.outages.begin(outage, [s for s in self.subscriptions if _paused_with(s, sub, outage.dependency)])
             await self._give_back(sub, message, delivery.attempt)
@@ -230,6 +234,7 @@ class RabbitMQBus(Bus):
             await self._retry_or_park(sub, message, delivery.attempt)
             return
         await message.ack()
+        handled(sub.queue, "ok").inc()
 
     async def _give_back(self, sub: Subscription, message: AbstractIncomingMessage, attempt: int) -> None:
         """Put `message` back at the end of its queue as it came: the same attempt, no delivery spent.
@@ -248,6 +253,7 @@ class RabbitMQBus(Bus):
             log.error("%s given back %d times from %s; retried as a failure", message.message_id, given_back, sub.queue)
             await self._retry_or_park(sub, message, attempt)
             return
+        handled(sub.queue, "given_back").inc()
         try:
             copy = copy_message(message, attempt=attempt, marks=self.publisher_marks)
             copy.headers[GIVEN_BACK_HEADER] = given_back + 1
@@ -262,10 +268,13 @@ class RabbitMQBus(Bus):
         if sub.broadcast:
             # Broadcast state is resynchronised by its owner; never loop on it.
             await message.ack()
+            handled(sub.queue, "dropped").inc()
             return
         if attempt >= len(self.retry_delays):
             await message.reject(requeue=False)  # dead-letters into <queue>.dlq
+            handled(sub.queue, "dead_lettered").inc()
             return
+        handled(sub.queue, "retried").inc()
         delay = self.retry_delays[attempt]
         try:
             copy = copy_message(message, attempt=attempt + 1, marks=self.publisher_marks)
@@ -343,6 +352,31 @@ class RabbitMQBus(Bus):
     @property
     def paused_for(self) -> frozenset[str]:
         return self.outages.dependencies
+
+    async def message_counts(self, queues: Sequence[str]) -> dict[str, int]:
+        """Passive declares on a plain channel of their own (metrics); a queue that does not exist is left out.
+
+        Not aio-pika's robust channel: one the broker closed (404 for a missing
+        queue) would reopen itself in the background and outlive this call.
+        """
+        transport = self.connection.transport if self.connection is not None and self.is_ready() else None
+        if transport is None:
+            return {}
+        counts: dict[str, int] = {}
+        channel = await transport.connection.channel()
+        try:
+            for name in queues:
+                if channel.is_closed:
+                    channel = await transport.connection.channel()
+                try:
+                    declared = await channel.queue_declare(name, passive=True)
+                except aiormq.exceptions.ChannelNotFoundEntity:
+                    continue
+                counts[name] = declared.message_count or 0
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+        return counts
 
     async def _on_reconnect(self, *_: object) -> None:
         for listener in self.reconnect_listeners:

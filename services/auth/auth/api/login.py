@@ -31,6 +31,8 @@ from auth.throttling import (
 from tollgate_shared.errors import problem_response
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import LoginFailed, LoginSucceeded
+from tollgate_shared.metrics.catalogue import LOGINS
+from tollgate_shared.metrics.counting import count_after_commit
 from tollgate_shared.openapi import PUBLIC, problems
 from tollgate_shared.outbox import record_event
 from tollgate_shared.service import EdgeDep, Runtime, RuntimeDep, SessionDep
@@ -57,6 +59,7 @@ async def login_failed(
         assert email is not None, "the login step names the email it refused"
         await count_password_failure(db, email=email, ip=ip, threshold=threshold, now=now)
     account_id = user_row.account_id if user_row else None
+    count_after_commit(db, LOGINS.labels("auth", reason))  # a fixed set of reasons: never an id
     await record_audit(
         db,
         action="login.failed",
@@ -82,6 +85,7 @@ async def login_succeeded(
 ) -> IssuedSession:
     issued = await issue_session(db, context, user=user_row, amr=amr)
     await forget_user_failures(db, email=user_row.email, user_id=user_row.id)
+    count_after_commit(db, LOGINS.labels("auth", "succeeded"))
     await record_audit(
         db,
         action="login.succeeded",
