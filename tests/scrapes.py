@@ -32,6 +32,10 @@ class Scrape:
         wanted = set(labels.items())
         return any(sample == name and wanted <= got for sample, got in self.samples)
 
+    def label_names(self, name: str) -> set[str]:
+        """Every label any sample called `name` carries."""
+        return {key for (sample, got) in self.samples if sample == name for key, _ in got}
+
     def label_values(self, label: str, name: str | None = None) -> set[str]:
         return {
             value

@@ -222,11 +222,11 @@ async def test_tollgate_stack_runs_the_distributed_system_and_starts_a_replica_t
         await _obeys_one_credential_and_revocations(client)
         assert (await client.get("/metrics")).status_code == 404
     # Every process on a port of its own, printed where.
-    log = (tmp_path / "stack.log").read_text()
+    printed = log.read_text()
     processes = ["auth-1", "billing-1", "billing-2", "invoicing-1", "gateway-1"]  # in `tollgate stack`'s order
     urls_of = {name: f"http://127.0.0.1:{metrics_base + offset}/metrics" for offset, name in enumerate(processes)}
     for instance, url in urls_of.items():
-        assert f"metrics of {instance} on {url}" in log
+        assert f"metrics of {instance} on {url}" in printed
         await _serves_metrics_with_the_service_label(url, {instance.split("-")[0]})
     # What the load did, each where it happened.
     auth, gateway = await scrape(urls_of["auth-1"]), await scrape(urls_of["gateway-1"])

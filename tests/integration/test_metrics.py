@@ -12,6 +12,7 @@ import pytest
 
 from tests.auth_client import AuthClient
 from tests.harness import signed_headers, wait_for
+from tests.observability import METRICS
 from tests.scrapes import Scrape, scrape
 from tollgate_shared.bus import topology
 from tollgate_shared.metrics import runtime as runtime_metrics
@@ -118,6 +119,7 @@ async def test_a_short_load_through_the_gateway_moves_every_services_metrics(
         assert _moved(before, after, payments, service="billing", provider="sandbox", status="succeeded") == 1
         assert _moved(before, after, payments, service="billing", provider="offline", status="submitted") == 1
         assert after.value("tollgate_offline_payments_pending", service="billing") >= 1
+        assert 0 <= after.value("tollgate_offline_payments_oldest_pending_seconds", service="billing") < 60
         assert _moved(before, after, "tollgate_gateway_ip_denials_total", service="gateway") >= 1
         assert 0 <= after.value("tollgate_gateway_rules_age_seconds", service="gateway") < 60
         # Events: published from each outbox, handled by each consumer, the poison one dead-lettered.
@@ -136,6 +138,15 @@ async def test_a_short_load_through_the_gateway_moves_every_services_metrics(
         for service in ("auth", "billing", "invoicing", "gateway"):
             assert after.value("tollgate_broker_connected", service=service) == 1
             assert after.has("tollgate_unrouted_messages", service=service)
+
+        # What the alert rules and the dashboard read (tests/observability.py) is what the services serve.
+        for metric, described in METRICS.items():
+            if metric == "up":  # Prometheus's own
+                continue
+            series = f"{metric}_count" if described.kind == "histogram" else metric
+            assert after.has(series), f"{metric}: the rules and the dashboard read it, no service serves it"
+            served = after.label_names(series) - {"le"}
+            assert served == set(described.labels), f"{metric}: served with {served}, read with {described.labels}"
 
         # Nobody is named in a label: no id, token or email, and none of this load's own.
         assert after.suspicious_label_values() == set()

@@ -25,7 +25,7 @@ from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
 from tollgate_shared.events import new_event
 from tollgate_shared.events.catalogue import OfflinePaymentApproved, OfflinePaymentRejected, OfflinePaymentSubmitted
-from tollgate_shared.metrics.catalogue import OFFLINE_PAYMENTS_PENDING, PAYMENTS
+from tollgate_shared.metrics.catalogue import OFFLINE_PAYMENTS_OLDEST_PENDING, OFFLINE_PAYMENTS_PENDING, PAYMENTS
 from tollgate_shared.metrics.counting import count_after_commit
 from tollgate_shared.money import format_money, from_minor, to_minor
 from tollgate_shared.outbox import record_event
@@ -249,6 +249,12 @@ async def decide(
 
 
 async def read_pending_gauge(db: AsyncSession) -> None:
-    """`tollgate_offline_payments_pending`: requests awaiting finance (counted on an index of status)."""
-    query = select(func.count()).select_from(offline_payment).where(offline_payment.c.status == "pending_approval")
-    OFFLINE_PAYMENTS_PENDING.labels("billing").set(await db.scalar(query) or 0)
+    """`tollgate_offline_payments_pending` and `…_oldest_pending_seconds`: requests awaiting finance and how
+    long the oldest has waited (one statement on the index of status and creation time)."""
+    query = select(func.count(), func.min(offline_payment.c.created_at)).where(
+        offline_payment.c.status == "pending_approval"
+    )
+    count, oldest = (await db.execute(query)).one()
+    OFFLINE_PAYMENTS_PENDING.labels("billing").set(count or 0)
+    waited = 0.0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+    OFFLINE_PAYMENTS_OLDEST_PENDING.labels("billing").set(waited)

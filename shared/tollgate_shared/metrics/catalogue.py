@@ -93,6 +93,11 @@ OFFLINE_PAYMENTS_PENDING = Gauge(
     "Offline payments awaiting finance's decision (read when scraped).",
     ["service"],
 )
+OFFLINE_PAYMENTS_OLDEST_PENDING = Gauge(
+    "tollgate_offline_payments_oldest_pending_seconds",
+    "Seconds since the oldest offline payment still awaiting finance was submitted; 0 when none waits.",
+    ["service"],
+)
 INVOICES_ISSUED = Counter(
     "tollgate_invoices_issued",
     "Documents issued, by kind (invoice, receipt).",
@@ -108,6 +113,7 @@ GAUGES: tuple[Gauge, ...] = (
     BROKER_CONNECTED,
     GATEWAY_RULES_AGE,
     OFFLINE_PAYMENTS_PENDING,
+    OFFLINE_PAYMENTS_OLDEST_PENDING,
 )
 """The gauges set at scrape time, per service."""
 
