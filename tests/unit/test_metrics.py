@@ -177,3 +177,27 @@ async def test_a_port_in_use_is_a_settings_error_naming_the_variable() -> None:
         with pytest.raises(MetricsPortUnavailable, match="TOLLGATE_METRICS_PORT"):
             async with metrics_listener("127.0.0.1", port):
                 pass
+
+
+async def _ignore(_delivery: Delivery) -> None:
+    return None
+
+
+def test_a_service_s_counters_start_at_zero_so_the_first_event_is_a_rise() -> None:
+    """A series that first appears at 1 is no rise to `rate()`: the first parked message went unseen."""
+    from tollgate_shared.metrics.runtime import watch_service
+
+    bus = InProcessBus(InProcessBroker())
+    bus.subscribe(Subscription("zeroes.billing-events", ("billing.#",), _ignore))
+    stop = watch_service("zeroes", bus=bus)
+    try:
+        for outcome in ("ok", "retried", "dead_lettered", "given_back"):
+            labels = {"service": "zeroes", "queue": "zeroes.billing-events", "outcome": outcome}
+            assert REGISTRY.get_sample_value("tollgate_events_handled_total", labels) == 0.0, outcome
+    finally:
+        stop()
+    stop = watch_service("invoicing", bus=InProcessBus(InProcessBroker()))
+    stop()
+    for kind in ("invoice", "receipt"):
+        labels = {"service": "invoicing", "kind": kind}
+        assert REGISTRY.get_sample_value("tollgate_invoices_issued_total", labels) is not None, kind

@@ -10,6 +10,7 @@ event types and queue names.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
@@ -124,6 +125,41 @@ DEPENDENCIES = ("database",)
 def service_of_queue(queue: str) -> str:
     """The service consuming a queue: they are named `<service>.<purpose>`."""
     return queue.split(".", 1)[0]
+
+
+HANDLED_OUTCOMES = ("ok", "retried", "dead_lettered", "given_back", "dropped")
+LOGIN_OUTCOMES = ("succeeded", "invalid_credentials", "inactive", "ip_not_allowed", "throttled", "wrong_totp_code")
+PAYMENT_STATUSES = {
+    "sandbox": ("pending", "succeeded", "failed", "expired"),
+    "stripe": ("pending", "succeeded", "failed", "expired"),
+    "offline": ("submitted", "approved", "rejected"),
+}
+DOCUMENT_KINDS = ("invoice", "receipt")
+# The counters a service moves, by their fixed label values: created at 0 when it starts.
+FIXED_SERIES: dict[str, tuple[tuple[Counter, tuple[str, ...]], ...]] = {
+    "auth": tuple((LOGINS, ("auth", outcome)) for outcome in LOGIN_OUTCOMES),
+    "billing": tuple(
+        (PAYMENTS, ("billing", provider, status))
+        for provider, statuses in PAYMENT_STATUSES.items()
+        for status in statuses
+    ),
+    "invoicing": tuple((INVOICES_ISSUED, ("invoicing", kind)) for kind in DOCUMENT_KINDS),
+}
+
+
+def start_at_zero(service: str, consumed_queues: Iterable[str]) -> None:
+    """Create `service`'s counter series at 0 before their first event.
+
+    A series that first appears at 1 has no earlier sample: `rate()` and
+    `increase()` see nothing, so the first parked message of a queue never
+    showed in the failure rate or its alert, and the first logins went uncounted
+    on the dashboard (seen under load, issue 16).
+    """
+    for queue in consumed_queues:
+        for outcome in HANDLED_OUTCOMES:
+            handled(queue, outcome)
+    for counter, labels in FIXED_SERIES.get(service, ()):
+        counter.labels(*labels)
 
 
 @lru_cache(maxsize=256)

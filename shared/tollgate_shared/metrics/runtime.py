@@ -19,6 +19,7 @@ from tollgate_shared.metrics.catalogue import (
     OUTBOX_OLDEST_PENDING,
     OUTBOX_PENDING,
     UNROUTED_MESSAGES,
+    start_at_zero,
 )
 from tollgate_shared.metrics.scrape import BROKER_EVERY, DATABASE_EVERY, SCRAPE_READERS, Reader
 
@@ -85,8 +86,10 @@ def watch_service(
 ) -> Callable[[], None]:
     """Add the readers of one running service to the scrape; answers the function that takes them away again.
 
-    `database_readers` run at most every `DATABASE_EVERY` seconds, `readers` (no I/O) at every scrape.
+    `database_readers` run at most every `DATABASE_EVERY` seconds, `readers` (no I/O) at every scrape. Its
+    counters start at 0 (`start_at_zero`: the queues it consumes, its fixed outcomes).
     """
+    start_at_zero(service, [subscription.queue for subscription in bus.subscriptions])
     removers = [
         SCRAPE_READERS.add(f"{service}-bus", read_bus_state(service, bus), every=0),
         SCRAPE_READERS.add(f"{service}-queues", read_queue_depths(service, bus, work_queues), every=BROKER_EVERY),
