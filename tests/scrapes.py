@@ -45,12 +45,14 @@ class Scrape:
             if key == label
         }
 
-    def suspicious_label_values(self) -> set[str]:
-        """Label values of Tollgate's own metrics that look like an id, a token or an email."""
+    def suspicious_label_values(self, services: set[str] | None = None) -> set[str]:
+        """Label values of Tollgate's own metrics (of `services`, when given: the process's registry also
+        holds what other tests' consumers left) that look like an id, a token or an email."""
         return {
             value
             for (sample, got) in self.samples
             if sample.startswith(("tollgate_", "http_server_"))
+            and (services is None or dict(got).get("service") in services)
             for _, value in got
             if LOOKS_LIKE_AN_ID.search(value)
         }
