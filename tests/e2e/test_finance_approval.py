@@ -89,7 +89,11 @@ async def decisions_published(amqp_url: str) -> AsyncIterator[list[AbstractIncom
         channel = await connection.channel()
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
         await queue.bind("tollgate.events", routing_key="finance.offline_payment.decided")
-        await queue.consume(seen.append, no_ack=True)  # type: ignore[arg-type]
+
+        async def keep(message: AbstractIncomingMessage) -> None:
+            seen.append(message)
+
+        await queue.consume(keep, no_ack=True)
         yield seen
 
 
@@ -234,7 +238,9 @@ async def _true(value: bool) -> bool:
 
 async def put_again_as_another_submission(amqp_url: str, payment_id: str, reference: str) -> str:
     """What billing's old guard let through (issue 15): the same transfer submitted again after its approval,
-    as a new offline payment. The copy goes to the queue; the original stays there too."""
+    as a new offline payment. The original is put back first and the copy after it, so the finance service
+    always meets them in that order (a message merely returned by closing the channel may come back behind
+    the copy), and only then is the one taken acknowledged."""
     async with await aio_pika.connect(amqp_url) as connection:
         channel = await connection.channel(publisher_confirms=True)
         queue = await channel.declare_queue(QUEUE, passive=True)
@@ -242,12 +248,20 @@ async def put_again_as_another_submission(amqp_url: str, payment_id: str, refere
         assert message is not None
         envelope = json.loads(message.body)
         assert envelope["data"]["offline_payment_id"] == payment_id
+        original = aio_pika.Message(
+            message.body,
+            headers=message.headers,
+            message_id=message.message_id,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await channel.default_exchange.publish(original, routing_key=QUEUE)
         envelope["id"] = str(uuid.uuid4())
         envelope["data"].update(offline_payment_id=str(uuid.uuid4()), reference=reference)
         copy = aio_pika.Message(
             json.dumps(envelope).encode(), message_id=envelope["id"], delivery_mode=aio_pika.DeliveryMode.PERSISTENT
         )
         await channel.default_exchange.publish(copy, routing_key=QUEUE)
+        await message.ack()
     return str(envelope["data"]["offline_payment_id"])
 
 
