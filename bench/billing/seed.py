@@ -93,7 +93,7 @@ async def credit_accounts(
 ) -> float:
     """Submit one offline payment per account, approve each as the finance service; answer the seconds it took."""
     from tollgate_shared.events import new_event
-    from tollgate_shared.events.catalogue import OfflinePaymentDecided
+    from tollgate_shared.events.models import OfflinePaymentDecided
 
     started = time.monotonic()
     today = datetime.now(UTC).date().isoformat()
@@ -118,7 +118,7 @@ async def credit_accounts(
         user = connection.url.user
         for payment_id in payment_ids:
             decided = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by="bench")
-            event = new_event("finance.offline_payment.decided", decided, source="finance")
+            event = new_event(decided, source="finance")
             message = aio_pika.Message(
                 event.to_json(), message_id=event.id, user_id=user, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
             )

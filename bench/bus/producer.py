@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bench.bus.schema import Schema, bench_event, producer_schema
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.db import create_engine
-from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay, record_event
+from tollgate_shared.outbox import WAKE_INFO_KEY, OutboxRelay, outbox_session_info, record_events
 
 Commits = dict[str, float]
 """Event id → producer commit time (time.time(), just after the commit)."""
@@ -43,7 +43,7 @@ class ProducerSide:
     async def start(self) -> None:
         self.engine = create_engine(self.database_url, pool_size=self.pool_size)
         self.session_factory = async_sessionmaker(
-            self.engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: self.schema.messaging}
+            self.engine, expire_on_commit=False, info=outbox_session_info(self.schema.messaging, "bench")
         )
         self.bus = RabbitMQBus(self.amqp_url, connection_name=self.connection_name)
         self.relay = OutboxRelay(self.session_factory, self.schema.messaging, self.bus, batch_size=self.batch_size)
@@ -92,7 +92,7 @@ class ProducerSide:
             await session.execute(
                 self.schema.effect.insert().values(event_id=envelope.id, recorded_at=datetime.now(UTC))
             )
-            await record_event(session, envelope)
+            await record_events(session, [envelope])
         return envelope.id, time.time()
 
     async def burst(self, count: int, producers: int) -> Commits:

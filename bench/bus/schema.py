@@ -9,7 +9,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table
 
 from tollgate_shared.db import new_metadata
 from tollgate_shared.events import Envelope, new_event
-from tollgate_shared.events.catalogue import InvoicePaid
+from tollgate_shared.events.models import InvoicePaid
 from tollgate_shared.messaging_tables import MessagingTables, add_messaging_tables
 
 # The routing key is the event type, and the inbox validates the type against
@@ -51,4 +51,4 @@ def consumer_schema() -> Schema:
 def bench_event(run_account_id: str) -> Envelope:
     """A new `invoicing.invoice.paid` of the run's account, a small event like most of the catalogue."""
     data = InvoicePaid(invoice_id=str(uuid.uuid4()), number="BENCH-1", order_id=None)
-    return new_event(EVENT_TYPE, data, source="bench", account_id=run_account_id)
+    return new_event(data, source="bench", account_id=run_account_id)

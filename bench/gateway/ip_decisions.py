@@ -32,7 +32,7 @@ from gateway.ip_index import AccountRules, Intervals, IpRuleIndex
 from gateway.rule_sync import RuleSync
 from tollgate_shared.bus import Delivery
 from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import IpRule, IpRulesChanged
+from tollgate_shared.events.models import IpRule, IpRulesChanged
 from tollgate_shared.revocations import RevokedSessions
 
 IPAddress = IPv4Address | IPv6Address
@@ -439,7 +439,7 @@ def change_event(count: int, *, seed: int) -> dict[str, Any]:
 
     def delivery() -> Delivery:
         data = IpRulesChanged(account_id=account_id, rules=[IpRule(**r) for r in rules], revision=next(revisions))
-        envelope = new_event("auth.ip_rules.changed", data, source="auth", account_id=account_id)
+        envelope = new_event(data, source="auth", account_id=account_id)
         return Delivery(message_id=envelope.id, routing_key=envelope.type, body=envelope.to_json(), headers={})
 
     async def handle(message: Delivery) -> tuple[float, float]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import aiohttp
 from fastapi import Depends, FastAPI, Request
 
-from tollgate_shared.access_tokens import Principal
 from tollgate_shared.callers import live_principal
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 from tollgate_shared.errors import DomainError
@@ -65,12 +65,26 @@ class AccountRequired(DomainError):
     status, code, title = 403, "account_required", "Only users of an account may do this"
 
 
-async def account_user(request: Request) -> Principal:
-    """A FastAPI dependency: the verified user of an account (staff belong to none)."""
+@dataclass(frozen=True)
+class AccountUser:
+    """A verified user of an account: unlike a `Principal` (staff belong to none), `account_id` is always set."""
+
+    user_id: str
+    account_id: str
+    roles: tuple[str, ...]
+    session_id: str
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+async def account_user(request: Request) -> AccountUser:
+    """A FastAPI dependency: the verified user of an account, or 403 `account_required`."""
     principal = await live_principal(request)
     if principal.account_id is None:
         raise AccountRequired()
-    return principal
+    return AccountUser(principal.user_id, principal.account_id, principal.roles, principal.session_id)
 
 
-AccountUserDep = Annotated[Principal, Depends(account_user)]
+AccountUserDep = Annotated[AccountUser, Depends(account_user)]

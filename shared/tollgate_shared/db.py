@@ -14,8 +14,7 @@ datetime from SQLite as from PostgreSQL.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -25,7 +24,7 @@ from sqlalchemy import DateTime, MetaData, Row, Table, TextClause, TypeDecorator
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -101,10 +100,6 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def is_postgres(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -176,17 +171,6 @@ def create_engine(
     engine = _create_async_engine(url, pool_size=pool_size, max_overflow=0)
     ping_when_idle(engine, idle_seconds=ping_after_idle_seconds)
     return engine
-
-
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
-
-
-@asynccontextmanager
-async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session whose transaction commits on success and rolls back on error."""
-    async with factory() as session, session.begin():
-        yield session
 
 
 async def insert_unless_exists(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> Row[Any] | None:

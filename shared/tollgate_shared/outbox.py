@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from opentelemetry import propagate, trace
+from pydantic import BaseModel
 from sqlalchemy import (
     BigInteger,
     Insert,
@@ -49,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tollgate_shared import direct_sql
 from tollgate_shared.bus import Bus, OutgoingMessage, PublishFailed
 from tollgate_shared.db import UtcDateTime
-from tollgate_shared.events import Envelope
+from tollgate_shared.events import Envelope, new_event
 from tollgate_shared.messaging_tables import MessagingTables
 from tollgate_shared.metrics.catalogue import published as published_counter
 from tollgate_shared.telemetry import spans_recorded
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 OUTBOX_INFO_KEY = "tollgate.outbox"
+SOURCE_INFO_KEY = "tollgate.source"
 WAKE_INFO_KEY = "tollgate.outbox_wake"
 CLAIM_LEASE = timedelta(seconds=60)
 # A batch the broker has not confirmed within this is given up (its rows stay
@@ -76,9 +78,17 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
-async def record_event(session: AsyncSession, envelope: Envelope) -> None:
-    """Write `envelope` to the outbox in `session`'s transaction."""
+def outbox_session_info(tables: MessagingTables, source: str) -> dict[str, Any]:
+    """The `info` of a service's session factory: where its outbox is, and the `source` its events carry."""
+    return {OUTBOX_INFO_KEY: tables, SOURCE_INFO_KEY: source}
+
+
+async def record_event(session: AsyncSession, data: BaseModel, *, account_id: str | None) -> Envelope:
+    """Record the event whose data is `data` (a catalogue model, which gives its type) in `session`'s
+    transaction, from the service the session belongs to; the envelope written."""
+    envelope = new_event(data, source=session.info[SOURCE_INFO_KEY], account_id=account_id)
     await record_events(session, [envelope])
+    return envelope
 
 
 async def record_events(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tollgate_shared.bus import Delivery, Subscription
-from tollgate_shared.events.catalogue import SessionRevoked
+from tollgate_shared.events.models import SessionRevoked
 from tollgate_shared.inbox import parse_delivery
 from tollgate_shared.resync import resync_after_reconnect, resync_forever
 

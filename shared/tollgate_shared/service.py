@@ -40,7 +40,7 @@ from tollgate_shared.metrics.runtime import watch_service
 from tollgate_shared.metrics.scrape import Reader
 from tollgate_shared.no_store import NoStoreMiddleware
 from tollgate_shared.openapi import describe_problems
-from tollgate_shared.outbox import OUTBOX_INFO_KEY, WAKE_INFO_KEY, OutboxRelay, unsent_count
+from tollgate_shared.outbox import WAKE_INFO_KEY, OutboxRelay, outbox_session_info, unsent_count
 from tollgate_shared.settings import ServiceSettings
 from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, instrument_app
 
@@ -137,7 +137,9 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.effective_database_url)
-        session_factory = async_sessionmaker(engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: definition.tables})
+        session_factory = async_sessionmaker(
+            engine, expire_on_commit=False, info=outbox_session_info(definition.tables, definition.name)
+        )
         the_bus = bus or build_bus(settings, broker=broker, instance=instance_name)
         relay = OutboxRelay(
             session_factory,

@@ -27,7 +27,7 @@ from tests.auth_client import finance_staff
 from tests.harness import fetch, wait_for
 from tollgate_shared.bus import Delivery
 from tollgate_shared.events import Envelope, new_event
-from tollgate_shared.events.catalogue import OfflinePaymentDecided
+from tollgate_shared.events.models import OfflinePaymentDecided
 from tollgate_shared.inbox import inbox_handler
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.integration
 
 def delivery(payment_id: str) -> Delivery:
     decided = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by="finance-desk-1")
-    event = new_event("finance.offline_payment.decided", decided, source="finance")
+    event = new_event(decided, source="finance")
     return Delivery(event.id, event.type, event.to_json(), {}, user_id="guest")
 
 

@@ -29,7 +29,7 @@ from tollgate_shared.bus import topology
 from tollgate_shared.bus.dead_letters import replay_dead_letters
 from tollgate_shared.bus.publisher_mark import PUBLISHER_HEADER, PublisherMarks
 from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import OfflinePaymentDecided
+from tollgate_shared.events.models import OfflinePaymentDecided
 
 pytestmark = pytest.mark.integration
 
@@ -132,7 +132,7 @@ async def test_a_decision_with_a_forged_publisher_mark_is_parked(start_system: A
             lambda event_id, body: {PUBLISHER_HEADER: "guest"},  # names the publisher, no mark
         ]
         for forge in forgeries:
-            event = new_event("finance.offline_payment.decided", decided, source="finance")
+            event = new_event(decided, source="finance")
             body = event.to_json()
             async with await aio_pika.connect(amqp_url) as connection:
                 channel = await connection.channel(publisher_confirms=True)

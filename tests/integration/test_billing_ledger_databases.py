@@ -25,7 +25,7 @@ from billing.orders import place_order
 from tests.conftest import settings_for
 from tests.harness import DatabaseFactory
 from tollgate_shared.money import MAX_MINOR
-from tollgate_shared.outbox import OUTBOX_INFO_KEY
+from tollgate_shared.outbox import outbox_session_info
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ async def sessions(
     request: pytest.FixtureRequest, databases: DatabaseFactory, tmp_path: Path
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = await databases.engine_with_tables(request.param, metadata, tmp_path)
-    yield async_sessionmaker(engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: messaging})
+    yield async_sessionmaker(engine, expire_on_commit=False, info=outbox_session_info(messaging, "billing"))
     await engine.dispose()
 
 

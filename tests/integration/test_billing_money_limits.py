@@ -19,7 +19,7 @@ from tests.harness import fetch, wait_for
 from tests.integration.test_billing_offline import publish_decision, submit
 from tests.integration.test_billing_online import GOOD_CARD, pay_on_page, top_up
 from tests.integration.test_billing_wallet import apply, balance
-from tollgate_shared.events.catalogue import OfflinePaymentDecided
+from tollgate_shared.events.models import OfflinePaymentDecided
 from tollgate_shared.money import MAX_AMOUNT, to_minor
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from tests.auth_client import AuthClient, User, finance_staff
 from tests.harness import fetch, wait_for
 from tests.integration.test_billing_wallet import balance
 from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import OfflinePaymentDecided
+from tollgate_shared.events.models import OfflinePaymentDecided
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ async def test_rejection_needs_a_reason_and_credits_nothing(office: Any, monkeyp
 
 
 async def publish_decision(amqp_url: str, data: OfflinePaymentDecided, *, user_id: str | None) -> str:
-    event = new_event("finance.offline_payment.decided", data, source="finance")
+    event = new_event(data, source="finance")
     async with await aio_pika.connect(amqp_url) as connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange("tollgate.events")

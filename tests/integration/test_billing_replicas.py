@@ -40,7 +40,7 @@ from tests.harness import DatabaseFactory, fetch, free_port_pair, wait_for
 from tests.replicas import Replica, SpanCollector, replica_environment, replicas
 from tollgate_shared.bus import topology
 from tollgate_shared.events import Envelope, new_event
-from tollgate_shared.events.catalogue import OfflinePaymentDecided
+from tollgate_shared.events.models import OfflinePaymentDecided
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -143,7 +143,7 @@ async def take_parked(amqp_url: str) -> set[str]:
 
 def decision_event(payment_id: str) -> Envelope:
     data = OfflinePaymentDecided(offline_payment_id=payment_id, decision="approve", decided_by=FINANCE_DESK)
-    return new_event("finance.offline_payment.decided", data, source="finance")
+    return new_event(data, source="finance")
 
 
 async def test_two_billing_processes_keep_one_account_exact_under_200_concurrent_operations(

@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from billing.adapters.tables import messaging
 from tests.auth_client import AuthClient
@@ -36,9 +37,9 @@ from tests.postgres_gate import PostgresGate, terminate_sessions
 from tollgate.throwaway import TcpProxy
 from tollgate_shared.bus import OutgoingMessage, PublishFailed, Subscription, topology
 from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
-from tollgate_shared.db import create_engine, create_session_factory
+from tollgate_shared.db import create_engine
 from tollgate_shared.inbox import inbox_handler
-from tollgate_shared.outbox import OUTBOX_INFO_KEY
+from tollgate_shared.outbox import outbox_session_info
 
 pytestmark = pytest.mark.integration
 
@@ -123,8 +124,7 @@ async def test_an_in_process_delivery_to_a_database_that_is_down_stays_with_its_
     the publish fails, so the publisher's outbox row stays unsent and its relay tries again."""
     database_url = await databases.fresh("billing")
     engine = create_engine(gate.url_of(database_url))
-    factory = create_session_factory(engine)
-    factory.kw["info"] = {OUTBOX_INFO_KEY: messaging}
+    factory = async_sessionmaker(engine, expire_on_commit=False, info=outbox_session_info(messaging, "billing"))
     handler = CountingHandler()
     broker = InProcessBroker()
     bus = InProcessBus(broker, retry_delays=(0.05, 0.05))

@@ -24,7 +24,7 @@ from tests.integration.test_invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, 
 from tollgate.throwaway import TcpProxy
 from tollgate_shared.bus import topology
 from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import AccountCreated
+from tollgate_shared.events.models import AccountCreated
 
 pytestmark = pytest.mark.integration
 
@@ -125,7 +125,7 @@ async def publish_raw(amqp_url: str, routing_key: str, body: bytes, message_id: 
 def account_created_event() -> Any:
     account_id = str(uuid.uuid4())
     data = AccountCreated(account_id=account_id, account_name="Acme", admin_user_id=str(uuid.uuid4()))
-    return new_event("auth.account.created", data, source="auth", account_id=account_id)
+    return new_event(data, source="auth", account_id=account_id)
 
 
 async def test_the_same_message_delivered_twice_has_one_effect(start_system: Any, amqp_url: str) -> None:

@@ -23,7 +23,7 @@ from tollgate_shared.bus import Delivery, PoisonMessage, Subscription, topology
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.db import create_engine, new_metadata
 from tollgate_shared.events import Envelope, new_event
-from tollgate_shared.events.catalogue import InvoicePaid
+from tollgate_shared.events.models import InvoicePaid
 from tollgate_shared.inbox import inbox_handler
 from tollgate_shared.messaging_tables import MessagingTables, add_messaging_tables
 from tollgate_shared.outbox import OUTBOX_INFO_KEY
@@ -90,7 +90,7 @@ async def consumer(
 
 def an_event() -> Envelope:
     data = InvoicePaid(invoice_id=str(uuid.uuid4()), number="T-1", order_id=None)
-    return new_event(EVENT_TYPE, data, source="tests", account_id=str(uuid.uuid4()))
+    return new_event(data, source="tests", account_id=str(uuid.uuid4()))
 
 
 def delivery_of(envelope: Envelope) -> Delivery:

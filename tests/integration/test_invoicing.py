@@ -18,7 +18,7 @@ from invoicing.documents import on_order_paid, on_order_placed
 from tests.auth_client import AuthClient, User
 from tests.harness import fetch, wait_for
 from tollgate_shared.events import Envelope, new_event
-from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
+from tollgate_shared.events.models import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
 
 pytestmark = pytest.mark.integration
 
@@ -164,9 +164,9 @@ def order_event(order_id: str, account_id: str, *, paid: bool = False, at: datet
     }
     if paid:
         data: Any = OrderPaid(**fields, method="credits", paid_at=at or datetime.now(UTC), payment_reference="led-1")
-        event = new_event("billing.order.paid", data, source="billing", account_id=account_id)
+        event = new_event(data, source="billing", account_id=account_id)
     else:
-        event = new_event("billing.order.placed", OrderPlaced(**fields), source="billing", account_id=account_id)
+        event = new_event(OrderPlaced(**fields), source="billing", account_id=account_id)
     return event if at is None else event.model_copy(update={"occurred_at": at})
 
 

@@ -28,9 +28,9 @@ from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
 from tollgate_shared.bus.rabbitmq import RabbitMQBus, declare_exchanges
 from tollgate_shared.db import create_engine, new_metadata
 from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import InvoicePaid
+from tollgate_shared.events.models import InvoicePaid
 from tollgate_shared.messaging_tables import MessagingTables, add_messaging_tables
-from tollgate_shared.outbox import OUTBOX_INFO_KEY, OutboxRelay, _unsent_query, record_event
+from tollgate_shared.outbox import OutboxRelay, _unsent_query, outbox_session_info, record_events
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ class Outbox:
         """A session factory of its own, as each replica has."""
         engine = create_engine(self.url)
         self.engines.append(engine)
-        return async_sessionmaker(engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: self.tables})
+        return async_sessionmaker(engine, expire_on_commit=False, info=outbox_session_info(self.tables, "tests"))
 
     async def write(self, count: int, account_id: str) -> list[str]:
         """`count` events, ten per transaction; their ids in order."""
@@ -57,8 +57,8 @@ class Outbox:
             async with factory() as session, session.begin():
                 for index in range(start, min(start + 10, count)):
                     data = InvoicePaid(invoice_id=str(uuid.uuid4()), number=f"T-{index}", order_id=None)
-                    envelope = new_event(EVENT_TYPE, data, source="tests", account_id=account_id)
-                    await record_event(session, envelope)
+                    envelope = new_event(data, source="tests", account_id=account_id)
+                    await record_events(session, [envelope])
                     ids.append(envelope.id)
         return ids
 

@@ -25,7 +25,7 @@ from finance_approval.desk import DeskError, describe, human_decision, prompt
 from finance_approval.held import HeldSubmission, HeldSubmissions
 from finance_approval.settings import FinanceSettings
 from tollgate_shared.events import Envelope, new_event
-from tollgate_shared.events.catalogue import OfflinePaymentDecided, OfflinePaymentSubmitted
+from tollgate_shared.events.models import OfflinePaymentDecided, OfflinePaymentSubmitted
 
 PACKAGE = Path(__file__).parents[2] / "finance_approval"
 
@@ -58,7 +58,7 @@ def billing_submission(**changes: Any) -> bytes:
         "submitted_by": "5c0c2bb4-61f5-4c55-9d3f-1f0f7c1e2a22",
     }
     data = OfflinePaymentSubmitted(**{**values, **changes})
-    event = new_event("billing.offline_payment.submitted", data, source="billing", account_id="acc-1")
+    event = new_event(data, source="billing", account_id="acc-1")
     return bytes(event.to_json())
 
 

@@ -18,7 +18,7 @@ from finance_approval.contract import Submission
 from finance_approval.held import HeldSubmissions
 from finance_approval.rules import BadRules, Rules, Verdict, evaluate, held_as_duplicate, load_rules, parse_rules
 from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import OfflinePaymentSubmitted
+from tollgate_shared.events.models import OfflinePaymentSubmitted
 
 TODAY = date(2026, 5, 10)
 EXAMPLE = Path(__file__).parents[2] / "finance_approval" / "rules.example.toml"
@@ -208,7 +208,7 @@ def submitted(payment_id: str, reference: str) -> bytes:
         note=None,
         submitted_by="u-1",
     )
-    return new_event("billing.offline_payment.submitted", data, source="billing", account_id="a-1").to_json()
+    return new_event(data, source="billing", account_id="a-1").to_json()
 
 
 def test_the_service_approves_a_transfer_once_and_holds_the_same_reference_submitted_again(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.client_address import Address, parse_address
 from gateway.ip_index import JUMP_TABLE_FROM, AccountRules, Intervals, IpRuleIndex
-from tollgate_shared.events.catalogue import IpRule
+from tollgate_shared.events.models import IpRule
 
 
 def rule(start: str, end: str, user_id: str | None = None, enabled: bool = True) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from gateway.ip_index import AccountRules, IpRuleIndex
 from gateway.rule_sync import INLINE_EVENT_BYTES, RuleSync
 from tollgate_shared.bus import Delivery, PoisonMessage
 from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import AccountCreated, IpRule, IpRulesChanged, SessionRevoked
+from tollgate_shared.events.models import AccountCreated, IpRule, IpRulesChanged, SessionRevoked
 from tollgate_shared.revocations import RevokedSessions
 
 ACCOUNT = str(uuid.uuid4())
@@ -33,7 +33,7 @@ def a_rule(n: int, *, start: str | None = None, user_id: str | None = None) -> I
 
 def rules_event(revision: int, rules: list[IpRule], account_id: str = ACCOUNT) -> Delivery:
     data = IpRulesChanged(account_id=account_id, rules=rules, revision=revision)
-    envelope = new_event("auth.ip_rules.changed", data, source="auth", account_id=account_id)
+    envelope = new_event(data, source="auth", account_id=account_id)
     return Delivery(message_id=envelope.id, routing_key=envelope.type, body=envelope.to_json(), headers={})
 
 
@@ -82,7 +82,7 @@ async def test_the_newest_revision_wins_whichever_build_finishes_last() -> None:
 async def test_a_revoked_session_is_remembered() -> None:
     sync = RuleSync(IpRuleIndex(), RevokedSessions(60), no_fetch)
     data = SessionRevoked(session_id="s-1", user_id="u-1", reason="logout")
-    envelope = new_event("auth.session.revoked", data, source="auth")
+    envelope = new_event(data, source="auth")
     await sync.on_event(Delivery(envelope.id, envelope.type, envelope.to_json(), {}))
     assert sync.revoked.is_revoked("s-1")
 
@@ -117,7 +117,7 @@ async def test_an_event_that_is_not_the_contract_is_poison(size: str, damage: An
 async def test_other_known_events_are_ignored_and_unknown_ones_are_poison() -> None:
     sync = RuleSync(IpRuleIndex(), RevokedSessions(60), no_fetch)
     created = AccountCreated(account_id=ACCOUNT, account_name="n", admin_user_id="u")
-    envelope = new_event("auth.account.created", created, source="auth")
+    envelope = new_event(created, source="auth")
     await sync.on_event(Delivery(envelope.id, "", envelope.to_json(), {}))
     unknown = tampered(Delivery(envelope.id, "", envelope.to_json(), {}), lambda body: body.update(type="auth.nope"))
     with pytest.raises(PoisonMessage):

@@ -16,8 +16,7 @@ from auth.adapters.tables import refresh_token
 from auth.adapters.tables import session as session_table
 from auth.context import AuthContext
 from tollgate_shared.access_tokens import AUDIENCE, ISSUER
-from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import SessionRevoked
+from tollgate_shared.events.models import SessionRevoked
 from tollgate_shared.outbox import record_event
 
 
@@ -122,12 +121,6 @@ async def revoke_sessions(
             update(session_table).where(session_table.c.id == row.id).values(revoked_at=now, revoked_reason=reason)
         )
         await record_event(
-            db,
-            new_event(
-                "auth.session.revoked",
-                SessionRevoked(session_id=row.id, user_id=row.user_id, reason=reason),
-                source="auth",
-                account_id=row.account_id,
-            ),
+            db, SessionRevoked(session_id=row.id, user_id=row.user_id, reason=reason), account_id=row.account_id
         )
     return len(rows)

@@ -13,7 +13,7 @@ from billing.settings import BillingSettings
 from tollgate_shared.bus import PoisonMessage
 from tollgate_shared.errors import DomainError
 from tollgate_shared.events import Envelope
-from tollgate_shared.events.catalogue import AccountCreated, OfflinePaymentDecided
+from tollgate_shared.events.models import AccountCreated, OfflinePaymentDecided
 from tollgate_shared.service import Consumers
 
 log = logging.getLogger(__name__)

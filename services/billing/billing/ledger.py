@@ -28,8 +28,7 @@ from billing.adapters.tables import ledger_entry, wallet
 from billing.domain.ledger import InsufficientCredits, check_room, crossed_below, is_below
 from tollgate_shared import direct_sql
 from tollgate_shared.db import insert_unless_exists
-from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import BalanceLow, CreditsAdded
+from tollgate_shared.events.models import BalanceLow, CreditsAdded
 from tollgate_shared.money import MAX_MINOR, from_minor
 from tollgate_shared.outbox import record_event
 
@@ -191,7 +190,7 @@ async def apply_to_wallet(
             source=source,
             reference=reference,
         )
-        await record_event(db, new_event("billing.credits.added", added, source="billing", account_id=account_id))
+        await record_event(db, added, account_id=account_id)
     return Applied(entry_id, amount_minor, balance, already_applied=False)
 
 
@@ -244,7 +243,7 @@ async def _publish_balance_events(
         low = BalanceLow(
             balance=from_minor(balance_minor), low_balance_threshold=from_minor(threshold_minor), currency=currency
         )
-        await record_event(db, new_event("billing.balance.low", low, source="billing", account_id=account_id))
+        await record_event(db, low, account_id=account_id)
 
 
 async def set_threshold(db: AsyncSession, *, account_id: str, threshold_minor: int, currency: str) -> Any:

@@ -23,8 +23,7 @@ from billing.ledger import apply_to_wallet, balance_of
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
-from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import OfflinePaymentApproved, OfflinePaymentRejected, OfflinePaymentSubmitted
+from tollgate_shared.events.models import OfflinePaymentApproved, OfflinePaymentRejected, OfflinePaymentSubmitted
 from tollgate_shared.metrics.catalogue import OFFLINE_PAYMENTS_OLDEST_PENDING, OFFLINE_PAYMENTS_PENDING, PAYMENTS
 from tollgate_shared.metrics.counting import count_after_commit
 from tollgate_shared.money import format_money, from_minor, to_minor
@@ -133,9 +132,7 @@ async def submit(
         note=note,
         submitted_by=submitted_by,
     )
-    await record_event(
-        db, new_event("billing.offline_payment.submitted", submitted, source="billing", account_id=account_id)
-    )
+    await record_event(db, submitted, account_id=account_id)
     count_after_commit(db, PAYMENTS.labels("billing", "offline", "submitted"))
     row = await find(db, payment_id)
     if answer is not None:
@@ -204,9 +201,7 @@ async def decide(
         )
         assert reason is not None
         rejected = OfflinePaymentRejected(offline_payment_id=payment_id, reason=reason, rejected_by=decided_by)
-        await record_event(
-            db, new_event("billing.offline_payment.rejected", rejected, source="billing", account_id=row.account_id)
-        )
+        await record_event(db, rejected, account_id=row.account_id)
         count_after_commit(db, PAYMENTS.labels("billing", "offline", "rejected"))
         return await find(db, payment_id)
     # The money first: a balance with no room for it refuses before anything is written.
@@ -241,9 +236,7 @@ async def decide(
         approved_by=decided_by,
         buyer=buyer,
     )
-    await record_event(
-        db, new_event("billing.offline_payment.approved", approved, source="billing", account_id=row.account_id)
-    )
+    await record_event(db, approved, account_id=row.account_id)
     count_after_commit(db, PAYMENTS.labels("billing", "offline", "approved"))
     return await find(db, payment_id)
 

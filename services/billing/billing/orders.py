@@ -23,10 +23,10 @@ from tollgate_shared import direct_sql
 from tollgate_shared.db import insert_unless_exists
 from tollgate_shared.errors import Conflict, NotFound
 from tollgate_shared.events import Envelope, new_event
-from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
+from tollgate_shared.events.models import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
 from tollgate_shared.gst_states import state_code
 from tollgate_shared.money import format_money, from_minor, to_minor
-from tollgate_shared.outbox import discard_events, record_event, record_events
+from tollgate_shared.outbox import discard_events, record_events
 
 
 class OrderConflict(Conflict):
@@ -121,7 +121,7 @@ async def place_order(
     except InsufficientCredits:  # it awaits payment: announced as such instead
         await discard_events(db, announced)
         row = (await db.execute(_MARK_AWAITING, {"p_id": row.id})).one()
-        await record_event(db, _placed_event(row, _event_fields(row, lines=priced, buyer=buyer)))
+        await record_events(db, [_placed_event(row, _event_fields(row, lines=priced, buyer=buyer))])
     return row
 
 
@@ -139,7 +139,7 @@ async def pay_order(db: AsyncSession, *, account_id: str, order_id: str, setting
     if paid is None:
         raise InsufficientCredits(f"The order's total is {from_minor(row.total_minor)}.")
     row, entry_id = paid
-    await record_event(db, _paid_event(row, entry_id))
+    await record_events(db, [_paid_event(row, entry_id)])
     return row
 
 
@@ -153,7 +153,7 @@ async def pay_awaiting_order(
     paid = await _pay_from_credits(db, row, settings, method=method)
     if paid is None:
         return False
-    await record_event(db, _paid_event(paid[0], payment_reference))
+    await record_events(db, [_paid_event(paid[0], payment_reference)])
     return True
 
 
@@ -230,7 +230,7 @@ def _event_fields(
 
 
 def _placed_event(row: Any, fields: dict[str, Any]) -> Envelope:
-    return new_event("billing.order.placed", OrderPlaced(**fields), source="billing", account_id=row.account_id)
+    return new_event(OrderPlaced(**fields), source="billing", account_id=row.account_id)
 
 
 def _paid_event(row: Any, payment_reference: str, fields: dict[str, Any] | None = None) -> Envelope:
@@ -240,4 +240,4 @@ def _paid_event(row: Any, payment_reference: str, fields: dict[str, Any] | None 
         paid_at=row.paid_at,
         payment_reference=payment_reference,
     )
-    return new_event("billing.order.paid", paid, source="billing", account_id=row.account_id)
+    return new_event(paid, source="billing", account_id=row.account_id)

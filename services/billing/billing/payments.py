@@ -26,8 +26,7 @@ from billing.orders import find_order, pay_awaiting_order, pay_order
 from billing.profiles import buyer_of
 from billing.settings import BillingSettings
 from tollgate_shared.errors import Conflict, NotFound
-from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import PaymentFailed, PaymentSucceeded
+from tollgate_shared.events.models import PaymentFailed, PaymentSucceeded
 from tollgate_shared.metrics.catalogue import PAYMENTS
 from tollgate_shared.metrics.counting import count_after_commit
 from tollgate_shared.money import from_minor
@@ -207,9 +206,7 @@ async def settle(db: AsyncSession, payment_id: str, outcome: Outcome, settings: 
             paid_at=now,
             buyer=buyer,
         )
-        await record_event(
-            db, new_event("billing.payment.succeeded", succeeded, source="billing", account_id=row.account_id)
-        )
+        await record_event(db, succeeded, account_id=row.account_id)
         count_after_commit(db, PAYMENTS.labels("billing", row.provider, "succeeded"))
         if row.order_id is not None:
             # Paid from the credits just added; if the order was paid meanwhile, the money stays as credits.
@@ -235,7 +232,7 @@ async def settle(db: AsyncSession, payment_id: str, outcome: Outcome, settings: 
             status="expired" if outcome.status == "expired" else "failed",
             reason=outcome.reason,
         )
-        await record_event(db, new_event("billing.payment.failed", failed, source="billing", account_id=row.account_id))
+        await record_event(db, failed, account_id=row.account_id)
         count_after_commit(db, PAYMENTS.labels("billing", row.provider, outcome.status))
     return await _payment_row(db, payment_id)
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.adapters.tables import billing_profile
 from billing.settings import BillingSettings
 from tollgate_shared import direct_sql
-from tollgate_shared.events.catalogue import BuyerSnapshot
+from tollgate_shared.events.models import BuyerSnapshot
 
 
 async def upsert_profile(db: AsyncSession, account_id: str, **values: Any) -> None:

@@ -23,7 +23,7 @@ from pydantic import TypeAdapter
 from gateway.ip_index import AccountRules, IpRuleIndex
 from tollgate_shared.bus import Delivery, PoisonMessage, Subscription
 from tollgate_shared.events import Envelope
-from tollgate_shared.events.catalogue import IpRule, IpRulesChanged, SessionRevoked
+from tollgate_shared.events.models import IpRule, IpRulesChanged, SessionRevoked
 from tollgate_shared.inbox import parse_delivery
 from tollgate_shared.resync import resync_after_reconnect, resync_forever
 from tollgate_shared.revocations import RevocationFeed, RevokedSessions

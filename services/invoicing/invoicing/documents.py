@@ -28,8 +28,8 @@ from invoicing.domain.document import Document, Kind, PaymentDetails
 from invoicing.domain.numbering import document_number, financial_year
 from invoicing.settings import InvoicingSettings
 from tollgate_shared.bus import PoisonMessage
-from tollgate_shared.events import Envelope, new_event
-from tollgate_shared.events.catalogue import (
+from tollgate_shared.events import Envelope
+from tollgate_shared.events.models import (
     InvoiceIssued,
     InvoicePaid,
     OfflinePaymentApproved,
@@ -231,7 +231,7 @@ async def issue(
         total=content.totals.total,
         status=content.status,
     )
-    await record_event(db, new_event("invoicing.invoice.issued", issued, source="invoicing", account_id=account_id))
+    await record_event(db, issued, account_id=account_id)
     count_after_commit(db, INVOICES_ISSUED.labels("invoicing", kind))
     if kind == "invoice" and content.status == "paid":
         await _publish_paid(db, document_id, content.number, order_id, account_id)
@@ -279,7 +279,7 @@ async def _document_for(db: AsyncSession, account_id: str, kind: str, source: st
 
 async def _publish_paid(db: AsyncSession, document_id: str, number: str, order_id: str | None, account_id: str) -> None:
     paid = InvoicePaid(invoice_id=document_id, number=number, order_id=order_id)
-    await record_event(db, new_event("invoicing.invoice.paid", paid, source="invoicing", account_id=account_id))
+    await record_event(db, paid, account_id=account_id)
 
 
 def _account(event: Envelope) -> str:

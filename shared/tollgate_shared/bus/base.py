@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-EXCHANGE = "tollgate.events"
 ATTEMPT_HEADER = "x-tollgate-attempt"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tollgate_shared.events.catalogue import event_model
+from tollgate_shared.events.catalogue import event_model, event_type_of
 from tollgate_shared.fields import Timestamp
 
 
@@ -37,14 +37,11 @@ class Envelope(BaseModel):
         return cls.model_validate_json(raw)
 
 
-def new_event(event_type: str, data: BaseModel, *, source: str, account_id: str | None = None) -> Envelope:
-    """A new envelope for `data`, which must be the catalogue's model for the type."""
-    model = event_model(event_type)
-    if not isinstance(data, model):
-        raise TypeError(f"{event_type} carries {model.__name__}, not {type(data).__name__}")
+def new_event(data: BaseModel, *, source: str, account_id: str | None = None) -> Envelope:
+    """A new envelope for `data`, one of the catalogue's models: its type is the one the catalogue gives it."""
     return Envelope(
         id=str(uuid.uuid4()),
-        type=event_type,
+        type=event_type_of(data),
         occurred_at=datetime.now(UTC),
         source=source,
         account_id=account_id,

@@ -9,8 +9,7 @@ from auth.adapters.tables import account
 from auth.api.schemas import AccountCreate, AccountCreated, AccountRead
 from auth.api.users import add_user
 from auth.audit import record_audit
-from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import AccountCreated as AccountCreatedEvent
+from tollgate_shared.events.models import AccountCreated as AccountCreatedEvent
 from tollgate_shared.openapi import PUBLIC, problems
 from tollgate_shared.outbox import record_event
 from tollgate_shared.service import EdgeDep, SessionDep
@@ -31,12 +30,8 @@ async def create_account(body: AccountCreate, db: SessionDep, edge: EdgeDep) -> 
     admin = await add_user(db, account_id=account_id, email=str(body.email), password=body.password, role="admin")
     await record_event(
         db,
-        new_event(
-            "auth.account.created",
-            AccountCreatedEvent(account_id=account_id, account_name=body.account_name, admin_user_id=admin.id),
-            source="auth",
-            account_id=account_id,
-        ),
+        AccountCreatedEvent(account_id=account_id, account_name=body.account_name, admin_user_id=admin.id),
+        account_id=account_id,
     )
     await record_audit(
         db,

@@ -23,8 +23,7 @@ from auth.audit import record_admin_action
 from auth.domain.ip_rules import InvalidRule, Rule, is_allowed, parse_ip, validated_range
 from auth.ip_access import account_rules, rule_of
 from tollgate_shared.errors import DomainError, InvalidField, NotFound
-from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import IpRule, IpRulesChanged
+from tollgate_shared.events.models import IpRule, IpRulesChanged
 from tollgate_shared.openapi import problems
 from tollgate_shared.outbox import record_event
 from tollgate_shared.pagination import PageDep
@@ -80,15 +79,7 @@ async def publish_rules(db: AsyncSession, account_id: str) -> int:
         for r in rows
         if r.enabled
     ]
-    await record_event(
-        db,
-        new_event(
-            "auth.ip_rules.changed",
-            IpRulesChanged(account_id=account_id, rules=rules, revision=revision),
-            source="auth",
-            account_id=account_id,
-        ),
-    )
+    await record_event(db, IpRulesChanged(account_id=account_id, rules=rules, revision=revision), account_id=account_id)
     return int(revision)
 
 

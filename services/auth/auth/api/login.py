@@ -29,8 +29,7 @@ from auth.throttling import (
     password_wait,
 )
 from tollgate_shared.errors import problem_response
-from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import LoginFailed, LoginSucceeded
+from tollgate_shared.events.models import LoginFailed, LoginSucceeded
 from tollgate_shared.metrics.catalogue import LOGINS
 from tollgate_shared.metrics.counting import count_after_commit
 from tollgate_shared.openapi import PUBLIC, problems
@@ -70,13 +69,7 @@ async def login_failed(
         details={"reason": reason},
     )
     await record_event(
-        db,
-        new_event(
-            "auth.login.failed",
-            LoginFailed(user_id=user_row.id if user_row else None, ip=ip, reason=reason),
-            source="auth",
-            account_id=account_id,
-        ),
+        db, LoginFailed(user_id=user_row.id if user_row else None, ip=ip, reason=reason), account_id=account_id
     )
 
 
@@ -94,15 +87,7 @@ async def login_succeeded(
         actor_email=user_row.email,
         ip=ip,
     )
-    await record_event(
-        db,
-        new_event(
-            "auth.login.succeeded",
-            LoginSucceeded(user_id=user_row.id, ip=ip, amr=amr),
-            source="auth",
-            account_id=user_row.account_id,
-        ),
-    )
+    await record_event(db, LoginSucceeded(user_id=user_row.id, ip=ip, amr=amr), account_id=user_row.account_id)
     set_session_cookies(response, context, issued)
     return issued
 

@@ -9,8 +9,7 @@ from auth.adapters.tables import account
 from auth.api.deps import AccountUserDep, AdminDep
 from auth.api.schemas import SecurityPolicy
 from auth.audit import record_admin_action
-from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import SecurityPolicyChanged
+from tollgate_shared.events.models import SecurityPolicyChanged
 from tollgate_shared.outbox import record_event
 from tollgate_shared.service import EdgeDep, SessionDep
 
@@ -36,11 +35,7 @@ async def put_policy(body: SecurityPolicy, admin: AdminDep, db: SessionDep, edge
         )
         await record_event(
             db,
-            new_event(
-                "auth.security_policy.changed",
-                SecurityPolicyChanged(enforce_totp=body.enforce_totp, changed_by=admin.user.id),
-                source="auth",
-                account_id=admin.account_id,
-            ),
+            SecurityPolicyChanged(enforce_totp=body.enforce_totp, changed_by=admin.user.id),
+            account_id=admin.account_id,
         )
     return body

@@ -31,8 +31,7 @@ from auth.domain import recovery_codes, totp
 from auth.ip_access import may_connect
 from auth.throttling import hold_code_count
 from tollgate_shared.errors import problem_response
-from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import TotpEnrolled
+from tollgate_shared.events.models import TotpEnrolled
 from tollgate_shared.openapi import CREDENTIALS_OPTIONAL, PUBLIC, problems
 from tollgate_shared.outbox import record_event
 from tollgate_shared.service import EdgeDep, SessionDep
@@ -191,8 +190,6 @@ async def _confirm_enrolment(
     await record_audit(
         db, action="totp.enrolled", account_id=owner.account_id, actor_id=owner.id, actor_email=owner.email, ip=ip
     )
-    await record_event(
-        db, new_event("auth.totp.enrolled", TotpEnrolled(user_id=owner.id), source="auth", account_id=owner.account_id)
-    )
+    await record_event(db, TotpEnrolled(user_id=owner.id), account_id=owner.account_id)
     issued = await login_succeeded(db, context, response, user_row=owner, ip=ip, amr=["pwd", "otp"])
     return SessionAnswer(**issued.answer(), recovery_codes=codes)

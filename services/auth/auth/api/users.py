@@ -18,8 +18,7 @@ from auth.domain.emails import normalised_email
 from auth.domain.passwords import WeakPassword, check_password_policy, hash_password
 from auth.sessions import revoke_sessions
 from tollgate_shared.errors import Conflict, DomainError, InvalidField, NotFound
-from tollgate_shared.events import new_event
-from tollgate_shared.events.catalogue import UserCreated
+from tollgate_shared.events.models import UserCreated
 from tollgate_shared.openapi import problems
 from tollgate_shared.outbox import record_event
 from tollgate_shared.pagination import Page, PageDep, fetch_page
@@ -70,12 +69,7 @@ async def add_user(db: AsyncSession, *, account_id: str | None, email: str, pass
         )
     )
     if account_id is not None:
-        await record_event(
-            db,
-            new_event(
-                "auth.user.created", UserCreated(user_id=user_id, role=role), source="auth", account_id=account_id
-            ),
-        )
+        await record_event(db, UserCreated(user_id=user_id, role=role), account_id=account_id)
     return UserRead(id=user_id, email=email, role=role, active=True, totp_enrolled=False, created_at=now)
 
 

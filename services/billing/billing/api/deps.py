@@ -10,8 +10,7 @@ from fastapi import Depends, Request
 from billing.account_gate import AccountGate
 from billing.domain.payments import PaymentProvider
 from billing.settings import BillingSettings
-from tollgate_shared.access_tokens import Principal
-from tollgate_shared.auth_upstream import AccountUserDep, account_user
+from tollgate_shared.auth_upstream import AccountUser, AccountUserDep
 from tollgate_shared.errors import DomainError
 
 
@@ -19,13 +18,13 @@ class AdminRequired(DomainError):
     status, code, title = 403, "admin_required", "Only administrators may do this"
 
 
-async def account_admin(principal: Annotated[Principal, Depends(account_user)]) -> Principal:
-    if not principal.is_admin:
+async def account_admin(caller: AccountUserDep) -> AccountUser:
+    if not caller.is_admin:
         raise AdminRequired()
-    return principal
+    return caller
 
 
-AdminDep = Annotated[Principal, Depends(account_admin)]
+AdminDep = Annotated[AccountUser, Depends(account_admin)]
 
 
 # `async def`: a plain `def` dependency costs a threadpool hop per request.
@@ -46,7 +45,7 @@ ProviderDep = Annotated[PaymentProvider, Depends(payment_provider)]
 async def order_gate(request: Request, caller: AccountUserDep) -> AsyncIterator[None]:
     """Inside the account's gate for the request's transaction (billing/account_gate.py)."""
     gate: AccountGate = request.app.state.account_gate
-    async with gate.entered(str(caller.account_id)):
+    async with gate.entered(caller.account_id):
         yield
 
 

@@ -68,7 +68,6 @@ async def idempotency_key(
 ) -> IdempotencyKey | None:
     if not key:
         return None
-    assert caller.account_id is not None
     return IdempotencyKey(caller.account_id, key, request.method, request.url.path)
 
 

@@ -125,7 +125,6 @@ async def submit_offline_payment(
 ) -> Submitted | Response:
     """Tell finance about a bank transfer or cheque, once (a reference pending or approved is a 409 naming it);
     the wallet is credited when finance approves."""
-    assert caller.account_id is not None
     answer = answer_for(key, body, status=202, render=submitted)
     row = await submit(
         db,

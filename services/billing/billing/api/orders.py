@@ -20,7 +20,7 @@ from billing.orders import find_order, pay_order, place_order
 from billing.payments import pay_order_online
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
-from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, TaxSplit
+from tollgate_shared.events.models import BuyerSnapshot, OrderLine, TaxSplit
 from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.openapi import problems
@@ -84,7 +84,6 @@ async def create_order(
     body: OrderCreate, caller: AccountUserDep, _gate: OrderGateDep, db: SessionDep, settings: SettingsDep
 ) -> OrderRead:
     """Place an order; the same order id with the same items answers the first result and charges nothing more."""
-    assert caller.account_id is not None
     if len(body.items) > settings.max_order_lines:
         raise InvalidField("items", f"must have at most {settings.max_order_lines} lines")
     items = [Item(i.description.strip(), i.sac, i.quantity, i.unit_price) for i in body.items]
@@ -103,7 +102,6 @@ async def list_orders(caller: AccountUserDep, db: SessionDep, paging: PageDep) -
 @router.get("/{order_id}")
 async def get_order(order_id: str, caller: AccountUserDep, db: SessionDep) -> OrderRead:
     """One order with its lines and tax (another account's order is a 404)."""
-    assert caller.account_id is not None
     return order_view(await find_order(db, caller.account_id, order_id))
 
 
@@ -131,7 +129,6 @@ async def pay(
 ) -> OrderRead | Response:
     """Pay an awaiting order: from credits (200, or 402 `insufficient_credits`) or online (200 with the checkout
     for what the balance lacks, within the online payment limits; none needed when the credits cover it)."""
-    assert caller.account_id is not None
     if body.method == "credits":
         answer = answer_for(key, body, status=200, render=order_view)
         async with runtime.session_factory() as db, db.begin():

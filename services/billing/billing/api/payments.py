@@ -76,7 +76,6 @@ async def add_credits_online(
     settings: SettingsDep,
 ) -> PaymentRead | Response:
     """Open a checkout with the payment provider; the wallet is credited when it reports the payment paid."""
-    assert caller.account_id is not None
     answer = answer_for(key, body, status=201, render=payment_view)
     row = await start_payment(
         runtime.session_factory,
@@ -103,7 +102,6 @@ async def list_payments(caller: AccountUserDep, db: SessionDep, paging: PageDep)
 @router.get("/api/billing/payments/{payment_id}")
 async def get_payment(payment_id: str, caller: AccountUserDep, db: SessionDep) -> PaymentRead:
     """One payment and its status (another account's payment is a 404)."""
-    assert caller.account_id is not None
     return payment_view(await find_payment(db, caller.account_id, payment_id))
 
 
@@ -112,7 +110,6 @@ async def recheck_payment(
     payment_id: str, caller: AccountUserDep, runtime: RuntimeDep, provider: ProviderDep, settings: SettingsDep
 ) -> PaymentRead:
     """ "Recheck Payment Status": ask the provider and credit the payment if it succeeded and was not credited yet."""
-    assert caller.account_id is not None
     row = await recheck(
         runtime.session_factory, provider, account_id=caller.account_id, payment_id=payment_id, settings=settings
     )

@@ -60,7 +60,6 @@ def profile_view(row: Any | None) -> Profile:
 @router.get("")
 async def get_profile(caller: AccountUserDep, db: SessionDep) -> Profile:
     """The account's billing profile (`configured: false` until an administrator sets it)."""
-    assert caller.account_id is not None
     return profile_view(await profile_row(db, caller.account_id))
 
 
@@ -73,7 +72,6 @@ async def list_states() -> list[State]:
 @router.put("")
 async def put_profile(body: ProfileUpdate, admin: AdminDep, db: SessionDep) -> Profile:
     """Set the billing profile (administrators); the GSTIN is checked by format, checksum and state."""
-    assert admin.account_id is not None
     try:
         code = state_code(body.state)
     except ValueError as exc:

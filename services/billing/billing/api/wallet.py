@@ -69,7 +69,6 @@ async def get_balance(caller: AccountUserDep, db: SessionDep, request: Request) 
 @router.put("/threshold")
 async def put_threshold(body: ThresholdUpdate, admin: AdminDep, db: SessionDep, request: Request) -> Balance:
     """Set the low-balance threshold (administrators)."""
-    assert admin.account_id is not None
     row = await set_threshold(
         db,
         account_id=admin.account_id,

@@ -12,7 +12,7 @@ from decimal import Decimal
 from invoicing.domain.document import Document, Line, Party, PaymentDetails, Totals
 from invoicing.domain.words import amount_in_words
 from invoicing.settings import InvoicingSettings
-from tollgate_shared.events.catalogue import BuyerSnapshot, OrderLine, OrderPlaced
+from tollgate_shared.events.models import BuyerSnapshot, OrderLine, OrderPlaced
 from tollgate_shared.gst_states import state_code
 
 ZERO = Decimal("0.00")
