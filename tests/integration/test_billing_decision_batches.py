@@ -2,7 +2,7 @@
 
 The inbox applies the deliveries that queue up while a transaction runs in one
 transaction (`tollgate_shared.inbox`). Each decision locks its offline payment,
-then the wallet (`billing.offline_payments.decide` → `billing.ledger.apply_to_wallet`).
+then the wallet (`decide_offline_payment.decide` → `apply_to_wallet`, in `billing.use_cases`).
 A batch of two decisions therefore holds the wallet while it locks the second
 payment, the reverse order of a single decision: a staff decision of that
 second payment that started in between waits for the wallet while holding the
@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from billing.adapters.tables import messaging
-from billing.handlers import DECISIONS_QUEUE, apply_finance_decision
+from billing.handlers import DECISIONS_QUEUE
+from billing.use_cases.decide_offline_payment import apply_finance_decision
 from tests.auth_client import finance_staff
 from tests.harness import fetch, wait_for
 from tollgate_shared.bus import Delivery

@@ -20,8 +20,9 @@ import aio_pika
 import httpx
 import pytest
 
-from billing.handlers import DECISIONS_QUEUE, apply_finance_decision
+from billing.handlers import DECISIONS_QUEUE
 from billing.settings import BillingSettings
+from billing.use_cases.decide_offline_payment import apply_finance_decision
 from tests.auth_client import AuthClient, User
 from tests.harness import TEST_RETRY_DELAYS, wait_for
 from tests.integration.test_billing_offline import publish_decision, submit

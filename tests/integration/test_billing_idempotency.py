@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from billing.adapters.tables import idempotency_key
-from billing.idempotency import KEEP_KEYS_FOR, forget_expired_keys
+from billing.use_cases.idempotency import KEEP_KEYS_FOR, forget_expired_keys
 from tests.auth_client import AuthClient, User, finance_staff
 from tests.harness import fetch
 from tests.integration.test_billing_online import GOOD_CARD, pay_on_page

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.adapters.tables import ledger_entry, messaging, metadata, wallet
-from billing.domain.ledger import BalanceLimit, InsufficientCredits
+from billing.domain.ledger import Applied, BalanceLimit, InsufficientCredits
 from billing.domain.orders import Item
-from billing.ledger import Applied, apply_to_wallet
-from billing.orders import place_order
+from billing.use_cases.apply_to_wallet import apply_to_wallet
+from billing.use_cases.place_order import place_order
 from tests.conftest import settings_for
 from tests.harness import DatabaseFactory
 from tollgate_shared.money import MAX_MINOR

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from billing.domain.ledger import InsufficientCredits
-from billing.ledger import apply_to_wallet
+from billing.use_cases.apply_to_wallet import apply_to_wallet
 from tests.auth_client import AuthClient, User
 from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch, wait_for
 

@@ -17,7 +17,7 @@ import aio_pika
 import httpx
 import pytest
 
-from billing.handlers import open_wallet
+from billing.use_cases.open_wallet import open_wallet
 from tests.auth_client import AuthClient, User
 from tests.harness import amqp_url_via, fetch, wait_for
 from tests.integration.test_invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, valid_gstin

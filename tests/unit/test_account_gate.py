@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from billing.account_gate import AccountGate
+from billing.adapters.account_gate import AccountGate
 
 
 async def test_the_orders_beyond_the_limit_wait_and_go_in_in_arrival_order() -> None:

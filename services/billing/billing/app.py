@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.account_gate import AccountGate
+from billing.adapters.account_gate import AccountGate
 from billing.adapters.sandbox_provider import SandboxProvider
 from billing.adapters.stripe_provider import StripeProvider
 from billing.adapters.tables import messaging, metadata
@@ -16,9 +16,9 @@ from billing.api import offline_payments, orders, payments, profile, sandbox, wa
 from billing.api.idempotency import install_replay
 from billing.domain.payments import PaymentProvider
 from billing.handlers import DECISIONS_QUEUE, OUTBOUND_QUEUES, event_handlers
-from billing.idempotency import forget_expired_keys
-from billing.offline_payments import read_pending_gauge
 from billing.settings import BillingSettings
+from billing.use_cases.idempotency import forget_expired_keys
+from billing.use_cases.read_offline_payments import read_pending_gauge
 from tollgate_shared.auth_upstream import follow_revocations
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker

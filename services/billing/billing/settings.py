@@ -20,7 +20,7 @@ class BillingSettings(ServiceSettings):
     sgst_rate: Decimal = Field(default=Decimal("9"), ge=0, le=50)
     igst_rate: Decimal = Field(default=Decimal("18"), ge=0, le=100)
     max_order_lines: int = Field(default=100, ge=1, le=1000)
-    # One account's orders a process lets into the database at once (billing/account_gate.py).
+    # One account's orders a process lets into the database at once (billing/adapters/account_gate.py).
     orders_per_account_at_once: int = Field(default=2, ge=1, le=100)
     # Decisions from the finance approval service count only when RabbitMQ says
     # this broker user published them (the AMQP user_id property).

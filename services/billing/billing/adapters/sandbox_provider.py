@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.adapters.signed_webhooks import API_VERSION, read_session_webhook, signature_header
 from billing.adapters.tables import sandbox_checkout
-from billing.domain.payments import Checkout, CheckoutRequest, Outcome, outcome_of_session
+from billing.domain.payments import Checkout, CheckoutRequest, Outcome, PaymentStatus, outcome_of_session
 
 SUCCEEDING_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
@@ -81,7 +81,7 @@ class SandboxProvider:
         async with self._sessions() as db:
             row = (await db.execute(select(sandbox_checkout).where(sandbox_checkout.c.id == session_id))).first()
         if row is None:
-            return Outcome(session_id, "pending")
+            return Outcome(session_id, PaymentStatus.PENDING)
         return outcome_of_session(session_view(row), _event_type(row))
 
     def read_webhook(self, payload: bytes, signature: str | None) -> Outcome | None:

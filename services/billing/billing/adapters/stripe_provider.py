@@ -12,7 +12,14 @@ from typing import Any
 import stripe
 
 from billing.adapters.signed_webhooks import API_VERSION, read_session_webhook
-from billing.domain.payments import Checkout, CheckoutRequest, Outcome, ProviderUnavailable, outcome_of_session
+from billing.domain.payments import (
+    Checkout,
+    CheckoutRequest,
+    Outcome,
+    PaymentStatus,
+    ProviderUnavailable,
+    outcome_of_session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +82,9 @@ class StripeProvider:
                 # The PaymentIntent says whether a delayed payment failed, and names the money for receipts.
                 found = (await self._client.v1.payment_intents.retrieve_async(intent)).to_dict()
                 if found.get("status") == "canceled" and session.get("payment_status") != "paid":
-                    return Outcome(session_id, "failed", reference=intent, reason="the payment was cancelled")
+                    return Outcome(
+                        session_id, PaymentStatus.FAILED, reference=intent, reason="the payment was cancelled"
+                    )
         except stripe.StripeError as exc:
             log.error("stripe did not answer about session %s: %s", session_id, type(exc).__name__)
             raise ProviderUnavailable("Stripe did not answer.") from None

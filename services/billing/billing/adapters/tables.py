@@ -1,4 +1,10 @@
-"""Billing's tables: wallets and their append-only ledger (plus the outbox and inbox)."""
+"""Billing's tables: wallets and their append-only ledger, profiles, orders, payments (plus the outbox and inbox).
+
+The check constraints on statuses and kinds are built from the domain's enums,
+rendering exactly what the migrations created (tests/integration/test_migrations.py).
+"""
+
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -15,8 +21,19 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from billing.domain.ledger import EntryKind
+from billing.domain.offline_payments import LIVE_STATUSES, OfflinePaymentStatus, TransferMode
+from billing.domain.orders import OrderStatus
+from billing.domain.payments import PaymentStatus
 from tollgate_shared.db import UtcDateTime, new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
+
+
+def one_of(column: str, vocabulary: type[StrEnum]) -> CheckConstraint:
+    """`<column> IN ('a', 'b', ...)`, named after the column, the values in the enum's order."""
+    values = ", ".join(f"'{member.value}'" for member in vocabulary)
+    return CheckConstraint(f"{column} IN ({values})", name=column)
+
 
 metadata = new_metadata()
 messaging = add_messaging_tables(metadata)
@@ -51,7 +68,7 @@ ledger_entry = Table(
     # The same payment, approval or order can never be applied twice.
     UniqueConstraint("account_id", "kind", "reference", name="applied_once"),
     CheckConstraint("balance_after_minor >= 0", name="balance_after_not_negative"),
-    CheckConstraint("kind IN ('online_payment', 'offline_payment', 'order', 'adjustment')", name="kind"),
+    one_of("kind", EntryKind),
 )
 Index("ix_ledger_entry_account_created", ledger_entry.c.account_id, ledger_entry.c.created_at)
 
@@ -91,7 +108,7 @@ order = Table(
     Column("paid_at", UtcDateTime(), nullable=True),
     Column("payment_method", String(20), nullable=True),
     UniqueConstraint("account_id", "order_id", name="order_id_per_account"),
-    CheckConstraint("status IN ('awaiting_payment', 'paid')", name="status"),
+    one_of("status", OrderStatus),
     CheckConstraint("total_minor >= 0", name="total_not_negative"),
 )
 Index("ix_order_account_created", order.c.account_id, order.c.created_at)
@@ -119,13 +136,13 @@ offline_payment = Table(
     Column("decided_by", String(100), nullable=True),
     Column("decided_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
-    CheckConstraint("status IN ('pending_approval', 'approved', 'rejected')", name="status"),
-    CheckConstraint("mode IN ('neft', 'rtgs', 'imps', 'cheque', 'wire')", name="mode"),
+    one_of("status", OfflinePaymentStatus),
+    one_of("mode", TransferMode),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
 )
 # One live (pending or approved) request per transfer and account: submitting it again is a 409,
 # also when two submissions race; after a rejection the reference is free again.
-LIVE = offline_payment.c.status.in_(["pending_approval", "approved"])
+LIVE = offline_payment.c.status.in_([str(status) for status in LIVE_STATUSES])
 Index(
     "ix_offline_payment_live_reference",
     offline_payment.c.account_id,
@@ -137,7 +154,7 @@ Index(
 Index("ix_offline_payment_status_created", offline_payment.c.status, offline_payment.c.created_at)
 
 # The answer of each request made with an `Idempotency-Key`, written in the transaction of
-# its effect (billing/idempotency.py) and kept at least 24 hours.
+# its effect (billing/adapters/idempotency_store.py) and kept at least 24 hours.
 idempotency_key = Table(
     "idempotency_key",
     metadata,
@@ -174,7 +191,7 @@ payment = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("completed_at", UtcDateTime(), nullable=True),
     UniqueConstraint("provider", "provider_session", name="provider_session_once"),
-    CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'expired')", name="status"),
+    one_of("status", PaymentStatus),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
 )
 Index("ix_payment_account_created", payment.c.account_id, payment.c.created_at)

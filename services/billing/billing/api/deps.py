@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from billing.account_gate import AccountGate
+from billing.adapters.account_gate import AccountGate
 from billing.domain.payments import PaymentProvider
 from billing.settings import BillingSettings
 from tollgate_shared.auth_upstream import AccountUser, AccountUserDep
@@ -43,7 +43,7 @@ ProviderDep = Annotated[PaymentProvider, Depends(payment_provider)]
 
 
 async def order_gate(request: Request, caller: AccountUserDep) -> AsyncIterator[None]:
-    """Inside the account's gate for the request's transaction (billing/account_gate.py)."""
+    """Inside the account's gate for the request's transaction (billing/adapters/account_gate.py)."""
     gate: AccountGate = request.app.state.account_gate
     async with gate.entered(caller.account_id):
         yield

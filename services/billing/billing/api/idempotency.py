@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from billing.idempotency import Answer, AnsweredBefore
+from billing.adapters.idempotency_store import Answer, AnsweredBefore
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.openapi import problem_answer
 

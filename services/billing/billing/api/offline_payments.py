@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
-from billing.adapters.tables import billing_profile, offline_payment
 from billing.api.deps import SettingsDep
 from billing.api.idempotency import IdempotencyKeyDep, answer_for, conflicts, sent
-from billing.offline_payments import THANK_YOU, decide, find, submit
+from billing.domain.offline_payments import THANK_YOU, DecisionKind, OfflinePayment, OfflinePaymentStatus, TransferMode
+from billing.use_cases.decide_offline_payment import decide
+from billing.use_cases.read_offline_payments import list_for_finance as list_every_account
+from billing.use_cases.read_offline_payments import list_own as list_account
+from billing.use_cases.read_offline_payments import offline_payment_of
+from billing.use_cases.submit_offline_payment import submit
 from tollgate_shared.access_tokens import Principal
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.callers import live_principal
@@ -22,16 +24,16 @@ from tollgate_shared.errors import DomainError
 from tollgate_shared.fields import CalendarDate, RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.openapi import problems
-from tollgate_shared.pagination import Page, PageDep, fetch_page
+from tollgate_shared.pagination import Page, PageDep
 from tollgate_shared.service import SessionDep
 
 router = APIRouter(tags=["offline payments"])
-Status = Literal["pending_approval", "approved", "rejected"]
 
 
 class OfflinePaymentCreate(RequestBody):
     amount: PositiveMoney
-    mode: Literal["neft", "rtgs", "imps", "cheque", "wire"]
+    # The enum's values, as JSON strings: strict bodies would take only an instance of it.
+    mode: TransferMode = Field(strict=False)
     reference: str = Field(min_length=1, max_length=100, description="the UTR or cheque number")
     paid_on: CalendarDate
     bank: str | None = Field(default=None, max_length=100)
@@ -43,11 +45,11 @@ class OfflinePaymentRead(BaseModel):
     account_id: str
     # Finance's lists span accounts: the name finance recognises (legal name, else the account's name).
     account_name: str | None = None
-    status: Status
+    status: OfflinePaymentStatus
     amount: Money
     approved_amount: Money | None
     currency: str
-    mode: str
+    mode: TransferMode
     reference: str
     paid_on: date
     bank: str | None
@@ -59,12 +61,12 @@ class OfflinePaymentRead(BaseModel):
 
 class Submitted(BaseModel):
     id: str
-    status: Status
+    status: OfflinePaymentStatus
     message: str
 
 
 class Decision(RequestBody):
-    decision: Literal["approve", "reject"]
+    decision: DecisionKind = Field(strict=False)  # its values, as JSON strings
     amount: PositiveMoney | None = None
     reason: str | None = Field(default=None, max_length=500)
 
@@ -73,23 +75,24 @@ class StaffTotpRequired(DomainError):
     status, code, title = 403, "finance_staff_only", "Only finance staff who logged in with TOTP decide"
 
 
-def view(row: Any) -> OfflinePaymentRead:
+def view(request: OfflinePayment) -> OfflinePaymentRead:
+    approved = request.approved_amount_minor
     return OfflinePaymentRead(
-        id=row.id,
-        account_id=row.account_id,
-        account_name=getattr(row, "account_name", None),
-        status=row.status,
-        amount=from_minor(row.amount_minor),
-        approved_amount=from_minor(row.approved_amount_minor) if row.approved_amount_minor is not None else None,
-        currency=row.currency,
-        mode=row.mode,
-        reference=row.reference,
-        paid_on=row.paid_on,
-        bank=row.bank,
-        note=row.note,
-        reason=row.reason,
-        created_at=row.created_at,
-        decided_at=row.decided_at,
+        id=request.id,
+        account_id=request.account_id,
+        account_name=request.account_name,
+        status=request.status,
+        amount=from_minor(request.amount_minor),
+        approved_amount=from_minor(approved) if approved is not None else None,
+        currency=request.currency,
+        mode=request.mode,
+        reference=request.reference,
+        paid_on=request.paid_on,
+        bank=request.bank,
+        note=request.note,
+        reason=request.reason,
+        created_at=request.created_at,
+        decided_at=request.decided_at,
     )
 
 
@@ -103,8 +106,8 @@ async def finance_staff(request: Request) -> Principal:
 StaffDep = Annotated[Principal, Depends(finance_staff)]
 
 
-def submitted(row: Any) -> Submitted:
-    return Submitted(id=row.id, status=row.status, message=THANK_YOU)
+def submitted(request: OfflinePayment) -> Submitted:
+    return Submitted(id=request.id, status=request.status, message=THANK_YOU)
 
 
 DUPLICATE_OR_REUSED = (
@@ -126,7 +129,7 @@ async def submit_offline_payment(
     """Tell finance about a bank transfer or cheque, once (a reference pending or approved is a 409 naming it);
     the wallet is credited when finance approves."""
     answer = answer_for(key, body, status=202, render=submitted)
-    row = await submit(
+    recorded = await submit(
         db,
         account_id=caller.account_id,
         submitted_by=caller.user_id,
@@ -136,37 +139,29 @@ async def submit_offline_payment(
         paid_on=body.paid_on,
         bank=body.bank,
         note=body.note,
-        settings=settings,
+        currency=settings.currency,
         answer=answer,
     )
-    return sent(answer) or submitted(row)
+    return sent(answer) or submitted(recorded)
 
 
 @router.get("/api/billing/offline-payments")
 async def list_own(caller: AccountUserDep, db: SessionDep, paging: PageDep) -> Page[OfflinePaymentRead]:
     """The account's offline payments with their status and reason, newest first."""
-    query = select(offline_payment).where(offline_payment.c.account_id == caller.account_id)
-    rows, total = await fetch_page(
-        db, query, order_by=[offline_payment.c.created_at.desc(), offline_payment.c.id], paging=paging
-    )
-    return Page(items=[view(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
+    requests, total = await list_account(db, caller.account_id, paging)
+    return Page(items=[view(r) for r in requests], total=total, page=paging.page, page_size=paging.page_size)
 
 
 @router.get("/api/finance/offline-payments")
 async def list_for_finance(
-    staff: StaffDep, db: SessionDep, paging: PageDep, status: Annotated[Status | None, Query()] = None
+    staff: StaffDep,
+    db: SessionDep,
+    paging: PageDep,
+    status: Annotated[OfflinePaymentStatus | None, Query()] = None,
 ) -> Page[OfflinePaymentRead]:
     """Every account's offline payments (finance staff), newest first, by status, with the account's name."""
-    name = func.coalesce(billing_profile.c.legal_name, billing_profile.c.account_name).label("account_name")
-    query = select(offline_payment, name).outerjoin(
-        billing_profile, billing_profile.c.account_id == offline_payment.c.account_id
-    )
-    if status is not None:
-        query = query.where(offline_payment.c.status == status)
-    rows, total = await fetch_page(
-        db, query, order_by=[offline_payment.c.created_at.desc(), offline_payment.c.id], paging=paging
-    )
-    return Page(items=[view(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
+    requests, total = await list_every_account(db, status, paging)
+    return Page(items=[view(r) for r in requests], total=total, page=paging.page, page_size=paging.page_size)
 
 
 @router.post("/api/finance/offline-payments/{payment_id}/decision", responses=problems(409))
@@ -174,15 +169,14 @@ async def post_decision(
     payment_id: str, body: Decision, staff: StaffDep, db: SessionDep, settings: SettingsDep
 ) -> OfflinePaymentRead:
     """Approve (for the amount that arrived) or reject (with a reason) a pending request, once."""
-    await find(db, payment_id)  # 404 before anything else
-    amount: Decimal | None = body.amount
-    row = await decide(
+    await offline_payment_of(db, payment_id)  # 404 before anything else
+    decided = await decide(
         db,
         payment_id=payment_id,
         decision=body.decision,
         decided_by=staff.user_id,
-        amount=amount,
+        amount=body.amount,
         reason=body.reason,
         settings=settings,
     )
-    return view(row)
+    return view(decided)

@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from billing.adapters.tables import order
 from billing.api.deps import OrderGateDep, ProviderDep, SettingsDep
 from billing.api.idempotency import IDEMPOTENCY_KEY_REUSED, IdempotencyKeyDep, answer_for, conflicts, sent
 from billing.api.payments import PaymentRead, payment_view
-from billing.domain.orders import Item
-from billing.orders import find_order, pay_order, place_order
-from billing.payments import pay_order_online
+from billing.domain.orders import Item, Order, OrderStatus, PaymentMethod
+from billing.use_cases.pay_order import Paying, pay_order_online, pay_order_with_key
+from billing.use_cases.place_order import place_order
+from billing.use_cases.read_orders import list_orders as list_account_orders
+from billing.use_cases.read_orders import order_of
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
 from tollgate_shared.events.models import BuyerSnapshot, OrderLine, TaxSplit
 from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, from_minor
 from tollgate_shared.openapi import problems
-from tollgate_shared.pagination import Page, PageDep, fetch_page
+from tollgate_shared.pagination import Page, PageDep
 from tollgate_shared.service import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/billing/orders", tags=["orders"])
@@ -43,12 +42,12 @@ class OrderCreate(RequestBody):
 
 
 class PayRequest(RequestBody):
-    method: Literal["credits", "online"]
+    method: PaymentMethod = Field(strict=False)  # its values, as JSON strings (strict takes only instances)
 
 
 class OrderRead(BaseModel):
     order_id: str
-    status: str
+    status: OrderStatus
     currency: str
     lines: list[OrderLine]
     subtotal: Money
@@ -62,19 +61,21 @@ class OrderRead(BaseModel):
     payment: PaymentRead | None = None
 
 
-def order_view(row: Any, payment: PaymentRead | None = None) -> OrderRead:
+def order_view(placed: Order, payment: PaymentRead | None = None) -> OrderRead:
     return OrderRead(
-        order_id=row.order_id,
-        status=row.status,
-        currency=row.currency,
-        lines=json.loads(row.lines),
-        subtotal=from_minor(row.subtotal_minor),
-        tax=TaxSplit(cgst=from_minor(row.cgst_minor), sgst=from_minor(row.sgst_minor), igst=from_minor(row.igst_minor)),
-        total=from_minor(row.total_minor),
-        buyer=BuyerSnapshot.model_validate_json(row.buyer),
-        place_of_supply=row.place_of_supply,
-        created_at=row.created_at,
-        paid_at=row.paid_at,
+        order_id=placed.order_id,
+        status=placed.status,
+        currency=placed.currency,
+        lines=json.loads(placed.lines_json),
+        subtotal=from_minor(placed.subtotal_minor),
+        tax=TaxSplit(
+            cgst=from_minor(placed.cgst_minor), sgst=from_minor(placed.sgst_minor), igst=from_minor(placed.igst_minor)
+        ),
+        total=from_minor(placed.total_minor),
+        buyer=BuyerSnapshot.model_validate_json(placed.buyer_json),
+        place_of_supply=placed.place_of_supply,
+        created_at=placed.created_at,
+        paid_at=placed.paid_at,
         payment=payment,
     )
 
@@ -87,27 +88,26 @@ async def create_order(
     if len(body.items) > settings.max_order_lines:
         raise InvalidField("items", f"must have at most {settings.max_order_lines} lines")
     items = [Item(i.description.strip(), i.sac, i.quantity, i.unit_price) for i in body.items]
-    row = await place_order(db, account_id=caller.account_id, order_id=body.order_id, items=items, settings=settings)
-    return order_view(row)
+    placed = await place_order(db, account_id=caller.account_id, order_id=body.order_id, items=items, settings=settings)
+    return order_view(placed)
 
 
 @router.get("")
 async def list_orders(caller: AccountUserDep, db: SessionDep, paging: PageDep) -> Page[OrderRead]:
     """The account's orders, newest first."""
-    query = select(order).where(order.c.account_id == caller.account_id)
-    rows, total = await fetch_page(db, query, order_by=[order.c.created_at.desc(), order.c.id], paging=paging)
-    return Page(items=[order_view(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
+    orders, total = await list_account_orders(db, caller.account_id, paging)
+    return Page(items=[order_view(o) for o in orders], total=total, page=paging.page, page_size=paging.page_size)
 
 
 @router.get("/{order_id}")
 async def get_order(order_id: str, caller: AccountUserDep, db: SessionDep) -> OrderRead:
     """One order with its lines and tax (another account's order is a 404)."""
-    return order_view(await find_order(db, caller.account_id, order_id))
+    return order_view(await order_of(db, caller.account_id, order_id))
 
 
-def paid_online_view(paying: tuple[Any, Any | None]) -> OrderRead:
-    row, started = paying
-    return order_view(row, payment_view(started) if started is not None else None)
+def paid_online_view(paying: Paying) -> OrderRead:
+    paid, started = paying
+    return order_view(paid, payment_view(started) if started is not None else None)
 
 
 @router.post(
@@ -129,17 +129,14 @@ async def pay(
 ) -> OrderRead | Response:
     """Pay an awaiting order: from credits (200, or 402 `insufficient_credits`) or online (200 with the checkout
     for what the balance lacks, within the online payment limits; none needed when the credits cover it)."""
-    if body.method == "credits":
+    if body.method is PaymentMethod.CREDITS:
         answer = answer_for(key, body, status=200, render=order_view)
-        async with runtime.session_factory() as db, db.begin():
-            if answer is not None:
-                await answer.claim(db)
-            row = await pay_order(db, account_id=caller.account_id, order_id=order_id, settings=settings)
-            if answer is not None:
-                await answer.keep(db, row)
-        return sent(answer) or order_view(row)
+        paid = await pay_order_with_key(
+            runtime.session_factory, account_id=caller.account_id, order_id=order_id, settings=settings, answer=answer
+        )
+        return sent(answer) or order_view(paid)
     paying = answer_for(key, body, status=200, render=paid_online_view)
-    row, started = await pay_order_online(
+    paid, started = await pay_order_online(
         runtime.session_factory,
         provider,
         account_id=caller.account_id,
@@ -149,4 +146,4 @@ async def pay(
         settings=settings,
         answer=paying,
     )
-    return sent(paying) or paid_online_view((row, started))
+    return sent(paying) or paid_online_view((paid, started))

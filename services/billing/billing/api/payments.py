@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from billing.adapters.tables import payment
 from billing.api.deps import ProviderDep, SettingsDep
 from billing.api.idempotency import IDEMPOTENCY_KEY_REUSED, IdempotencyKeyDep, answer_for, conflicts, sent
-from billing.payments import find_payment, receive_webhook, recheck, start_payment
+from billing.domain.payments import Payment, PaymentStatus
+from billing.use_cases.read_payments import list_payments as list_account_payments
+from billing.use_cases.read_payments import payment_of
+from billing.use_cases.settle_payment import receive_webhook, recheck
+from billing.use_cases.start_online_payment import start_payment
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import NotFound
 from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, PositiveMoney, format_money, from_minor, to_minor
 from tollgate_shared.openapi import PUBLIC, optional_header, problems
-from tollgate_shared.pagination import Page, PageDep, fetch_page
+from tollgate_shared.pagination import Page, PageDep
 from tollgate_shared.service import RuntimeDep, SessionDep
 
 router = APIRouter(tags=["payments"])
@@ -35,7 +35,7 @@ class PaymentRead(BaseModel):
     payment_id: str
     amount: Money
     currency: str
-    status: str
+    status: PaymentStatus
     provider: str
     redirect_url: str
     provider_reference: str | None
@@ -45,19 +45,19 @@ class PaymentRead(BaseModel):
     completed_at: Timestamp | None
 
 
-def payment_view(row: Any) -> PaymentRead:
+def payment_view(payment: Payment) -> PaymentRead:
     return PaymentRead(
-        payment_id=row.id,
-        amount=from_minor(row.amount_minor),
-        currency=row.currency,
-        status=row.status,
-        provider=row.provider,
-        redirect_url=row.redirect_url,
-        provider_reference=row.provider_reference,
-        order_id=row.order_id,
-        failure_reason=row.failure_reason,
-        created_at=row.created_at,
-        completed_at=row.completed_at,
+        payment_id=payment.id,
+        amount=from_minor(payment.amount_minor),
+        currency=payment.currency,
+        status=payment.status,
+        provider=payment.provider,
+        redirect_url=payment.redirect_url,
+        provider_reference=payment.provider_reference,
+        order_id=payment.order_id,
+        failure_reason=payment.failure_reason,
+        created_at=payment.created_at,
+        completed_at=payment.completed_at,
     )
 
 
@@ -77,7 +77,7 @@ async def add_credits_online(
 ) -> PaymentRead | Response:
     """Open a checkout with the payment provider; the wallet is credited when it reports the payment paid."""
     answer = answer_for(key, body, status=201, render=payment_view)
-    row = await start_payment(
+    started = await start_payment(
         runtime.session_factory,
         provider,
         account_id=caller.account_id,
@@ -88,21 +88,20 @@ async def add_credits_online(
         settings=settings,
         answer=answer,
     )
-    return sent(answer) or payment_view(row)
+    return sent(answer) or payment_view(started)
 
 
 @router.get("/api/billing/payments")
 async def list_payments(caller: AccountUserDep, db: SessionDep, paging: PageDep) -> Page[PaymentRead]:
     """The account's online payments, newest first."""
-    query = select(payment).where(payment.c.account_id == caller.account_id)
-    rows, total = await fetch_page(db, query, order_by=[payment.c.created_at.desc(), payment.c.id], paging=paging)
-    return Page(items=[payment_view(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
+    payments, total = await list_account_payments(db, caller.account_id, paging)
+    return Page(items=[payment_view(p) for p in payments], total=total, page=paging.page, page_size=paging.page_size)
 
 
 @router.get("/api/billing/payments/{payment_id}")
 async def get_payment(payment_id: str, caller: AccountUserDep, db: SessionDep) -> PaymentRead:
     """One payment and its status (another account's payment is a 404)."""
-    return payment_view(await find_payment(db, caller.account_id, payment_id))
+    return payment_view(await payment_of(db, caller.account_id, payment_id))
 
 
 @router.post("/api/billing/payments/{payment_id}/recheck", responses=problems(409))
@@ -110,10 +109,10 @@ async def recheck_payment(
     payment_id: str, caller: AccountUserDep, runtime: RuntimeDep, provider: ProviderDep, settings: SettingsDep
 ) -> PaymentRead:
     """ "Recheck Payment Status": ask the provider and credit the payment if it succeeded and was not credited yet."""
-    row = await recheck(
+    settled = await recheck(
         runtime.session_factory, provider, account_id=caller.account_id, payment_id=payment_id, settings=settings
     )
-    return payment_view(row)
+    return payment_view(settled)
 
 
 # The body is read raw (its signature covers the exact bytes), so FastAPI cannot document it.

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from billing.api.deps import AdminDep
-from billing.domain.gst import InvalidGstin, validate_gstin
-from billing.profiles import profile_row, upsert_profile
+from billing.domain.profiles import Profile as ProfileRecord
+from billing.use_cases.profiles import profile_of, set_profile
 from tollgate_shared.auth_upstream import AccountUserDep, account_user
-from tollgate_shared.errors import InvalidField
 from tollgate_shared.fields import RequestBody
-from tollgate_shared.gst_states import STATES, state_code
+from tollgate_shared.gst_states import STATES
 from tollgate_shared.service import SessionDep
 
 router = APIRouter(prefix="/api/billing/profile", tags=["profile"])
@@ -44,23 +41,23 @@ class State(BaseModel):
     name: str
 
 
-def profile_view(row: Any | None) -> Profile:
-    if row is None:
+def profile_view(profile: ProfileRecord | None) -> Profile:
+    if profile is None:
         return Profile(account_name=None, legal_name=None, address=None, state=None, gstin=None, configured=False)
     return Profile(
-        account_name=row.account_name,
-        legal_name=row.legal_name,
-        address=row.address,
-        state=row.state,
-        gstin=row.gstin,
-        configured=row.legal_name is not None,
+        account_name=profile.account_name,
+        legal_name=profile.legal_name,
+        address=profile.address,
+        state=profile.state,
+        gstin=profile.gstin,
+        configured=profile.configured,
     )
 
 
 @router.get("")
 async def get_profile(caller: AccountUserDep, db: SessionDep) -> Profile:
     """The account's billing profile (`configured: false` until an administrator sets it)."""
-    return profile_view(await profile_row(db, caller.account_id))
+    return profile_view(await profile_of(db, caller.account_id))
 
 
 @router.get("/states", dependencies=[Depends(account_user)])
@@ -72,23 +69,7 @@ async def list_states() -> list[State]:
 @router.put("")
 async def put_profile(body: ProfileUpdate, admin: AdminDep, db: SessionDep) -> Profile:
     """Set the billing profile (administrators); the GSTIN is checked by format, checksum and state."""
-    try:
-        code = state_code(body.state)
-    except ValueError as exc:
-        raise InvalidField("state", str(exc)) from None
-    gstin = None
-    if body.gstin:
-        try:
-            gstin = validate_gstin(body.gstin, state=code)
-        except InvalidGstin as exc:
-            raise InvalidField("gstin", str(exc)) from None
-    await upsert_profile(
-        db,
-        admin.account_id,
-        legal_name=body.legal_name.strip(),
-        address=body.address.strip(),
-        state=STATES[code],
-        state_code=code,
-        gstin=gstin,
+    changed = await set_profile(
+        db, admin.account_id, legal_name=body.legal_name, address=body.address, state=body.state, gstin=body.gstin
     )
-    return profile_view(await profile_row(db, admin.account_id))
+    return profile_view(changed)

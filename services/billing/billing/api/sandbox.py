@@ -19,7 +19,7 @@ from billing.adapters.sandbox_provider import DECLINED_CARD, SUCCEEDING_CARD, Sa
 from billing.api.deps import ProviderDep, SettingsDep
 from billing.domain.ledger import BalanceLimit
 from billing.domain.payments import PaymentProvider
-from billing.payments import receive_webhook
+from billing.use_cases.settle_payment import receive_webhook
 from tollgate_shared.money import format_money, from_minor
 from tollgate_shared.service import RuntimeDep
 

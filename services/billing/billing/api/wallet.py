@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from billing.adapters.tables import ledger_entry, wallet
-from billing.api.deps import AdminDep
-from billing.domain.ledger import is_below
-from billing.ledger import set_threshold
+from billing.api.deps import AdminDep, SettingsDep
+from billing.domain.ledger import EntryKind, Wallet, is_below
+from billing.use_cases.read_wallet import read_balance, read_ledger
+from billing.use_cases.set_threshold import set_threshold
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.fields import RequestBody, Timestamp
 from tollgate_shared.money import Money, SignedMoney, from_minor, to_minor
-from tollgate_shared.pagination import Page, PageDep, fetch_page
+from tollgate_shared.pagination import Page, PageDep
 from tollgate_shared.service import SessionDep
 
 router = APIRouter(prefix="/api/billing", tags=["wallet"])
@@ -35,64 +31,53 @@ class ThresholdUpdate(RequestBody):
 
 class LedgerEntryRead(BaseModel):
     id: str
-    kind: str
+    kind: EntryKind
     amount: SignedMoney
     balance_after: Money
     reference: str
     created_at: Timestamp
 
 
-def currency_of(request: Request) -> str:
-    return str(request.app.state.runtime.settings.currency)
-
-
-def balance_view(row: Any | None, currency: str) -> Balance:
-    if row is None:  # billing has not heard of the account yet: an empty wallet
-        return Balance(
-            balance=Decimal("0.00"), currency=currency, low_balance_threshold=Decimal("0.00"), below_threshold=False
-        )
+def balance_view(held: Wallet) -> Balance:
     return Balance(
-        balance=from_minor(row.balance_minor),
-        currency=row.currency,
-        low_balance_threshold=from_minor(row.low_balance_threshold_minor),
-        below_threshold=is_below(row.balance_minor, row.low_balance_threshold_minor),
+        balance=from_minor(held.balance_minor),
+        currency=held.currency,
+        low_balance_threshold=from_minor(held.low_balance_threshold_minor),
+        below_threshold=is_below(held.balance_minor, held.low_balance_threshold_minor),
     )
 
 
 @router.get("/balance")
-async def get_balance(caller: AccountUserDep, db: SessionDep, request: Request) -> Balance:
+async def get_balance(caller: AccountUserDep, db: SessionDep, settings: SettingsDep) -> Balance:
     """The account's balance and whether it is below the low-balance threshold."""
-    row = (await db.execute(select(wallet).where(wallet.c.account_id == caller.account_id))).first()
-    return balance_view(row, currency_of(request))
+    return balance_view(await read_balance(db, caller.account_id, currency=settings.currency))
 
 
 @router.put("/threshold")
-async def put_threshold(body: ThresholdUpdate, admin: AdminDep, db: SessionDep, request: Request) -> Balance:
+async def put_threshold(body: ThresholdUpdate, admin: AdminDep, db: SessionDep, settings: SettingsDep) -> Balance:
     """Set the low-balance threshold (administrators)."""
-    row = await set_threshold(
+    changed = await set_threshold(
         db,
         account_id=admin.account_id,
         threshold_minor=to_minor(body.low_balance_threshold),
-        currency=currency_of(request),
+        currency=settings.currency,
     )
-    return balance_view(row, currency_of(request))
+    return balance_view(changed)
 
 
 @router.get("/ledger")
 async def get_ledger(caller: AccountUserDep, db: SessionDep, paging: PageDep) -> Page[LedgerEntryRead]:
     """Every change of the balance, newest first."""
-    query = select(ledger_entry).where(ledger_entry.c.account_id == caller.account_id)
-    order = [ledger_entry.c.created_at.desc(), ledger_entry.c.id]
-    rows, total = await fetch_page(db, query, order_by=order, paging=paging)
+    entries, total = await read_ledger(db, caller.account_id, paging)
     items = [
         LedgerEntryRead(
-            id=r.id,
-            kind=r.kind,
-            amount=from_minor(r.amount_minor),
-            balance_after=from_minor(r.balance_after_minor),
-            reference=r.reference,
-            created_at=r.created_at,
+            id=e.id,
+            kind=e.kind,
+            amount=from_minor(e.amount_minor),
+            balance_after=from_minor(e.balance_after_minor),
+            reference=e.reference,
+            created_at=e.created_at,
         )
-        for r in rows
+        for e in entries
     ]
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)

@@ -1,8 +1,11 @@
-"""The wallet's rules, with no I/O."""
+"""The wallet's rules, with no I/O: its records, the kinds of entries, and when a change is refused or warns."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, overload
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from tollgate_shared.errors import DomainError
 from tollgate_shared.money import MAX_MINOR, format_money, from_minor
@@ -10,7 +13,49 @@ from tollgate_shared.money import MAX_MINOR, format_money, from_minor
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
 
-KINDS = ("online_payment", "offline_payment", "order", "adjustment")
+
+class EntryKind(StrEnum):
+    """What a ledger entry applies (its reference names it): the table's check constraint is built from this."""
+
+    ONLINE_PAYMENT = "online_payment"
+    OFFLINE_PAYMENT = "offline_payment"
+    ORDER = "order"
+    ADJUSTMENT = "adjustment"
+
+
+@dataclass(frozen=True)
+class Wallet:
+    account_id: str
+    currency: str
+    balance_minor: int
+    low_balance_threshold_minor: int
+    below_threshold: bool
+
+    @classmethod
+    def empty(cls, account_id: str, currency: str) -> Wallet:
+        """The wallet of an account billing has not heard of yet."""
+        return cls(account_id, currency, 0, 0, below_threshold=False)
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    account_id: str
+    kind: EntryKind
+    reference: str
+    amount_minor: int  # signed: credits positive, debits negative
+    balance_after_minor: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying an amount did: the entry's id and the balance after; `already_applied` for a repeat."""
+
+    entry_id: str
+    amount_minor: int
+    balance_after_minor: int
+    already_applied: bool
 
 
 class InsufficientCredits(DomainError):
@@ -40,6 +85,26 @@ def balance_limit_reason(balance_minor: int, credit_minor: int) -> str:
         f"{format_money(from_minor(balance_minor))} past the largest balance an account may hold, "
         f"{format_money(from_minor(MAX_MINOR))}."
     )
+
+
+def refusal(balance_minor: int, amount_minor: int) -> DomainError | None:
+    """Why the balance may not take `amount_minor` (signed): `BalanceLimit` for a credit past the maximum,
+    `InsufficientCredits` for a debit below zero; None when it may."""
+    after = balance_minor + amount_minor
+    if 0 <= after <= MAX_MINOR:
+        return None
+    if amount_minor > 0:
+        return BalanceLimit(balance_limit_reason(balance_minor, amount_minor))
+    return InsufficientCredits(f"The balance is {from_minor(balance_minor)}.")
+
+
+def credit_source(kind: EntryKind) -> Literal["online_payment", "offline_payment", "adjustment"]:
+    """What `billing.credits.added` says the credit came from."""
+    if kind == EntryKind.ONLINE_PAYMENT:
+        return "online_payment"
+    if kind == EntryKind.OFFLINE_PAYMENT:
+        return "offline_payment"
+    return "adjustment"
 
 
 @overload

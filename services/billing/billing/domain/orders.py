@@ -1,15 +1,34 @@
-"""An order's price, with no I/O: its lines priced with GST, the totals, and the range they must stay in."""
+"""An order's rules, with no I/O: its statuses, its price (lines priced with GST, the totals, the range they
+must stay in), what identifies its request, and the record of one."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from billing.domain.gst import PricedLine, Rates, price_line
-from tollgate_shared.errors import InvalidField
+from tollgate_shared.errors import Conflict, InvalidField
+from tollgate_shared.events.models import OrderLine
+from tollgate_shared.gst_states import state_code
 from tollgate_shared.money import MAX_AMOUNT, format_money
 
 ZERO = Decimal("0.00")
+
+
+class OrderStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+
+
+class PaymentMethod(StrEnum):
+    """How an order was paid: from credits, or online (a payment that credited them first)."""
+
+    CREDITS = "credits"
+    ONLINE = "online"
 
 
 @dataclass(frozen=True)
@@ -18,6 +37,29 @@ class Item:
     sac: str
     quantity: int
     unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order as recorded; `lines_json` and `buyer_json` are what it was priced with, as JSON."""
+
+    id: str
+    account_id: str
+    order_id: str
+    request_hash: str
+    status: OrderStatus
+    currency: str
+    lines_json: str
+    subtotal_minor: int
+    cgst_minor: int
+    sgst_minor: int
+    igst_minor: int
+    total_minor: int
+    buyer_json: str
+    place_of_supply: str
+    created_at: datetime
+    paid_at: datetime | None
+    payment_method: PaymentMethod | None
 
 
 @dataclass(frozen=True)
@@ -44,6 +86,15 @@ class OrderTooLarge(InvalidField):
         )
 
 
+class OrderConflict(Conflict):
+    code, title = "order_id_conflict", "This order id was used for a different order"
+
+
+def is_intra_state(place_of_supply: str, seller_state: str) -> bool:
+    """CGST and SGST within the seller's state, IGST across states (DESIGN §9)."""
+    return state_code(place_of_supply) == state_code(seller_state)
+
+
 def price_order(items: list[Item], *, intra_state: bool, rates: Rates) -> PricedOrder:
     """Price every line (DESIGN §9: tax per line, totals are sums of lines); `OrderTooLarge` past the maximum.
 
@@ -63,3 +114,43 @@ def price_order(items: list[Item], *, intra_state: bool, rates: Rates) -> Priced
     if priced.total > MAX_AMOUNT:
         raise OrderTooLarge(priced.total)
     return priced
+
+
+def order_lines(priced: PricedOrder, *, intra_state: bool, rates: Rates) -> list[OrderLine]:
+    """The priced lines as the order and its events carry them, with the rates applied (so a document printed
+    later shows them exactly)."""
+    cgst_rate = rates.cgst if intra_state else Decimal("0")
+    sgst_rate = rates.sgst if intra_state else Decimal("0")
+    igst_rate = Decimal("0") if intra_state else rates.igst
+    return [
+        OrderLine(
+            description=line.description,
+            sac=line.sac,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            taxable_value=line.taxable_value,
+            cgst=line.cgst,
+            sgst=line.sgst,
+            igst=line.igst,
+            total=line.total,
+            cgst_rate=cgst_rate,
+            sgst_rate=sgst_rate,
+            igst_rate=igst_rate,
+        )
+        for line in priced.lines
+    ]
+
+
+def request_hash(items: list[Item]) -> str:
+    """What makes two requests for one order id the same order: its items, canonically."""
+    canonical = json.dumps(
+        [[i.description, i.sac, i.quantity, format_money(i.unit_price)] for i in items], separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def same_order(existing: Order, fingerprint: str) -> Order:
+    """A repeated order id answers the order recorded with it, unless its items differ (`OrderConflict`)."""
+    if existing.request_hash != fingerprint:
+        raise OrderConflict("An order with this id and other items exists; nothing was charged.")
+    return existing

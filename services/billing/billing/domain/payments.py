@@ -9,12 +9,22 @@ so one reading of a session serves both.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
 
 from tollgate_shared.errors import DomainError, InvalidField
 from tollgate_shared.money import format_money, from_minor
 
-PaymentStatus = Literal["pending", "succeeded", "failed", "expired"]
+
+class PaymentStatus(StrEnum):
+    """An online payment's status, and what a provider says of a checkout (the same words)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
 
 # The checkout events billing acts on; anything else a provider sends is acknowledged and ignored.
 SESSION_EVENTS = frozenset(
@@ -104,6 +114,54 @@ class Outcome:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Payment:
+    """An online payment as recorded."""
+
+    id: str
+    account_id: str
+    amount_minor: int
+    currency: str
+    provider: str
+    provider_session: str  # the provider's id of the checkout: what recheck asks about
+    provider_reference: str | None  # the provider's id of the money movement once paid
+    redirect_url: str
+    status: PaymentStatus
+    failure_reason: str | None
+    order_id: str | None  # an online payment of an order: credited, then the order is paid from credits
+    created_by: str
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class Settlement(StrEnum):
+    """What an outcome the provider reports does to a payment."""
+
+    NOTHING = "nothing"  # already succeeded (final), or the provider has no news
+    CREDIT = "credit"  # paid: credit the wallet once and mark it succeeded
+    MISMATCH = "mismatch"  # paid, but not the amount or currency asked for: not credited
+    CLOSE = "close"  # failed or expired while pending
+
+
+def settlement(payment: Payment, outcome: Outcome) -> Settlement:
+    """The payment's state machine: `succeeded` is final; money the provider took counts even after the
+    checkout was seen to fail or expire; a failure or expiry only closes a pending payment."""
+    if payment.status is PaymentStatus.SUCCEEDED or outcome.status is PaymentStatus.PENDING:
+        return Settlement.NOTHING
+    if outcome.status is PaymentStatus.SUCCEEDED:
+        return Settlement.MISMATCH if differs(payment, outcome) else Settlement.CREDIT
+    if payment.status is PaymentStatus.PENDING:
+        return Settlement.CLOSE
+    return Settlement.NOTHING
+
+
+def differs(payment: Payment, outcome: Outcome) -> bool:
+    """Whether the provider reports another amount or currency than the payment asked for."""
+    wrong_amount = outcome.amount_minor is not None and outcome.amount_minor != payment.amount_minor
+    wrong_currency = outcome.currency is not None and outcome.currency != payment.currency
+    return wrong_amount or wrong_currency
+
+
 class PaymentProvider(Protocol):
     name: str
 
@@ -129,13 +187,13 @@ def outcome_of_session(
     session of a delayed method is still pending until its async event arrives.
     """
     if event_type == "checkout.session.async_payment_failed":
-        status: PaymentStatus = "failed"
+        status = PaymentStatus.FAILED
     elif session.get("payment_status") == "paid":
-        status = "succeeded"
+        status = PaymentStatus.SUCCEEDED
     elif event_type == "checkout.session.expired" or session.get("status") == "expired":
-        status = "expired"
+        status = PaymentStatus.EXPIRED
     else:
-        status = "pending"
+        status = PaymentStatus.PENDING
     amount = session.get("amount_total")
     currency = session.get("currency")
     return Outcome(
@@ -144,7 +202,7 @@ def outcome_of_session(
         amount_minor=int(amount) if amount is not None else None,
         currency=str(currency).upper() if currency else None,
         reference=reference or _text(session.get("payment_intent")),
-        reason="the payment failed at the provider" if status == "failed" else "",
+        reason="the payment failed at the provider" if status is PaymentStatus.FAILED else "",
     )
 
 

@@ -1,4 +1,4 @@
-"""Idempotency keys: a request retried with its key answers the first answer again and moves nothing twice.
+"""The idempotency store: a request retried with its key answers the first answer again and moves nothing twice.
 
 The answer is written in the transaction of the request's effect, so both
 commit or neither does: `claim` at the transaction's start inserts the key
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import UTC, datetime
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, select, update
@@ -26,9 +26,6 @@ from billing.adapters.tables import idempotency_key
 from tollgate_shared import direct_sql
 from tollgate_shared.db import insert_unless_exists
 from tollgate_shared.errors import Conflict
-
-# DESIGN §10 asks for at least 24 hours; `forget_expired_keys` removes them after that.
-KEEP_KEYS_FOR = timedelta(hours=24)
 
 T = TypeVar("T")
 T_contra = TypeVar("T_contra", contravariant=True)
@@ -81,7 +78,7 @@ class Answer(Generic[T]):
         """Raise the answer kept for the key, if there is one; locks nothing (a shortcut before slow work)."""
         found = await direct_sql.first(db, _FIND, {"p_account": self.account_id, "p_key": self.key})
         if found is not None:
-            self._answered(found)
+            self._answered(found.request_hash, found.status_code, found.response_body)
 
     async def claim(self, db: AsyncSession) -> None:
         """Take the key for `db`'s transaction, waiting for a concurrent request that holds it; raise its answer."""
@@ -94,7 +91,7 @@ class Answer(Generic[T]):
         while await insert_unless_exists(db, idempotency_key, values) is None:
             found = await direct_sql.first(db, _FIND, {"p_account": self.account_id, "p_key": self.key})
             if found is not None:  # (else it was purged meanwhile: take it)
-                self._answered(found)
+                self._answered(found.request_hash, found.status_code, found.response_body)
 
     async def keep(self, db: AsyncSession, result: T) -> None:
         """Store the answer in `db`'s transaction, which `claim`ed the key."""
@@ -102,15 +99,15 @@ class Answer(Generic[T]):
         params = {"p_account": self.account_id, "p_key": self.key, "p_status": self.status}
         await direct_sql.execute_many(db, _KEEP, [{**params, "p_body": self.body.decode()}])
 
-    def _answered(self, row: Any) -> None:
-        if row.request_hash != self.request_hash:
+    def _answered(self, request_hash: str, status_code: int | None, response_body: str | None) -> None:
+        if request_hash != self.request_hash:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used for another request (another body or endpoint); "
                 "use a new key for a new request."
             )
-        if row.status_code is None:  # never committed so (claim and keep share a transaction): defensive
+        if status_code is None:  # never committed so (claim and keep share a transaction): defensive
             raise Conflict("The first request with this Idempotency-Key has not finished; try again.")
-        raise AnsweredBefore(int(row.status_code), str(row.response_body).encode())
+        raise AnsweredBefore(int(status_code), str(response_body).encode())
 
 
 def given(answer: KeepsAnswer[T], before: Callable[[U], T]) -> KeepsAnswer[U]:
@@ -133,7 +130,7 @@ class _Given(Generic[U, T]):
         await self.answer.keep(db, self.before(result))
 
 
-async def forget_expired_keys(db: AsyncSession, *, now: datetime) -> int:
-    """Delete the keys older than `KEEP_KEYS_FOR`; how many went."""
-    deleted = await db.execute(delete(idempotency_key).where(idempotency_key.c.created_at < now - KEEP_KEYS_FOR))
+async def delete_keys_made_before(db: AsyncSession, moment: datetime) -> int:
+    """Delete the keys made before `moment`; how many went."""
+    deleted = await db.execute(delete(idempotency_key).where(idempotency_key.c.created_at < moment))
     return int(deleted.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,46 @@
+"""Billing profiles' statements."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.adapters.tables import billing_profile
+from billing.domain.profiles import Profile
+from tollgate_shared import direct_sql
+
+
+def profile_from(row: Any) -> Profile:
+    return Profile(
+        account_id=row.account_id,
+        account_name=row.account_name,
+        legal_name=row.legal_name,
+        address=row.address,
+        state=row.state,
+        state_code=row.state_code,
+        gstin=row.gstin,
+    )
+
+
+# Built once (every order reads the profile): building a statement costs more than running it.
+_PROFILE = select(billing_profile).where(billing_profile.c.account_id == bindparam("p_account"))
+
+
+async def read_profile(db: AsyncSession, account_id: str) -> Profile | None:
+    row = await direct_sql.first(db, _PROFILE, {"p_account": account_id})
+    return None if row is None else profile_from(row)
+
+
+async def upsert_profile(db: AsyncSession, account_id: str, values: dict[str, object]) -> None:
+    """Insert the account's profile with `values`, or set them on the one there."""
+    insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
+    values = {**values, "updated_at": datetime.now(UTC)}
+    await db.execute(
+        insert(billing_profile)
+        .values(account_id=account_id, **values)
+        .on_conflict_do_update(index_elements=["account_id"], set_=values)
+    )

@@ -1,0 +1,67 @@
+"""Billing profiles' rules, with no I/O: what a profile may say, and how invoices name the buyer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing.domain.gst import InvalidGstin, validate_gstin
+from tollgate_shared.errors import InvalidField
+from tollgate_shared.events.models import BuyerSnapshot
+from tollgate_shared.gst_states import STATES, state_code
+
+
+@dataclass(frozen=True)
+class Profile:
+    account_id: str
+    account_name: str | None  # from auth.account.created: what invoices name until a legal name is set
+    legal_name: str | None
+    address: str | None
+    state: str | None
+    state_code: str | None
+    gstin: str | None
+
+    @property
+    def configured(self) -> bool:
+        return self.legal_name is not None
+
+
+@dataclass(frozen=True)
+class ProfileDetails:
+    """What an administrator sets, checked: the state by its canonical name and code, the GSTIN upper-cased."""
+
+    legal_name: str
+    address: str
+    state: str
+    state_code: str
+    gstin: str | None
+
+
+def check_profile(*, legal_name: str, address: str, state: str, gstin: str | None) -> ProfileDetails:
+    """The details, checked (`InvalidField` on `state` or `gstin`): the GSTIN by format, checksum and state."""
+    try:
+        code = state_code(state)
+    except ValueError as exc:
+        raise InvalidField("state", str(exc)) from None
+    checked = None
+    if gstin:
+        try:
+            checked = validate_gstin(gstin, state=code)
+        except InvalidGstin as exc:
+            raise InvalidField("gstin", str(exc)) from None
+    return ProfileDetails(legal_name.strip(), address.strip(), STATES[code], code, checked)
+
+
+def buyer(profile: Profile | None, account_id: str, *, seller_state: str) -> tuple[BuyerSnapshot, str]:
+    """The buyer as invoices name them, and the place of supply.
+
+    Without a profile: the account's name, and a supply within the seller's
+    state (the place of supply when the recipient's address is not on record).
+    """
+    if profile is None or profile.legal_name is None:
+        name = (profile.account_name if profile is not None else None) or f"Account {account_id}"
+        return BuyerSnapshot(legal_name=name, address="", state=seller_state, gstin=None), seller_state
+    assert profile.address is not None and profile.state is not None  # set with the legal name
+    snapshot = BuyerSnapshot(
+        legal_name=profile.legal_name, address=profile.address, state=profile.state, gstin=profile.gstin
+    )
+    return snapshot, profile.state

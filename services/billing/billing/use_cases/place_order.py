@@ -1,0 +1,113 @@
+"""Placing an order: priced with GST from the buyer's profile, recorded once per (account, order id), paid
+from credits when they cover it (else it awaits payment)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.adapters.order_store import find_order, insert_order, mark_awaiting
+from billing.domain.gst import Rates
+from billing.domain.ledger import EntryKind, InsufficientCredits
+from billing.domain.orders import (
+    Item,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    PricedOrder,
+    is_intra_state,
+    order_lines,
+    price_order,
+    request_hash,
+    same_order,
+)
+from billing.settings import BillingSettings
+from billing.use_cases.apply_to_wallet import apply_to_wallet
+from billing.use_cases.order_events import paid_event, placed_event
+from billing.use_cases.profiles import buyer_of
+from tollgate_shared.events.models import BuyerSnapshot, OrderLine
+from tollgate_shared.money import to_minor
+from tollgate_shared.outbox import discard_events, record_events
+
+
+async def place_order(
+    db: AsyncSession, *, account_id: str, order_id: str | None, items: list[Item], settings: BillingSettings
+) -> Order:
+    """Price and record the order once per (account, order id); pay it from credits if they cover it.
+
+    An order whose total is past the maximum is refused (`OrderTooLarge`, 422) before anything is written;
+    the same order id with other items is an `OrderConflict` (409), with the same items the order recorded.
+    """
+    order_id = order_id or str(uuid.uuid4())
+    fingerprint = request_hash(items)
+    buyer, place_of_supply = await buyer_of(db, account_id, seller_state=settings.seller_state)
+    intra_state = is_intra_state(place_of_supply, settings.seller_state)
+    rates = Rates(settings.cgst_rate, settings.sgst_rate, settings.igst_rate)
+    priced = price_order(items, intra_state=intra_state, rates=rates)
+    lines = order_lines(priced, intra_state=intra_state, rates=rates)
+    # Inserted as paid and announced as paid, then paid: the money moves last, so
+    # the wallet's lock (one account's orders queue on it) is held for one
+    # statement and the commit.
+    values = _new_order(account_id, order_id, fingerprint, priced, lines, buyer, place_of_supply, settings.currency)
+    placed = await insert_order(db, values)
+    if placed is None:
+        # The id is taken: a repeat of an order, or a concurrent request with the
+        # same id that won (the insert waited for its commit). Nothing was charged.
+        existing = await find_order(db, account_id, order_id)
+        assert existing is not None
+        return same_order(existing, fingerprint)
+    entry_id = str(uuid.uuid4())  # the ledger entry that pays it: the paid event names it
+    # What was just priced, not read back from JSON.
+    announced = [placed_event(placed, lines=lines, buyer=buyer), paid_event(placed, entry_id, lines=lines, buyer=buyer)]
+    await record_events(db, announced)
+    try:
+        # A new order's reference has no ledger entry yet (the order id is unique per account).
+        await apply_to_wallet(
+            db,
+            account_id=account_id,
+            kind=EntryKind.ORDER,
+            reference=order_id,
+            amount_minor=-placed.total_minor,
+            currency=settings.currency,
+            entry_id=entry_id,
+        )
+    except InsufficientCredits:  # it awaits payment: announced as such instead
+        await discard_events(db, announced)
+        placed = await mark_awaiting(db, placed.id)
+        await record_events(db, [placed_event(placed, lines=lines, buyer=buyer)])
+    return placed
+
+
+def _new_order(
+    account_id: str,
+    order_id: str,
+    fingerprint: str,
+    priced: PricedOrder,
+    lines: list[OrderLine],
+    buyer: BuyerSnapshot,
+    place_of_supply: str,
+    currency: str,
+) -> dict[str, object]:
+    now = datetime.now(UTC)
+    return {
+        "id": str(uuid.uuid4()),
+        "account_id": account_id,
+        "order_id": order_id,
+        "request_hash": fingerprint,
+        "status": str(OrderStatus.PAID),
+        "paid_at": now,
+        "payment_method": str(PaymentMethod.CREDITS),
+        "currency": currency,
+        "lines": json.dumps([line.model_dump(mode="json") for line in lines]),
+        "subtotal_minor": to_minor(priced.subtotal),
+        "cgst_minor": to_minor(priced.cgst),
+        "sgst_minor": to_minor(priced.sgst),
+        "igst_minor": to_minor(priced.igst),
+        "total_minor": to_minor(priced.total),
+        "buyer": buyer.model_dump_json(),
+        "place_of_supply": place_of_supply,
+        "created_at": now,
+    }
