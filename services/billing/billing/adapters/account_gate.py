@@ -2,16 +2,15 @@
 
 An account's orders are applied one at a time at its wallet's row lock. Every
 order beyond the one holding it waits there with a pool connection and a
-PostgreSQL backend of its own, and each hand-over of the lock wakes them: with
-one account's 32 orders in flight, PostgreSQL spent 1.7 ms of CPU per order
-instead of 0.9, and that account could hold the whole pool while other
-accounts' requests queued behind it for a connection. Past the gate they
+PostgreSQL backend of its own, and each hand-over of the lock wakes them: that
+costs PostgreSQL CPU per order, and one account could hold the whole pool while
+other accounts' requests queued behind it for a connection. Past the gate they
 wait in the process instead, in arrival order, at no cost.
 
 A handful waiting at the lock is worth having: the next order is already at
 the database when the lock passes. The limit is per process, so the total is
-this times the replicas; bench/README.md (billing) shows where one account's
-orders per second peak, and why the default is 2.
+this times the replicas. The figures, and why the default is 2:
+docs/decisions.md (Billing) and bench/README.md (billing).
 """
 
 from __future__ import annotations

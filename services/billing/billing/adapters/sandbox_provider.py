@@ -41,6 +41,44 @@ class Notification:
     return_url: str
 
 
+@dataclass(frozen=True)
+class SandboxCheckout:
+    """A hosted checkout as the sandbox keeps it (Stripe's vocabulary: status open/complete, payment_status
+    unpaid/paid)."""
+
+    id: str
+    token: str
+    payment_id: str
+    account_id: str
+    amount_minor: int
+    currency: str
+    success_url: str
+    cancel_url: str
+    status: str
+    payment_status: str
+    charge_id: str | None
+    declined: bool
+    expires_at: datetime
+
+
+def checkout_from(row: Any) -> SandboxCheckout:
+    return SandboxCheckout(
+        id=row.id,
+        token=row.token,
+        payment_id=row.payment_id,
+        account_id=row.account_id,
+        amount_minor=int(row.amount_minor),
+        currency=row.currency,
+        success_url=row.success_url,
+        cancel_url=row.cancel_url,
+        status=row.status,
+        payment_status=row.payment_status,
+        charge_id=row.charge_id,
+        declined=bool(row.declined),
+        expires_at=row.expires_at,
+    )
+
+
 class SandboxProvider:
     name = "sandbox"
 
@@ -82,7 +120,8 @@ class SandboxProvider:
             row = (await db.execute(select(sandbox_checkout).where(sandbox_checkout.c.id == session_id))).first()
         if row is None:
             return Outcome(session_id, PaymentStatus.PENDING)
-        return outcome_of_session(session_view(row), _event_type(row))
+        found = checkout_from(row)
+        return outcome_of_session(session_view(found), _event_type(found))
 
     def read_webhook(self, payload: bytes, signature: str | None) -> Outcome | None:
         return read_session_webhook(payload, signature, secret=self._secret, tolerance=self._tolerance)
@@ -91,10 +130,11 @@ class SandboxProvider:
         return None
 
     # --- the provider's side: the checkout page -----------------------------
-    async def checkout(self, token: str) -> Any:
+    async def checkout(self, token: str) -> SandboxCheckout | None:
         """The session behind a checkout page's token, or None."""
         async with self._sessions() as db:
-            return (await db.execute(select(sandbox_checkout).where(sandbox_checkout.c.token == token))).first()
+            row = (await db.execute(select(sandbox_checkout).where(sandbox_checkout.c.token == token))).first()
+        return None if row is None else checkout_from(row)
 
     async def pay(self, token: str, card_number: str) -> Notification | None:
         """Charge the card; None when the session is not open any more (paid, declined or expired)."""
@@ -117,18 +157,20 @@ class SandboxProvider:
                     charge_id=f"ch_sandbox_{secrets.token_hex(12)}" if paid else None,
                 )
             )
-            row = (await db.execute(select(sandbox_checkout).where(sandbox_checkout.c.id == row.id))).one()
+            charged = checkout_from(
+                (await db.execute(select(sandbox_checkout).where(sandbox_checkout.c.id == row.id))).one()
+            )
         event = {
             "id": f"evt_sandbox_{secrets.token_hex(12)}",
             "object": "event",
             "api_version": API_VERSION,
             "created": int(time.time()),
-            "type": _event_type(row) or "checkout.session.completed",
-            "data": {"object": session_view(row)},
+            "type": _event_type(charged) or "checkout.session.completed",
+            "data": {"object": session_view(charged)},
         }
         payload = json.dumps(event, separators=(",", ":")).encode()
         # Back to the UI whatever the card did: the page there reads the payment's status.
-        return Notification(payload, signature_header(payload, secret=self._secret), row.success_url)
+        return Notification(payload, signature_header(payload, secret=self._secret), charged.success_url)
 
 
 def checkout_path(token: str) -> str:
@@ -136,22 +178,22 @@ def checkout_path(token: str) -> str:
     return f"/sandbox/checkout/{token}"
 
 
-def session_view(row: Any) -> dict[str, Any]:
+def session_view(checkout: SandboxCheckout) -> dict[str, Any]:
     """The session as Stripe would describe it."""
-    expired = row.status == "open" and row.expires_at < datetime.now(UTC)
+    expired = checkout.status == "open" and checkout.expires_at < datetime.now(UTC)
     return {
-        "id": row.id,
+        "id": checkout.id,
         "object": "checkout.session",
         "mode": "payment",
-        "status": "expired" if expired else row.status,
-        "payment_status": row.payment_status,
-        "amount_total": row.amount_minor,
-        "currency": row.currency.lower(),
-        "client_reference_id": row.payment_id,
-        "metadata": {"payment_id": row.payment_id, "account_id": row.account_id},
-        "payment_intent": row.charge_id,
+        "status": "expired" if expired else checkout.status,
+        "payment_status": checkout.payment_status,
+        "amount_total": checkout.amount_minor,
+        "currency": checkout.currency.lower(),
+        "client_reference_id": checkout.payment_id,
+        "metadata": {"payment_id": checkout.payment_id, "account_id": checkout.account_id},
+        "payment_intent": checkout.charge_id,
     }
 
 
-def _event_type(row: Any) -> str | None:
-    return "checkout.session.async_payment_failed" if row.declined else None
+def _event_type(checkout: SandboxCheckout) -> str | None:
+    return "checkout.session.async_payment_failed" if checkout.declined else None

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import html
-from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from billing.adapters.sandbox_provider import DECLINED_CARD, SUCCEEDING_CARD, SandboxProvider, UnknownCard
+from billing.adapters.sandbox_provider import (
+    DECLINED_CARD,
+    SUCCEEDING_CARD,
+    SandboxCheckout,
+    SandboxProvider,
+    UnknownCard,
+)
 from billing.api.deps import ProviderDep, SettingsDep
 from billing.domain.ledger import BalanceLimit
 from billing.domain.payments import PaymentProvider
@@ -75,7 +80,7 @@ async def pay(
     return RedirectResponse(notification.return_url, status_code=303)
 
 
-def page_for(session: Any, token: str, *, error: str = "", status: int = 200) -> HTMLResponse:
+def page_for(session: SandboxCheckout, token: str, *, error: str = "", status: int = 200) -> HTMLResponse:
     amount = f"{html.escape(session.currency)} {format_money(from_minor(session.amount_minor))}"
     if session.status != "open":
         return page("Checkout closed", f"<p>This checkout of {amount} is {html.escape(session.status)}.</p>", status)

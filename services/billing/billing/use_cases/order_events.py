@@ -16,7 +16,10 @@ from tollgate_shared.money import from_minor
 SOURCE = "billing"
 
 
-def _fields(order: Order, lines: list[OrderLine] | None, buyer: BuyerSnapshot | None) -> dict[str, object]:
+def order_fields(
+    order: Order, lines: list[OrderLine] | None = None, buyer: BuyerSnapshot | None = None
+) -> dict[str, object]:
+    """What both events say of the order; the lines and buyer read back from its JSON unless given."""
     return {
         "order_id": order.order_id,
         "status": order.status,
@@ -32,16 +35,14 @@ def _fields(order: Order, lines: list[OrderLine] | None, buyer: BuyerSnapshot | 
     }
 
 
-def placed_event(order: Order, *, lines: list[OrderLine], buyer: BuyerSnapshot) -> Envelope:
-    return new_event(OrderPlaced(**_fields(order, lines, buyer)), source=SOURCE, account_id=order.account_id)
+def placed_event(order: Order, fields: dict[str, object]) -> Envelope:
+    return new_event(OrderPlaced(**fields), source=SOURCE, account_id=order.account_id)
 
 
-def paid_event(
-    order: Order, payment_reference: str, *, lines: list[OrderLine] | None = None, buyer: BuyerSnapshot | None = None
-) -> Envelope:
-    """`billing.order.paid`; the lines and buyer read back from the order unless given."""
+def paid_event(order: Order, payment_reference: str, fields: dict[str, object] | None = None) -> Envelope:
+    """`billing.order.paid`, with `fields` (`order_fields`) when the caller has them already."""
     paid = OrderPaid(
-        **_fields(order, lines, buyer),
+        **(fields or order_fields(order)),
         method=order.payment_method or PaymentMethod.CREDITS,
         paid_at=order.paid_at,
         payment_reference=payment_reference,

@@ -26,7 +26,7 @@ from billing.domain.orders import (
 )
 from billing.settings import BillingSettings
 from billing.use_cases.apply_to_wallet import apply_to_wallet
-from billing.use_cases.order_events import paid_event, placed_event
+from billing.use_cases.order_events import order_fields, paid_event, placed_event
 from billing.use_cases.profiles import buyer_of
 from tollgate_shared.events.models import BuyerSnapshot, OrderLine
 from tollgate_shared.money import to_minor
@@ -60,8 +60,8 @@ async def place_order(
         assert existing is not None
         return same_order(existing, fingerprint)
     entry_id = str(uuid.uuid4())  # the ledger entry that pays it: the paid event names it
-    # What was just priced, not read back from JSON.
-    announced = [placed_event(placed, lines=lines, buyer=buyer), paid_event(placed, entry_id, lines=lines, buyer=buyer)]
+    fields = order_fields(placed, lines, buyer)  # what was just priced: not read back from JSON
+    announced = [placed_event(placed, fields), paid_event(placed, entry_id, fields)]
     await record_events(db, announced)
     try:
         # A new order's reference has no ledger entry yet (the order id is unique per account).
@@ -77,7 +77,7 @@ async def place_order(
     except InsufficientCredits:  # it awaits payment: announced as such instead
         await discard_events(db, announced)
         placed = await mark_awaiting(db, placed.id)
-        await record_events(db, [placed_event(placed, lines=lines, buyer=buyer)])
+        await record_events(db, [placed_event(placed, order_fields(placed, lines, buyer))])
     return placed
 
 
