@@ -26,7 +26,7 @@ def profile_from(row: Any) -> Profile:
     )
 
 
-# Built once (every order reads the profile): building a statement costs more than running it.
+# Built once, as every order reads it: building costs more than running (docs/decisions.md, Billing).
 _PROFILE = select(billing_profile).where(billing_profile.c.account_id == bindparam("p_account"))
 
 

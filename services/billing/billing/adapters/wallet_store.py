@@ -60,7 +60,7 @@ def entry_from(row: Any) -> Entry:
     )
 
 
-# Built once: building a Core statement costs more CPU than running it, and a prebuilt one's cache key is remembered.
+# Built once: building a Core statement costs more than running it (docs/decisions.md, Billing).
 _WALLET = select(wallet).where(wallet.c.account_id == bindparam("p_account"))
 _WALLET_FOR_UPDATE = _WALLET.with_for_update()
 _BALANCE = select(wallet.c.balance_minor).where(wallet.c.account_id == bindparam("p_account"))

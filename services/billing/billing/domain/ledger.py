@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class EntryKind(StrEnum):
-    """What a ledger entry applies (its reference names it): the table's check constraint is built from this."""
+    """What a ledger entry applies; its reference names the payment, approval or order."""
 
     ONLINE_PAYMENT = "online_payment"
     OFFLINE_PAYMENT = "offline_payment"
