@@ -12,8 +12,8 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from tests.auth_client import AuthClient, User, new_email
-from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch
+from tests.support.auth_client import AuthClient, User, new_email
+from tests.support.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch
 from tollgate_shared.db import create_engine
 
 pytestmark = pytest.mark.integration

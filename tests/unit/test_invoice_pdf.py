@@ -13,7 +13,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from invoicing.domain.document import Document
 from invoicing.pdf import _fonts, format_amount, render_pdf
-from tests.invoice_documents import KARNATAKA_BUYER, MAHARASHTRA_BUYER, receipt_voucher, tax_invoice
+from tests.support.invoice_documents import KARNATAKA_BUYER, MAHARASHTRA_BUYER, receipt_voucher, tax_invoice
 
 
 def pages_text(pdf: bytes) -> list[str]:

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 import aiohttp
 from aiohttp import web
 
-from tests.infrastructure import free_port
+from tests.support.infrastructure import free_port
 
 AUTHORIZATION = {"Authorization": "Bearer sk_test_standin"}
 FORWARDED = ("authorization", "content-type", "idempotency-key", "stripe-version")

@@ -15,8 +15,8 @@ import resvg_py
 import zxingcpp
 from PIL import Image
 
-from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY
-from tests.totp_reference import totp
+from tests.support.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY
+from tests.support.totp_reference import totp
 
 PASSWORD = "correct horse battery"
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.harness import TEST_INTERNAL_KEY, TEST_RETRY_DELAYS, TEST_SECRET_KEY, free_port_pair, wait_ready
+from tests.support.harness import TEST_INTERNAL_KEY, TEST_RETRY_DELAYS, TEST_SECRET_KEY, free_port_pair, wait_ready
 
 
 class SpanCollector:

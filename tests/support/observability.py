@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OBSERVABILITY = ROOT / "deploy" / "observability"
 PROMETHEUS = OBSERVABILITY / "prometheus"
 ALERT_RULES = PROMETHEUS / "alerts.yml"
@@ -160,7 +160,7 @@ def problems(expr: str, *, where: str) -> list[str]:
     for name, matched in read.selectors.items():
         labels = series_labels(name)
         if labels is None:
-            found.append(f"{where}: {name} is not in tests/observability.py METRICS")
+            found.append(f"{where}: {name} is not in tests/support/observability.py METRICS")
             continue
         known |= labels
         found.extend(f"{where}: {name} has no label {label!r}" for label in sorted(matched - labels))
