@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/auth", tags=["login"])
 )
 async def login(
     body: LoginRequest, response: Response, db: SessionDep, context: ContextDep, edge: EdgeDep, runtime: RuntimeDep
-) -> Any:
+) -> SessionAnswer | ChallengeAnswer:
     """Log in with email and password; answers a session or the TOTP step to take next."""
     outcome = await log_in(
         db, context, reader=runtime.session_factory, email=body.email, password=body.password, ip=edge.client_ip
@@ -44,7 +44,7 @@ async def refresh(
     context: ContextDep,
     edge: EdgeDep,
     body: RefreshRequest | None = None,
-) -> Any:
+) -> SessionAnswer:
     """Exchange a refresh token for new tokens; a spent one revokes its session."""
     presented = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
     issued = await refresh_session(db, context, presented=presented, ip=edge.client_ip)

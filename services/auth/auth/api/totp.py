@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from auth.api.cookies import set_session_cookies
@@ -20,7 +18,7 @@ router = APIRouter(prefix="/api/auth/totp", tags=["totp"])
 @router.post(
     "/setup", response_model=TotpSetupAnswer, openapi_extra=CREDENTIALS_OPTIONAL, responses=problems(401, 409, 429)
 )
-async def setup(body: TotpSetupRequest, request: Request, db: SessionDep, context: ContextDep) -> Any:
+async def setup(body: TotpSetupRequest, request: Request, db: SessionDep, context: ContextDep) -> TotpSetupAnswer:
     """Start enrolment: the seed, its otpauth URI and the QR code to scan.
 
     With a `totp_setup_required` challenge from login; or, without one, by a
@@ -36,7 +34,7 @@ async def setup(body: TotpSetupRequest, request: Request, db: SessionDep, contex
 @router.post("/verify", response_model=SessionAnswer, openapi_extra=PUBLIC, responses=problems(401, 403, 409, 429))
 async def verify(
     body: TotpVerifyRequest, response: Response, db: SessionDep, context: ContextDep, edge: EdgeDep
-) -> Any:
+) -> SessionAnswer:
     """Answer the challenge with a code (or a recovery code); a session on success."""
     verified = await verify_totp(db, context, challenge=body.challenge, code=body.code, ip=edge.client_ip)
     set_session_cookies(response, context, verified.session)
