@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import account
 from auth.domain.records import Account
 
 
-def account_of(row: Any) -> Account:
+def account_of(row: Row[Any]) -> Account:
     return Account(
         id=row.id,
         name=row.name,

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import audit_entry
@@ -16,7 +16,7 @@ from auth.domain.records import AuditEntry, Caller
 from tollgate_shared.pagination import PageParams, fetch_page
 
 
-def audit_entry_of(row: Any) -> AuditEntry:
+def audit_entry_of(row: Row[Any]) -> AuditEntry:
     return AuditEntry(
         id=row.id,
         action=row.action,

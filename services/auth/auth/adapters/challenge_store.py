@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import login_challenge
@@ -14,7 +14,7 @@ from auth.domain.challenges import LIFETIME, ChallengePurpose
 from auth.domain.records import Challenge, User
 
 
-def challenge_of(row: Any) -> Challenge:
+def challenge_of(row: Row[Any]) -> Challenge:
     return Challenge(
         token_hash=row.token_hash,
         user_id=row.user_id,

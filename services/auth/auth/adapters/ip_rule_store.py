@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import ip_rule
 from auth.domain.records import IpRule
 
 
-def ip_rule_of(row: Any) -> IpRule:
+def ip_rule_of(row: Row[Any]) -> IpRule:
     return IpRule(
         id=row.id,
         account_id=row.account_id,

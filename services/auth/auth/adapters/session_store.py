@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import refresh_token
@@ -15,7 +15,7 @@ from auth.domain.records import RefreshToken, Session, User
 from auth.domain.sessions import RevocationReason
 
 
-def session_of(row: Any) -> Session:
+def session_of(row: Row[Any]) -> Session:
     return Session(
         id=row.id,
         user_id=row.user_id,
@@ -26,7 +26,7 @@ def session_of(row: Any) -> Session:
     )
 
 
-def refresh_token_of(row: Any) -> RefreshToken:
+def refresh_token_of(row: Row[Any]) -> RefreshToken:
     return RefreshToken(token_hash=row.token_hash, session_id=row.session_id, replaced_at=row.replaced_at)
 
 

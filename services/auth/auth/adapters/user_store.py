@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import user
@@ -14,7 +14,7 @@ from auth.domain.roles import Role, role_named
 from tollgate_shared.pagination import PageParams, fetch_page
 
 
-def user_of(row: Any) -> User:
+def user_of(row: Row[Any]) -> User:
     return User(
         id=row.id,
         account_id=row.account_id,
