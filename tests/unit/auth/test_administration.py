@@ -10,6 +10,7 @@ from auth.domain.errors import NotOnYourself, SelfLockout
 from auth.domain.ip_rules import client_address, refuse_self_lockout, validated_range
 from auth.domain.records import IpRule
 from auth.domain.users import refuse_acting_on_self
+from auth.use_cases.change_ip_rule import IpRuleChange
 
 OFFICE = IpRule(
     id="r1",
@@ -63,3 +64,13 @@ def test_a_stored_rule_is_the_range_it_was_validated_as() -> None:
     start, end = validated_range(OFFICE.start_ip, OFFICE.end_ip)
     assert (OFFICE.rule().start, OFFICE.rule().end) == (start, end)
     assert OFFICE.range == "203.0.113.0-203.0.113.255"
+
+
+def test_a_rule_change_names_only_what_it_changes() -> None:
+    assert IpRuleChange(enabled=True, description="office", confirm_self_lockout=False).changes_to(OFFICE) == {}
+    assert IpRuleChange(enabled=False, description=None, confirm_self_lockout=False).changes_to(OFFICE) == {
+        "enabled": False
+    }
+    assert IpRuleChange(enabled=None, description="HQ", confirm_self_lockout=False).changes_to(OFFICE) == {
+        "description": "HQ"
+    }
