@@ -181,7 +181,7 @@ async def test_no_transaction_stays_open_while_the_password_is_checked(
     auth: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """argon2 takes tens of ms of CPU: a login must not hold a pooled connection in a transaction meanwhile."""
-    import auth.api.login as login_module
+    import auth.use_cases.log_in as login_module
 
     client, system = auth
     user = await client.sign_up()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from auth.adapters.tables import login_throttle, metadata
-from auth.throttling import FORGET_AFTER, count_password_failure, forget_stale_failures
+from auth.adapters.throttle_store import FORGET_AFTER, count_password_failure, forget_stale_failures
 from tests.support.auth_client import AuthClient, away_from_step_boundary, new_email
 from tests.support.harness import DatabaseFactory
 from tests.support.totp_reference import totp

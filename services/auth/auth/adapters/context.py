@@ -1,11 +1,8 @@
-"""What auth's routes share beyond the common runtime: keys, the secret box, settings."""
+"""What auth's use cases are given beyond a database session: keys, the secret box, settings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
-
-from fastapi import Depends, Request
 
 from auth.adapters.secret_box import SecretBox
 from auth.adapters.signing_keys import SigningKeys
@@ -27,13 +24,3 @@ def build_context(settings: AuthSettings) -> AuthContext:
     old = tuple(part.strip() for part in settings.old_secret_keys.get_secret_value().split(",") if part.strip())
     box = SecretBox(settings.secret_key.get_secret_value(), old)
     return AuthContext(settings=settings, box=box, keys=SigningKeys(box))
-
-
-async def get_context(request: Request) -> AuthContext:
-    # `async def`: FastAPI runs a plain `def` dependency in its threadpool, a thread
-    # hop per request for what is an attribute read.
-    context: AuthContext = request.app.state.auth
-    return context
-
-
-ContextDep = Annotated[AuthContext, Depends(get_context)]

@@ -16,7 +16,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,7 +110,7 @@ async def _record_failure(
         )
 
 
-async def _lock(session: AsyncSession, key: str, *, now: datetime) -> Any:
+async def _lock(session: AsyncSession, key: str, *, now: datetime) -> Row[Any]:
     """The row of `key`, created (no failures) when missing, locked for this transaction.
 
     One statement: two first failures at once cannot both start from nothing, and a
