@@ -6,8 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from invoicing.documents import local_date
-from invoicing.domain.numbering import SeriesExhausted, document_number, financial_year
+from invoicing.domain.numbering import SeriesExhausted, document_number, financial_year, local_date
 from invoicing.settings import InvoicingSettings
 
 

@@ -7,19 +7,35 @@ document, so a PDF printed years later shows what was issued.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tollgate_shared.money import Money
 
-Kind = Literal["invoice", "receipt"]
-Status = Literal["due", "paid"]
+
+class DocumentKind(StrEnum):
+    """Each kind has its own number series (and prefix)."""
+
+    INVOICE = "invoice"
+    RECEIPT = "receipt"
 
 
-class Party(BaseModel):
+class DocumentStatus(StrEnum):
+    """An invoice is due until its order is paid; a receipt is paid when issued. Never back to due."""
+
+    DUE = "due"
+    PAID = "paid"
+
+
+class _Printed(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Party(_Printed):
     name: str
     address: str
     state: str
@@ -27,7 +43,7 @@ class Party(BaseModel):
     gstin: str | None = None
 
 
-class Line(BaseModel):
+class Line(_Printed):
     description: str
     sac: str
     quantity: int
@@ -42,7 +58,7 @@ class Line(BaseModel):
     total: Money
 
 
-class Totals(BaseModel):
+class Totals(_Printed):
     taxable_value: Money
     cgst: Money
     sgst: Money
@@ -50,7 +66,7 @@ class Totals(BaseModel):
     total: Money
 
 
-class PaymentDetails(BaseModel):
+class PaymentDetails(_Printed):
     """How it was paid: "a copy with all payment details"."""
 
     method: str  # credits, online (card), neft, rtgs, imps, cheque, wire
@@ -60,12 +76,12 @@ class PaymentDetails(BaseModel):
     bank: str | None = None
 
 
-class Document(BaseModel):
-    kind: Kind
+class Document(_Printed):
+    kind: DocumentKind
     title: str  # "Tax Invoice" or "Receipt Voucher"
     number: str
     issued_on: date
-    status: Status
+    status: DocumentStatus
     currency: str
     seller: Party
     buyer: Party
@@ -76,3 +92,39 @@ class Document(BaseModel):
     total_in_words: str
     payment: PaymentDetails | None = None
     notes: list[str] = []
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentEntry:
+    """A document as a list shows it."""
+
+    id: str
+    kind: DocumentKind
+    number: str
+    order_id: str | None
+    issued_on: date
+    total: Decimal
+    currency: str
+    status: DocumentStatus
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssuedDocument(DocumentEntry):
+    """A document as kept: whose it is, what it is for (an order, a payment) and what it prints."""
+
+    account_id: str
+    source: str  # an order id, an online payment id, an offline payment id
+    content: Document
+
+
+def paid_copy(invoice: Document, payment: PaymentDetails) -> Document:
+    """The invoice as printed once its order is paid: stamped paid, with how it was paid."""
+    return invoice.model_copy(update={"status": DocumentStatus.PAID, "payment": payment})
+
+
+def tax_columns(document: Document) -> list[str]:
+    """CGST and SGST within the state, IGST across; all three only for a document that mixes them."""
+    lines, totals = document.lines, document.totals
+    igst = totals.igst or any(line.igst_rate for line in lines)
+    split = totals.cgst or totals.sgst or any(line.cgst_rate or line.sgst_rate for line in lines)
+    return ["CGST", "SGST", "IGST"] if split and igst else ["IGST"] if igst else ["CGST", "SGST"]
