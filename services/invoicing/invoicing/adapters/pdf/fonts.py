@@ -35,8 +35,7 @@ class Fonts(NamedTuple):
 @cache
 def load_fonts() -> Fonts:
     """DejaVu Sans (with ₹) when installed, else Helvetica (without)."""
-    # Page streams in binary Flate only: ASCII85 on top makes them 25 % larger and,
-    # without reportlab's optional C accelerator, costs more than the compression.
+    # Page streams in binary Flate only: ASCII85 on top makes them larger and slower (docs/decisions.md).
     rl_config.useA85 = 0
     for folder in map(Path, FONT_DIRS):
         regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
@@ -54,7 +53,7 @@ def _register(name: str, path: Path) -> None:
 
 
 def _reuse_font_programs(font: TTFont) -> None:
-    """Build and compress each font subset once, not once per document (a third of a render).
+    """Build and compress each font subset once, not once per document (figures: docs/decisions.md).
 
     A subset's program is a pure function of its characters, and invoices keep
     using the same few. reportlab builds it in `makeSubset` and compresses it when
