@@ -12,8 +12,8 @@ the second finds the first's document and changes it instead of colliding on
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, select, text, update
@@ -21,7 +21,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoicing.adapters.tables import document, document_series
-from invoicing.domain.document import Document, DocumentEntry, DocumentKind, DocumentStatus, IssuedDocument
+from invoicing.domain.document import (
+    Document,
+    DocumentEntry,
+    DocumentFilter,
+    DocumentKind,
+    DocumentStatus,
+    IssuedDocument,
+)
 from tollgate_shared.money import from_minor, to_minor
 from tollgate_shared.pagination import PageParams, fetch_page
 
@@ -32,17 +39,6 @@ _NEWEST_FIRST = (_c.issued_on.desc(), _c.created_at.desc(), _c.id)
 # A row lock cannot cover a document nobody has inserted yet; a transaction advisory lock can. Two
 # unrelated sources sharing a 64-bit hash only queue behind each other.
 _SOURCE_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-
-
-@dataclass(frozen=True, kw_only=True)
-class DocumentFilter:
-    """Which of an account's documents a list shows; None: any."""
-
-    status: DocumentStatus | None = None
-    kind: DocumentKind | None = None
-    order_id: str | None = None
-    issued_from: date | None = None
-    issued_to: date | None = None
 
 
 @dataclass(frozen=True)
@@ -76,14 +72,7 @@ def _entry(row: Row[Any]) -> DocumentEntry:
 
 def _issued(row: Row[Any]) -> IssuedDocument:
     return IssuedDocument(
-        id=row.id,
-        kind=DocumentKind(row.kind),
-        number=row.number,
-        order_id=row.order_id,
-        issued_on=row.issued_on,
-        total=from_minor(row.total_minor),
-        currency=row.currency,
-        status=DocumentStatus(row.status),
+        **asdict(_entry(row)),
         account_id=row.account_id,
         source=row.source,
         content=Document.model_validate_json(row.content),

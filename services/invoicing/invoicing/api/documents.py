@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from invoicing.adapters.document_store import DocumentFilter
-from invoicing.domain.document import Document, DocumentEntry, DocumentKind, DocumentStatus
+from invoicing.domain.document import Document, DocumentEntry, DocumentFilter, DocumentKind, DocumentStatus
 from invoicing.use_cases import read_documents
 from invoicing.use_cases.render_document_pdf import render_document_pdf
 from tollgate_shared.auth_upstream import AccountUserDep

@@ -1,7 +1,8 @@
-"""An invoice or a receipt as it is printed: everything the PDF shows, nothing it has to look up.
+"""Invoices and receipts: their kinds and statuses, what they print, and the records kept of them.
 
-Built from billing's events (which carry the priced lines, the tax split and a
-snapshot of the buyer) and the seller's settings; stored as JSON with the
+`Document` is one as printed: everything the PDF shows, nothing it has to look
+up. Built from billing's events (which carry the priced lines, the tax split and
+a snapshot of the buyer) and the seller's settings; stored as JSON with the
 document, so a PDF printed years later shows what was issued.
 """
 
@@ -115,6 +116,17 @@ class IssuedDocument(DocumentEntry):
     account_id: str
     source: str  # an order id, an online payment id, an offline payment id
     content: Document
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentFilter:
+    """Which of an account's documents a list shows; None: any."""
+
+    status: DocumentStatus | None = None
+    kind: DocumentKind | None = None
+    order_id: str | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
 
 
 def paid_copy(invoice: Document, payment: PaymentDetails) -> Document:

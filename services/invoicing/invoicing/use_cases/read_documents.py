@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoicing.adapters import document_store as store
-from invoicing.adapters.document_store import DocumentFilter
-from invoicing.domain.document import DocumentEntry, IssuedDocument
+from invoicing.domain.document import DocumentEntry, DocumentFilter, IssuedDocument
 from tollgate_shared.errors import NotFound
 from tollgate_shared.pagination import PageParams
 
