@@ -37,8 +37,9 @@ from pypdf import PdfReader
 from bench.common import load_average, machine
 from bench.invoicing import chromium
 from bench.invoicing.sample import invoice_html, typical_invoice
+from invoicing.adapters.pdf.fonts import load_fonts as _fonts
+from invoicing.adapters.pdf.render import render_pdf
 from invoicing.domain.document import Document
-from invoicing.pdf import _fonts, render_pdf
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "invoicing.json"
 GOAL_PDFS_PER_SECOND = 100

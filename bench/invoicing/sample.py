@@ -11,8 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
+from invoicing.adapters.pdf.text import METHODS, format_amount
 from invoicing.domain.document import Document
-from invoicing.pdf import METHODS, format_amount
 from tests.support.invoice_documents import KARNATAKA_BUYER, tax_invoice
 
 # The buyer of most of the platform's invoices: a business in the seller's state

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from invoicing.documents import on_order_paid, on_order_placed
+from invoicing.use_cases.issue_invoice_for_order import issue_invoice_for_order as on_order_paid
+from invoicing.use_cases.issue_invoice_for_order import issue_invoice_for_order as on_order_placed
 from tests.support.auth_client import AuthClient, User
 from tests.support.harness import fetch, wait_for
 from tests.support.invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, valid_gstin

@@ -11,8 +11,10 @@ from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from invoicing.adapters.pdf.fonts import load_fonts as _fonts
+from invoicing.adapters.pdf.render import render_pdf
+from invoicing.adapters.pdf.text import format_amount
 from invoicing.domain.document import Document
-from invoicing.pdf import _fonts, format_amount, render_pdf
 from tests.support.invoice_documents import KARNATAKA_BUYER, MAHARASHTRA_BUYER, receipt_voucher, tax_invoice
 
 

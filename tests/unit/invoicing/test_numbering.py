@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from invoicing.documents import local_date
-from invoicing.domain.numbering import SeriesExhausted, document_number, financial_year
+from invoicing.domain.document import DocumentKind
+from invoicing.domain.numbering import SeriesExhausted, document_number, financial_year, local_date, series_prefix
 from invoicing.settings import InvoicingSettings
 
 
@@ -43,3 +43,9 @@ def test_a_documents_date_is_the_sellers_local_date() -> None:
 def test_prefixes_that_would_break_the_number_are_refused(prefix: str) -> None:
     with pytest.raises(ValueError, match="invoice_prefix"):
         InvoicingSettings(env="development", invoice_prefix=prefix)
+
+
+def test_invoices_and_receipts_are_numbered_in_series_of_their_own() -> None:
+    settings = InvoicingSettings(env="development", invoice_prefix="INV", receipt_prefix="RV")
+    assert series_prefix(DocumentKind.INVOICE, settings) == "INV"
+    assert series_prefix(DocumentKind.RECEIPT, settings) == "RV"
