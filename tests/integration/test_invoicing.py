@@ -14,8 +14,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from invoicing.use_cases.issue_invoice_for_order import issue_invoice_for_order as on_order_paid
-from invoicing.use_cases.issue_invoice_for_order import issue_invoice_for_order as on_order_placed
+from invoicing.use_cases.issue_invoice_for_order import issue_invoice_for_order
 from tests.support.auth_client import AuthClient, User
 from tests.support.harness import fetch, wait_for
 from tests.support.invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, valid_gstin
@@ -183,11 +182,11 @@ async def test_placed_and_paid_issued_at_once_give_one_invoice_without_a_retry(s
     account = "33333333-3333-4333-8333-333333333333"
 
     async with factory() as first, first.begin():
-        await on_order_placed(first, order_event("ORD-RACE", account), settings=settings)
+        await issue_invoice_for_order(first, order_event("ORD-RACE", account), settings=settings)
 
         async def pay() -> None:
             async with factory() as second, second.begin():
-                await on_order_paid(second, order_event("ORD-RACE", account, paid=True), settings=settings)
+                await issue_invoice_for_order(second, order_event("ORD-RACE", account, paid=True), settings=settings)
 
         paying = asyncio.create_task(pay())
 
@@ -217,9 +216,8 @@ async def test_concurrent_orders_are_numbered_without_gaps_and_the_year_rolls_ov
     in_year = datetime(2027, 3, 31, 18, 0, tzinfo=UTC)  # 23:30 in Kolkata: still FY 2026-27
 
     async def handle(event: Envelope) -> None:
-        handler = on_order_paid if event.type == "billing.order.paid" else on_order_placed
         async with factory() as db, db.begin():
-            await handler(db, event, settings=settings)
+            await issue_invoice_for_order(db, event, settings=settings)
 
     await asyncio.gather(*(handle(order_event(f"ORD-{n}", account, at=in_year)) for n in range(100)))
     rows = await fetch(running.database_urls["invoicing"], "SELECT number, sequence, financial_year FROM document")
