@@ -107,6 +107,7 @@ class SubmissionConsumer:
         self.publisher = publisher
         self.stopping = stopping
         self.in_flight: set[asyncio.Task[object]] = set()
+        self.claiming = asyncio.Lock()
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
@@ -132,8 +133,10 @@ class SubmissionConsumer:
             return
         verdict = evaluate(self.rules, submission, today=datetime.now(UTC).date())
         if verdict.outcome == "approve":
-            # Taken before publishing, so two submissions of one transfer in hand at once cannot both pass.
-            earlier = await asyncio.to_thread(self.approved.claim, submission)
+            # Taken before publishing, so two submissions of one transfer in hand at once cannot both pass; and
+            # in delivery order (nothing awaits before the lock, which is FIFO), so the first submitted one wins.
+            async with self.claiming:
+                earlier = await asyncio.to_thread(self.approved.claim, submission)
             if earlier is not None:
                 verdict = held_as_duplicate(submission, earlier)
         if verdict.outcome == "hold":
