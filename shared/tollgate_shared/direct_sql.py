@@ -66,7 +66,16 @@ def _compiled(statement: ClauseElement, keys: tuple[str, ...], dialect: Dialect)
     cached = _COMPILED.get(key)
     if cached is not None and cached[0] is statement:
         return cached[1]
-    compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
+    prepared = _prepare(statement.compile(dialect=dialect, column_keys=list(keys)), dialect)
+    if len(_COMPILED) >= _COMPILED_LIMIT:
+        _COMPILED.clear()
+    # Keep the statement alive with its entry, so its id is never reused by another.
+    _COMPILED[key] = (statement, prepared)
+    return prepared
+
+
+def _prepare(compiled: Any, dialect: Dialect) -> _Compiled | None:
+    """What asyncpg needs to run `compiled` by itself, or None when it needs SQLAlchemy's execution."""
     # A result type that converts what the driver answers (none of the plain
     # column types does on asyncpg) needs SQLAlchemy's result processing.
     converts = any(
@@ -75,17 +84,12 @@ def _compiled(statement: ClauseElement, keys: tuple[str, ...], dialect: Dialect)
     )
     # IN lists and literals are rendered per execution by SQLAlchemy.
     renders_late = any(bind.expanding or bind.literal_execute for bind in compiled.binds.values())
+    if converts or renders_late:
+        return None
     names = tuple(compiled.positiontup or ())
-    prepared = None
-    if not (converts or renders_late):
-        processors = compiled._bind_processors
-        fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
-        prepared = _Compiled(str(compiled), names, tuple(processors.get(name) for name in names), fixed)
-    if len(_COMPILED) >= _COMPILED_LIMIT:
-        _COMPILED.clear()
-    # Keep the statement alive with its entry, so its id is never reused by another.
-    _COMPILED[key] = (statement, prepared)
-    return prepared
+    processors = compiled._bind_processors
+    fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+    return _Compiled(str(compiled), names, tuple(processors.get(name) for name in names), fixed)
 
 
 def _direct(session: AsyncSession, statement: Any, keys: tuple[str, ...]) -> _Compiled | None:
