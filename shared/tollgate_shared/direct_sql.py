@@ -1,10 +1,9 @@
 """Hot statements run straight on asyncpg, inside the session's transaction.
 
-A statement through an `AsyncSession` costs ≈ 0.07 ms of CPU more than the same
-statement on asyncpg (the ORM and engine layers, a greenlet per call, result
-wrapping): on an order's six statements that was a fifth of billing's CPU
-(bench/README.md, billing). For prebuilt SQLAlchemy statements, `fetch` and
-`execute_many` compile once per statement and dialect and then hand the SQL
+A statement through an `AsyncSession` costs CPU the same statement on asyncpg
+does not (the ORM and engine layers, a greenlet per call, result wrapping;
+docs/decisions.md, Common library). For prebuilt SQLAlchemy statements, `fetch`
+and `execute_many` compile once per statement and dialect and then hand the SQL
 and the bound values to the asyncpg connection the session's transaction
 already holds, so the statement still commits or rolls back with everything
 else the transaction did.

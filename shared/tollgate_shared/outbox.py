@@ -76,6 +76,6 @@ async def discard_events(session: AsyncSession, envelopes: Sequence[Envelope]) -
 @lru_cache(maxsize=16)
 def _insert_statement(outbox: Table) -> Insert:
     # Built once, values as parameters: `insert().values(...)` built and keyed a
-    # new statement for every event (bench.bus: about half the CPU record_event took).
+    # new statement for every event (docs/decisions.md, Common library).
     # Inline: the new rows' seq is not fetched back.
     return outbox.insert().inline()

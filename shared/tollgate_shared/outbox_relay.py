@@ -124,8 +124,7 @@ class OutboxRelay:
             # Woken by this process's commits, yet twice nothing to publish:
             # another replica's relay takes the rows first, and it publishes all
             # it finds. Leave the next ones to it for a moment instead of answering
-            # every commit with an empty transaction (a quarter of each of two billing
-            # replicas' CPU on one account, bench/HISTORY.md). Once is chance: a commit
+            # every commit with an empty transaction (docs/decisions.md, Common library). Once is chance: a commit
             # just before the previous cycle read its batch wakes this one for nothing.
             await asyncio.sleep(self.standby)
 
@@ -258,7 +257,7 @@ class OutboxRelay:
             await self.bus.publish(OutgoingMessage(row.event_id, row.event_type, row.payload.encode(), headers))
 
         if not spans_recorded():
-            # No producer span nobody records (≈ 0.1 ms per event): the message
+            # No producer span nobody records (docs/decisions.md, Common library): the message
             # carries the writer's trace context as it was stored.
             await publish(stored)
             return

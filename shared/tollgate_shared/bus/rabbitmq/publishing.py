@@ -18,10 +18,9 @@ log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_SECONDS = 10.0
 # Frames a connection queues for its socket writer (aiormq's default is 10). A
 # publisher that finds the queue full waits for the writer, one event-loop pass
-# per ten messages: in a busy service a relay batch of 500 took 1 to 3 s and the
-# outbox fell thousands of events behind (bench/HISTORY.md). A batch now queues
-# in one pass; the broker's confirms still pace the relay. aiormq reads this class
-# attribute when it opens a connection, reconnections included.
+# per ten messages, and under load the outbox fell behind (docs/decisions.md, Common library). A batch now
+# queues in one pass; the broker's confirms still pace the relay. aiormq reads this
+# class attribute when it opens a connection, reconnections included.
 FRAME_QUEUE_SIZE = 2048
 aiormq.Connection.FRAME_BUFFER_SIZE = FRAME_QUEUE_SIZE
 
@@ -51,7 +50,7 @@ class RabbitMQPublisher(Bus):
 
     async def publish(self, message: OutgoingMessage) -> None:
         # The frame properties straight away: building an aio_pika.Message for each
-        # event (a validated attribute at a time) cost about as much as sending it.
+        # event (a validated attribute at a time) cost about as much as sending it (docs/decisions.md, Common library).
         properties = aiormq.spec.Basic.Properties(
             message_id=message.message_id,
             content_type="application/json",
