@@ -51,7 +51,7 @@ def _name(*parts: object) -> str:
     return ".".join(FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", str(part)) for part in parts) or "body"
 
 
-def in_json(value: Any, *where: object) -> Iterator[dict[str, str]]:
+def in_json(value: object, *where: object) -> Iterator[dict[str, str]]:
     """`{field, message}` for every string (object keys too) in `value` holding a forbidden character."""
     if isinstance(value, str):
         if FORBIDDEN.search(value):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
@@ -90,7 +90,7 @@ PositiveMoney = Annotated[Decimal, _money_validator(False), _MONEY_SERIALIZER, _
 """A strictly positive amount, for payments and top-ups."""
 
 
-def parse_signed_money(value: Any) -> Decimal:
+def parse_signed_money(value: object) -> Decimal:
     """Ledger amounts are signed: credits positive, debits negative."""
     if isinstance(value, Decimal) and value < 0:
         return -parse_money(-value)

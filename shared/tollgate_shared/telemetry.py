@@ -15,11 +15,13 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import FastAPI
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 _configured = False
 _recording = False
@@ -127,11 +129,11 @@ class TraceContextMiddleware:
     name; docs/decisions.md, Common library).
     """
 
-    def __init__(self, app: Any, tracer: trace.Tracer | None = None) -> None:
+    def __init__(self, app: ASGIApp, tracer: trace.Tracer | None = None) -> None:
         self.app = app
         self.tracer = tracer or trace.get_tracer(__name__)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -150,7 +152,7 @@ class TraceContextMiddleware:
             span.end()
 
 
-def traced_asgi(app: Any) -> Any:
+def traced_asgi(app: ASGIApp) -> ASGIApp:
     """`app` wrapped for tracing: a server span per request when spans are recorded, else the trace context only."""
     if not spans_recorded():
         return TraceContextMiddleware(app)
@@ -168,7 +170,7 @@ def traced_asgi(app: Any) -> Any:
 FASTAPI_NATIVE_TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
 
 
-def instrument_app(app: Any) -> None:
+def instrument_app(app: FastAPI) -> None:
     """Per-app instrumentation of the FastAPI routes: one server span per request.
 
     When spans are not recorded, only the trace context (`TraceContextMiddleware`).
