@@ -121,11 +121,11 @@ class OutboxRelay:
 
     async def _stand_by_if_beaten(self, empty_in_a_row: int) -> None:
         if empty_in_a_row >= 2 and self.standby > 0:
-            # Woken by this process's commits, yet twice nothing to publish:
-            # another replica's relay takes the rows first, and it publishes all
-            # it finds. Leave the next ones to it for a moment instead of answering
-            # every commit with an empty transaction (docs/decisions.md, Common library). Once is chance: a commit
-            # just before the previous cycle read its batch wakes this one for nothing.
+            # Woken by this process's commits, yet twice nothing to publish: another
+            # replica's relay takes the rows first, and it publishes all it finds. Leave
+            # the next ones to it for a moment instead of answering every commit with an
+            # empty transaction (docs/decisions.md, Common library). Once is chance: a
+            # commit just before the previous cycle read its batch wakes this one for nothing.
             await asyncio.sleep(self.standby)
 
     async def _forget_if_due(self, last_cleanup: datetime) -> datetime:
