@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from chaos.http import Http
-from tests.totp_reference import totp
+from tests.support.totp_reference import totp
 
 SUCCEEDING_CARD = "4242424242424242"
 PROFILE = {"legal_name": "Chaos Private Limited", "address": "1 MG Road", "state": "Karnataka", "gstin": None}

@@ -10,29 +10,20 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from auth.settings import AuthSettings
-from billing.settings import BillingSettings
-from gateway.settings import GatewaySettings
-from invoicing.settings import InvoicingSettings
-from tests.harness import (
-    TEST_INTERNAL_KEY,
-    TEST_RETRY_DELAYS,
-    TEST_SECRET_KEY,
+from tests.support.harness import (
     DatabaseFactory,
     ServerGroup,
     reset_broker,
     sqlite_database,
     wait_ready,
 )
-from tests.infrastructure import Infrastructure, InfrastructureMissing, infrastructure
+from tests.support.infrastructure import Infrastructure, InfrastructureMissing, infrastructure
+from tests.support.settings import settings_for
+from tests.support.telemetry import SPANS
 from tollgate.services import SERVICES
 from tollgate_shared.bus.inprocess import InProcessBroker
-from tollgate_shared.settings import ServiceSettings
 from tollgate_shared.telemetry import setup_telemetry
-
-SPANS = InMemorySpanExporter()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,28 +57,6 @@ async def amqp_url(infra: Infrastructure) -> AsyncIterator[str]:
     await reset_broker(infra.amqp_url)
 
 
-SETTINGS: dict[str, type[ServiceSettings]] = {
-    "auth": AuthSettings,
-    "billing": BillingSettings,
-    "invoicing": InvoicingSettings,
-    "gateway": GatewaySettings,
-}
-
-
-def settings_for(service: str, **values: Any) -> Any:
-    """Production settings with test secrets (what `tollgate serve` would build)."""
-    base: dict[str, Any] = {
-        "env": "production",
-        "secret_key": TEST_SECRET_KEY,
-        "internal_key": TEST_INTERNAL_KEY,
-        "bus_retry_delays": ",".join(str(d) for d in TEST_RETRY_DELAYS),
-        "outbox_poll_interval": 0.5,
-    }
-    if service == "billing":
-        base["payment_provider"] = "sandbox"  # production refuses the sandbox unless it is asked for
-    return SETTINGS[service](**{**base, **values})
-
-
 @dataclass
 class System:
     """The four services on real servers, against real PostgreSQL and RabbitMQ."""
@@ -111,7 +80,7 @@ async def start_system(
     `embedded=True` runs the embedded default instead (`tollgate dev`): SQLite
     files and one in-process bus shared by the services and the gateway.
     `database_gates={"billing": gate}` has a service reach its database through
-    a started `tests.postgres_gate.PostgresGate` (`database_urls` stays direct).
+    a started `tests.support.postgres_gate.PostgresGate` (`database_urls` stays direct).
     """
     groups: list[ServerGroup] = []
 

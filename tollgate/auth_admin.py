@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from auth.adapters.context import build_context
 from auth.adapters.tables import messaging
-from auth.api.users import add_user
-from auth.audit import record_audit
-from auth.context import build_context
+from auth.domain.roles import StaffRole
 from auth.settings import AuthSettings
+from auth.use_cases.add_user import add_staff
 from tollgate_shared.db import create_engine
 from tollgate_shared.errors import DomainError
 from tollgate_shared.outbox import OUTBOX_INFO_KEY
@@ -34,15 +34,7 @@ async def _create_staff(email: str, role: str, password: str) -> str:
     factory = async_sessionmaker(engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: messaging})
     try:
         async with factory() as db, db.begin():
-            staff = await add_user(db, account_id=None, email=email, password=password, role=role)
-            await record_audit(
-                db,
-                action="staff.created",
-                account_id=None,
-                target_user_id=staff.id,
-                target=staff.email,
-                details={"role": role},
-            )
+            staff = await add_staff(db, email=email, password=password, role=StaffRole(role))
         return str(staff.id)
     finally:
         await engine.dispose()

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.harness import principal_of
+from tests.support.harness import principal_of
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 
 

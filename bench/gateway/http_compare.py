@@ -32,7 +32,7 @@ from bench.common import server_version
 from bench.gateway import infra
 from bench.gateway.load import WrkScript, run_wrk, wrk_version
 from bench.gateway.stats import median, table
-from tests.harness import principal_of
+from tests.support.harness import principal_of
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 
 ROOT = Path(__file__).resolve().parents[2]

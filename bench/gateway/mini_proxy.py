@@ -29,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.credentials import credential_of
 from gateway.headers import HOP_BY_HOP, SECURITY_HEADERS, connection_tokens
 from gateway.proxy import forward_headers, request_id_of
-from tests.harness import principal_of
+from tests.support.harness import principal_of
 from tollgate_shared.access_tokens import Principal
 
 CHUNK = 64 * 1024

@@ -37,8 +37,9 @@ from pypdf import PdfReader
 from bench.common import load_average, machine
 from bench.invoicing import chromium
 from bench.invoicing.sample import invoice_html, typical_invoice
+from invoicing.adapters.pdf.fonts import load_fonts
+from invoicing.adapters.pdf.render import render_pdf
 from invoicing.domain.document import Document
-from invoicing.pdf import _fonts, render_pdf
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "invoicing.json"
 GOAL_PDFS_PER_SECOND = 100
@@ -130,7 +131,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "calibration_ms_start": calibration_ms(),
         "reportlab": reportlab.Version,
         "rl_accel": importlib.util.find_spec("_rl_accel") is not None,
-        "font": _fonts().regular,
+        "font": load_fonts().regular,
         "chromium": chromium.version(binary) if binary else None,
         "runs": [],
     }

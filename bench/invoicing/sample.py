@@ -11,9 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
+from invoicing.adapters.pdf.text import METHODS, format_amount
 from invoicing.domain.document import Document
-from invoicing.pdf import METHODS, format_amount
-from tests.invoice_documents import KARNATAKA_BUYER, tax_invoice
+from tests.support.invoice_documents import KARNATAKA_BUYER, tax_invoice
 
 # The buyer of most of the platform's invoices: a business in the seller's state
 # (CGST + SGST), with a plain name (the tests' has characters HTML must escape).
@@ -21,7 +21,7 @@ TYPICAL_BUYER = KARNATAKA_BUYER.model_copy(update={"name": "Bangalore Widgets Pr
 
 
 def typical_invoice() -> Document:
-    """The tests' tax invoice (`tests.invoice_documents`): four certificate lines, paid online."""
+    """The tests' tax invoice (`tests.support.invoice_documents`): four certificate lines, paid online."""
     return tax_invoice(TYPICAL_BUYER)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,6 @@ from playwright.async_api import Browser, Page, async_playwright
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = Path(__file__).parent / "screenshots"
-DOC_SHOTS = ROOT / "docs" / "screenshots"
 HOW_TO_INSTALL = "Browser tests need Debian's chromium: `apt-get install chromium` (`make test` does this as root)."
 
 
@@ -56,22 +52,3 @@ async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterato
     await context.close()
     # A script error anywhere in a journey fails it, even if the assertions passed.
     assert not errors, errors
-
-
-async def shot(page: Page, name: str, *, document: bool = False) -> None:
-    """A screenshot of the journey's step; `document=True` marks a main page for docs/screenshots."""
-    SHOTS.mkdir(exist_ok=True)
-    await page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
-    if document and os.environ.get("TOLLGATE_TEST_UPDATE_SCREENSHOTS") == "1":
-        DOC_SHOTS.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=DOC_SHOTS / f"{name}.png", full_page=True)
-
-
-async def sign_up(page: Page, base: str, email: str, password: str = "correct horse battery staple") -> None:
-    """Sign up through the UI and land on the dashboard."""
-    await page.goto(f"{base}/signup")
-    await page.get_by_label("Company or account name").fill("Acme Widgets")
-    await page.get_by_label("Your email").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Create account").click()
-    await page.get_by_test_id("balance").wait_for()

@@ -12,9 +12,9 @@ import pyotp
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.auth_client import AuthClient, User, decode_qr
-from tests.browser.conftest import shot, sign_up
-from tests.harness import signed_headers, wait_for
+from tests.support.auth_client import AuthClient, User, decode_qr
+from tests.support.browser import shot, sign_up
+from tests.support.harness import signed_headers, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import pyotp
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import shot, sign_up
-from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY
+from tests.support.browser import shot, sign_up
+from tests.support.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY
 
 SUCCEEDING_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"

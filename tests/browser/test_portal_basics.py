@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import shot, sign_up
+from tests.support.browser import shot, sign_up
 
 
 async def test_a_visitor_gets_the_login_form_and_sign_up_lands_on_the_dashboard(portal: Any, page: Page) -> None:

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.auth_client import AuthClient
-from tests.harness import DatabaseFactory, fetch, free_port_pair, wait_for, wait_ready
-from tests.scrapes import scrape
+from tests.support.auth_client import AuthClient
+from tests.support.harness import DatabaseFactory, fetch, free_port_pair, wait_for, wait_ready
+from tests.support.scrapes import scrape
 
 pytestmark = pytest.mark.integration
 

@@ -24,8 +24,8 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 
-from tests.auth_client import AuthClient, User
-from tests.harness import fetch, wait_for
+from tests.support.auth_client import AuthClient, User
+from tests.support.harness import fetch, wait_for
 
 pytestmark = pytest.mark.integration
 

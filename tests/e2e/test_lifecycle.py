@@ -22,13 +22,19 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User
-from tests.harness import DatabaseFactory, amqp_url_via, fetch, free_port_pair, wait_for
-from tests.integration.test_billing_orders import CERTIFICATE, SELLER_STATE_GSTIN, set_profile
-from tests.integration.test_database_outages import parked_or_delayed, queue_counts
-from tests.integration.test_event_delivery import ACCOUNT_QUEUE, account_created_event, publish_raw, unsent_events
-from tests.postgres_gate import PostgresGate
-from tests.replicas import Replica, replica_environment
+from tests.support.auth_client import AuthClient, User
+from tests.support.billing import CERTIFICATE, SELLER_STATE_GSTIN, set_profile
+from tests.support.events import (
+    ACCOUNT_QUEUE,
+    account_created_event,
+    parked_or_delayed,
+    publish_raw,
+    queue_counts,
+    unsent_events,
+)
+from tests.support.harness import DatabaseFactory, amqp_url_via, fetch, free_port_pair, wait_for
+from tests.support.postgres_gate import PostgresGate
+from tests.support.replicas import Replica, replica_environment
 from tollgate.throwaway import TcpProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient
 from tests.fuzz.runner import Credentials, fuzz_document
 from tests.fuzz.world import World, build_world, openapi_document
+from tests.support.auth_client import AuthClient
 
 pytestmark = [
     pytest.mark.integration,

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User, finance_staff
-from tests.harness import wait_for
+from tests.support.auth_client import AuthClient, User, finance_staff
+from tests.support.harness import wait_for
 
 CERTIFICATE = {"description": "OV SSL certificate, 1 year", "sac": "998319", "quantity": 1, "unit_price": "500.00"}
 PROFILE = {"legal_name": "Acme Private Limited", "address": "1 MG Road", "state": "Karnataka", "gstin": None}

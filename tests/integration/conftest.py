@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient
+from tests.support.auth_client import AuthClient
 
 
 @pytest.fixture

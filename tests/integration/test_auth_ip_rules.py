@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User
-from tests.harness import fetch, signed_headers
+from tests.support.auth_client import AuthClient, User
+from tests.support.harness import fetch, signed_headers
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from tests.auth_client import AuthClient, User, new_email
-from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch
+from tests.support.auth_client import AuthClient, User, new_email
+from tests.support.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch
 from tollgate_shared.db import create_engine
 
 pytestmark = pytest.mark.integration
@@ -181,7 +181,7 @@ async def test_no_transaction_stays_open_while_the_password_is_checked(
     auth: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """argon2 takes tens of ms of CPU: a login must not hold a pooled connection in a transaction meanwhile."""
-    import auth.api.login as login_module
+    import auth.use_cases.log_in as login_module
 
     client, system = auth
     user = await client.sign_up()

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from auth.adapters.tables import login_throttle, metadata
-from auth.throttling import FORGET_AFTER, count_password_failure, forget_stale_failures
-from tests.auth_client import AuthClient, away_from_step_boundary, new_email
-from tests.harness import DatabaseFactory
-from tests.totp_reference import totp
+from auth.adapters.throttle_store import FORGET_AFTER, count_password_failure, forget_stale_failures
+from tests.support.auth_client import AuthClient, away_from_step_boundary, new_email
+from tests.support.harness import DatabaseFactory
+from tests.support.totp_reference import totp
 
 pytestmark = pytest.mark.integration
 

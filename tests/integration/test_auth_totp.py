@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User, away_from_step_boundary, decode_qr
-from tests.harness import fetch
-from tests.totp_reference import totp
+from tests.support.auth_client import AuthClient, User, away_from_step_boundary, decode_qr
+from tests.support.harness import fetch
+from tests.support.totp_reference import totp
 
 pytestmark = pytest.mark.integration
 

@@ -23,8 +23,8 @@ import pytest
 
 from billing.adapters.tables import messaging
 from billing.handlers import DECISIONS_QUEUE, apply_finance_decision
-from tests.auth_client import finance_staff
-from tests.harness import fetch, wait_for
+from tests.support.auth_client import finance_staff
+from tests.support.harness import fetch, wait_for
 from tollgate_shared.bus import Delivery
 from tollgate_shared.events import Envelope, new_event
 from tollgate_shared.events.models import OfflinePaymentDecided

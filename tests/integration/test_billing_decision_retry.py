@@ -22,9 +22,9 @@ import pytest
 
 from billing.handlers import DECISIONS_QUEUE, apply_finance_decision
 from billing.settings import BillingSettings
-from tests.auth_client import AuthClient, User
-from tests.harness import TEST_RETRY_DELAYS, wait_for
-from tests.integration.test_billing_offline import publish_decision, submit
+from tests.support.auth_client import AuthClient, User
+from tests.support.billing import parked, publish_decision, submit
+from tests.support.harness import TEST_RETRY_DELAYS, wait_for
 from tollgate_shared.bus import topology
 from tollgate_shared.bus.dead_letters import replay_dead_letters
 from tollgate_shared.bus.publisher_mark import PUBLISHER_HEADER, PublisherMarks
@@ -66,13 +66,6 @@ async def pending_transfer(
         client = AuthClient(http)
         admin = await client.sign_up()
         yield client, admin, (await submit(client, admin)).json()["id"]
-
-
-async def parked(amqp_url: str) -> int:
-    async with await aio_pika.connect(amqp_url) as connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(topology.dead_letter_queue(DECISIONS_QUEUE), passive=True)
-        return queue.declaration_result.message_count or 0
 
 
 async def test_a_decision_that_failed_once_is_applied_on_its_retry(start_system: Any, amqp_url: str) -> None:

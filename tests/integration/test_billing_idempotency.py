@@ -18,10 +18,9 @@ from sqlalchemy import func, select
 
 from billing.adapters.tables import idempotency_key
 from billing.idempotency import KEEP_KEYS_FOR, forget_expired_keys
-from tests.auth_client import AuthClient, User, finance_staff
-from tests.harness import fetch
-from tests.integration.test_billing_online import GOOD_CARD, pay_on_page
-from tests.integration.test_billing_wallet import apply, balance
+from tests.support.auth_client import AuthClient, User, finance_staff
+from tests.support.billing import GOOD_CARD, apply, balance, pay_on_page
+from tests.support.harness import fetch
 
 pytestmark = pytest.mark.integration
 

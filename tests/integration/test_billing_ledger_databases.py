@@ -22,8 +22,8 @@ from billing.domain.ledger import BalanceLimit, InsufficientCredits
 from billing.domain.orders import Item
 from billing.ledger import Applied, apply_to_wallet
 from billing.orders import place_order
-from tests.conftest import settings_for
-from tests.harness import DatabaseFactory
+from tests.support.harness import DatabaseFactory
+from tests.support.settings import settings_for
 from tollgate_shared.money import MAX_MINOR
 from tollgate_shared.outbox import outbox_session_info
 

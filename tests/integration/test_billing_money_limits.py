@@ -14,11 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.auth_client import finance_staff
-from tests.harness import fetch, wait_for
-from tests.integration.test_billing_offline import publish_decision, submit
-from tests.integration.test_billing_online import GOOD_CARD, pay_on_page, top_up
-from tests.integration.test_billing_wallet import apply, balance
+from tests.support.auth_client import finance_staff
+from tests.support.billing import GOOD_CARD, apply, balance, pay_on_page, publish_decision, submit, top_up
+from tests.support.harness import fetch, wait_for
 from tollgate_shared.events.models import OfflinePaymentDecided
 from tollgate_shared.money import MAX_AMOUNT, to_minor
 

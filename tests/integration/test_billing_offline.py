@@ -11,19 +11,12 @@ import aio_pika
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User, finance_staff
-from tests.harness import fetch, wait_for
-from tests.integration.test_billing_wallet import balance
-from tollgate_shared.events import new_event
+from tests.support.auth_client import finance_staff
+from tests.support.billing import balance, publish_decision, submit
+from tests.support.harness import fetch, wait_for
 from tollgate_shared.events.models import OfflinePaymentDecided
 
 pytestmark = pytest.mark.integration
-
-TRANSFER = {"amount": "5000.00", "mode": "neft", "reference": "UTR0001", "paid_on": str(date.today()), "bank": "HDFC"}
-
-
-async def submit(client: AuthClient, user: User, **changes: Any) -> httpx.Response:
-    return await client.call("POST", "/api/billing/credits/offline", user, json={**TRANSFER, **changes})
 
 
 async def test_submission_is_thanked_queued_for_finance_and_checked(office: Any, amqp_url: str) -> None:
@@ -97,18 +90,6 @@ async def test_rejection_needs_a_reason_and_credits_nothing(office: Any, monkeyp
     ]
 
 
-async def publish_decision(amqp_url: str, data: OfflinePaymentDecided, *, user_id: str | None) -> str:
-    event = new_event(data, source="finance")
-    async with await aio_pika.connect(amqp_url) as connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange("tollgate.events")
-        message = aio_pika.Message(
-            event.to_json(), message_id=event.id, user_id=user_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
-        )
-        await exchange.publish(message, routing_key=event.type)
-    return event.id
-
-
 async def test_decisions_from_the_finance_service_count_once_and_only_from_its_broker_user(
     office: Any, amqp_url: str
 ) -> None:
@@ -162,7 +143,7 @@ async def test_finance_staff_never_approve_more_than_was_submitted(
 async def test_a_finance_services_approval_of_more_than_was_submitted_is_parked_and_changes_nothing(
     office: Any, amqp_url: str
 ) -> None:
-    from tests.integration.test_billing_decision_retry import parked
+    from tests.support.billing import parked
 
     client, _ = office
     admin = await client.sign_up()

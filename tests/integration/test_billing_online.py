@@ -13,12 +13,11 @@ import pytest
 import stripe
 
 from billing.app import sandbox_webhook_secret
-from tests.auth_client import AuthClient, User
-from tests.harness import fetch
+from tests.support.auth_client import AuthClient, User
+from tests.support.billing import DECLINED_CARD, GOOD_CARD, pay_on_page, top_up
+from tests.support.harness import fetch
 
 pytestmark = pytest.mark.integration
-
-GOOD_CARD, DECLINED_CARD = "4242 4242 4242 4242", "4000000000000002"
 
 
 @pytest.fixture
@@ -26,19 +25,6 @@ async def billing(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
     system = await start_system(services=("auth", "billing"))
     async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
         yield AuthClient(client), system
-
-
-async def top_up(client: AuthClient, user: User, amount: str = "500.00") -> dict[str, Any]:
-    answer = await client.call("POST", "/api/billing/credits/online", user, json={"amount": amount})
-    assert answer.status_code == 201, answer.text
-    return dict(answer.json())
-
-
-async def pay_on_page(client: AuthClient, redirect_url: str, card: str) -> httpx.Response:
-    """What the payer's browser does: open the sandbox page, submit the card (no token: the page is public)."""
-    page = await client.client.get(redirect_url, headers=client.headers())
-    assert page.status_code == 200 and 'name="card_number"' in page.text
-    return await client.client.post(redirect_url, data={"card_number": card}, headers=client.headers())
 
 
 async def payment(client: AuthClient, user: User, payment_id: str) -> dict[str, Any]:

@@ -15,10 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User
-from tests.harness import fetch
-from tests.integration.test_billing_online import GOOD_CARD, pay_on_page
-from tests.integration.test_billing_wallet import apply, balance
+from tests.support.auth_client import AuthClient, User
+from tests.support.billing import GOOD_CARD, apply, balance, pay_on_page
+from tests.support.harness import fetch
 
 pytestmark = pytest.mark.integration
 

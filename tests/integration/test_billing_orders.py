@@ -13,14 +13,12 @@ import httpx
 import pytest
 
 import billing.api.orders
-from tests.auth_client import AuthClient, User
-from tests.harness import fetch, wait_for
-from tests.integration.test_billing_wallet import apply, balance
+from tests.support.auth_client import AuthClient, User
+from tests.support.billing import CERTIFICATE, SELLER_STATE_GSTIN, apply, balance, set_profile
+from tests.support.harness import fetch, wait_for
 
 pytestmark = pytest.mark.integration
 
-CERTIFICATE = {"description": "OV SSL certificate, 1 year", "sac": "998319", "quantity": 2, "unit_price": "500.00"}
-SELLER_STATE_GSTIN = "29AAGCB7383J1Z4"  # Karnataka, the seller's state by default
 OTHER_STATE_GSTIN = "27AAPFU0939F1ZV"  # Maharashtra
 
 
@@ -33,11 +31,6 @@ async def shop(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
 
 async def order(client: AuthClient, user: User, **body: Any) -> httpx.Response:
     return await client.call("POST", "/api/billing/orders", user, json={"items": [CERTIFICATE], **body})
-
-
-async def set_profile(client: AuthClient, admin: User, state: str, gstin: str | None) -> httpx.Response:
-    profile = {"legal_name": "Acme Private Limited", "address": "1 MG Road", "state": state, "gstin": gstin}
-    return await client.call("PUT", "/api/billing/profile", admin, json=profile)
 
 
 async def test_inter_state_order_is_igst_and_paid_from_credits(shop: Any) -> None:

@@ -35,9 +35,9 @@ import httpx
 import pytest
 
 from billing.handlers import DECISIONS_QUEUE
-from tests.auth_client import AuthClient, User, finance_staff
-from tests.harness import DatabaseFactory, fetch, free_port_pair, wait_for
-from tests.replicas import Replica, SpanCollector, replica_environment, replicas
+from tests.support.auth_client import AuthClient, User, finance_staff
+from tests.support.harness import DatabaseFactory, fetch, free_port_pair, wait_for
+from tests.support.replicas import Replica, SpanCollector, replica_environment, replicas
 from tollgate_shared.bus import topology
 from tollgate_shared.events import Envelope, new_event
 from tollgate_shared.events.models import OfflinePaymentDecided

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import stripe
 
-from tests.auth_client import AuthClient, User
-from tests.harness import fetch, wait_for
-from tests.stripe_standin import StripeStandIn
+from tests.support.auth_client import AuthClient, User
+from tests.support.harness import fetch, wait_for
+from tests.support.stripe_standin import StripeStandIn
 
 pytestmark = pytest.mark.integration
 

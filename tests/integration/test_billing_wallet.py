@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from billing.domain.ledger import InsufficientCredits
-from billing.ledger import apply_to_wallet
-from tests.auth_client import AuthClient, User
-from tests.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch, wait_for
+from tests.support.auth_client import AuthClient
+from tests.support.billing import apply, balance
+from tests.support.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -24,20 +24,6 @@ async def billing(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
     system = await start_system(services=("auth", "billing"))
     async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
         yield AuthClient(client), system
-
-
-async def apply(system: Any, account_id: str, amount_minor: int, reference: str, kind: str = "adjustment") -> Any:
-    factory = system.apps["billing"].state.runtime.session_factory
-    async with factory() as db, db.begin():
-        return await apply_to_wallet(
-            db, account_id=account_id, kind=kind, reference=reference, amount_minor=amount_minor, currency="INR"
-        )
-
-
-async def balance(client: AuthClient, user: User) -> dict[str, Any]:
-    answer = await client.call("GET", "/api/billing/balance", user)
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
 
 
 async def test_a_new_account_has_an_empty_wallet_and_admins_set_the_threshold(billing: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import PASSWORD, AuthClient, User, new_email
+from tests.support.auth_client import PASSWORD, AuthClient, User, new_email
 
 pytestmark = pytest.mark.integration
 

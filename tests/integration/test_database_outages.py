@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import aio_pika
 import asyncpg
 import httpx
 import pytest
@@ -24,18 +23,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from billing.adapters.tables import messaging
-from tests.auth_client import AuthClient
-from tests.harness import TEST_RETRY_DELAYS, DatabaseFactory, amqp_url_via, fetch, wait_for
-from tests.integration.test_event_delivery import (
+from tests.support.auth_client import AuthClient
+from tests.support.events import (
     ACCOUNT_QUEUE,
     CountingHandler,
     account_created_event,
+    parked_or_delayed,
     publish_raw,
+    queue_counts,
     wallets,
 )
-from tests.postgres_gate import PostgresGate, terminate_sessions
+from tests.support.harness import DatabaseFactory, amqp_url_via, fetch, wait_for
+from tests.support.postgres_gate import PostgresGate, terminate_sessions
 from tollgate.throwaway import TcpProxy
-from tollgate_shared.bus import OutgoingMessage, PublishFailed, Subscription, topology
+from tollgate_shared.bus import OutgoingMessage, PublishFailed, Subscription
 from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
 from tollgate_shared.db import create_engine
 from tollgate_shared.inbox import inbox_handler
@@ -50,21 +51,6 @@ async def gate(databases: DatabaseFactory) -> AsyncIterator[PostgresGate]:
     await gate.start()
     yield gate
     await gate.cut()
-
-
-async def queue_counts(amqp_url: str, name: str) -> tuple[int, int]:
-    """(messages ready, consumers) of a queue."""
-    async with await aio_pika.connect(amqp_url) as connection:
-        channel = await connection.channel()
-        declared = (await channel.declare_queue(name, passive=True)).declaration_result
-        return declared.message_count or 0, declared.consumer_count or 0
-
-
-async def parked_or_delayed(amqp_url: str) -> int:
-    """Messages in billing's dead-letter queue and retry tiers for auth events."""
-    names = [topology.dead_letter_queue(ACCOUNT_QUEUE)]
-    names += [topology.retry_queue(ACCOUNT_QUEUE, delay) for delay in TEST_RETRY_DELAYS]
-    return sum([(await queue_counts(amqp_url, name))[0] for name in names])
 
 
 async def readiness(url: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.databases import kill_backend
 from tollgate_shared.db import create_engine, new_metadata
 
 pytestmark = pytest.mark.integration
@@ -24,16 +25,6 @@ pytestmark = pytest.mark.integration
 async def backend_pid(engine: AsyncEngine) -> int:
     async with engine.connect() as connection:
         return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
-
-
-async def kill_backend(url: str, pid: int) -> None:
-    """End the server side of a pooled connection, from a connection of another engine."""
-    other = create_engine(url)
-    try:
-        async with other.begin() as connection:
-            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    finally:
-        await other.dispose()
 
 
 async def one_pooled_connection(url: str, idle_seconds: float) -> AsyncEngine:

@@ -19,7 +19,7 @@ from sqlalchemy import JSON, BigInteger, Column, String, Table, bindparam, selec
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.integration.test_db_pool import kill_backend
+from tests.support.databases import kill_backend
 from tollgate_shared import direct_sql
 from tollgate_shared.db import UtcDateTime, create_engine, new_metadata
 

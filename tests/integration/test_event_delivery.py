@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,60 +16,22 @@ import aio_pika
 import httpx
 import pytest
 
-from billing.handlers import open_wallet
-from tests.auth_client import AuthClient, User
-from tests.harness import amqp_url_via, fetch, wait_for
-from tests.integration.test_invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, valid_gstin
+from tests.support.auth_client import AuthClient, User
+from tests.support.events import (
+    ACCOUNT_QUEUE,
+    CountingHandler,
+    account_created_event,
+    publish_raw,
+    sign_up,
+    unsent_events,
+    wallets,
+)
+from tests.support.harness import amqp_url_via, fetch, wait_for
+from tests.support.invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, valid_gstin
 from tollgate.throwaway import TcpProxy
 from tollgate_shared.bus import topology
-from tollgate_shared.events import new_event
-from tollgate_shared.events.models import AccountCreated
 
 pytestmark = pytest.mark.integration
-
-ACCOUNT_QUEUE = "billing.auth-events"
-
-
-async def sign_up(gateway: str, email: str | None = None) -> str:
-    async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
-        response = await client.post(
-            "/api/accounts",
-            json={
-                "account_name": "Acme",
-                "email": email or f"{uuid.uuid4().hex}@example.com",
-                "password": "correct horse battery",
-            },
-        )
-    assert response.status_code == 201, response.text
-    account_id: str = response.json()["account"]["id"]
-    return account_id
-
-
-async def wallets(database_url: str, account_id: str) -> int:
-    rows = await fetch(database_url, "SELECT count(*) AS n FROM wallet WHERE account_id = $1", account_id)
-    return int(rows[0]["n"])
-
-
-async def unsent_events(database_url: str) -> int:
-    rows = await fetch(database_url, "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
-    return int(rows[0]["n"])
-
-
-class CountingHandler:
-    """Billing's real `open_wallet`, counting its calls, failing the first `failures` ones."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
-        self.calls = 0
-
-    async def __call__(self, session: Any, event: Any) -> None:
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise RuntimeError(f"induced failure {self.calls}")
-        await open_wallet(session, event, currency="INR")
-
-    def consumers(self) -> dict[str, dict[str, Callable[..., Any]]]:
-        return {ACCOUNT_QUEUE: {"auth.account.created": self}}
 
 
 async def test_event_reaches_the_other_service_once(start_system: Any) -> None:
@@ -112,20 +73,6 @@ async def test_event_committed_while_the_broker_is_down_arrives_once_it_is_back(
     assert await wallets(system.database_urls["billing"], account_id) == 1
     assert handler.calls == 1
     await link.cut()
-
-
-async def publish_raw(amqp_url: str, routing_key: str, body: bytes, message_id: str) -> None:
-    async with await aio_pika.connect(amqp_url) as connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange("tollgate.events")
-        message = aio_pika.Message(body, message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-        await exchange.publish(message, routing_key=routing_key)
-
-
-def account_created_event() -> Any:
-    account_id = str(uuid.uuid4())
-    data = AccountCreated(account_id=account_id, account_name="Acme", admin_user_id=str(uuid.uuid4()))
-    return new_event(data, source="auth", account_id=account_id)
 
 
 async def test_the_same_message_delivered_twice_has_one_effect(start_system: Any, amqp_url: str) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User
-from tests.harness import signed_headers, wait_for
+from tests.support.auth_client import AuthClient, User
+from tests.support.harness import signed_headers, wait_for
 
 pytestmark = pytest.mark.integration
 

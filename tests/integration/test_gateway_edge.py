@@ -12,9 +12,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.auth_client import AuthClient, User, new_email
-from tests.conftest import settings_for
-from tests.harness import amqp_url_via, wait_for
+from tests.support.auth_client import AuthClient, User, new_email
+from tests.support.harness import amqp_url_via, wait_for
+from tests.support.settings import settings_for
 from tollgate.services import SERVICES
 from tollgate.throwaway import TcpProxy
 

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User
-from tests.harness import DatabaseFactory, free_port_pair, wait_for
-from tests.integration.test_gateway_upstreams import port_free_on
-from tests.replicas import Replica, SpanCollector, replica_environment
+from tests.support.auth_client import AuthClient, User
+from tests.support.harness import DatabaseFactory, free_port_pair, wait_for
+from tests.support.ports import port_free_on
+from tests.support.replicas import Replica, SpanCollector, replica_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,9 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.conftest import settings_for
-from tests.harness import free_port_pair, wait_for
+from tests.support.harness import wait_for
+from tests.support.ports import port_free_on
+from tests.support.settings import settings_for
 from tollgate.services import SERVICES
 
 pytestmark = pytest.mark.integration
@@ -169,20 +169,6 @@ class Stub:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-
-def port_free_on(hosts: list[str]) -> int:
-    """A port nobody listens on at any of `hosts` (loopback addresses: all of 127.0.0.0/8 is)."""
-    for _ in range(50):
-        port = free_port_pair()[0]
-        try:
-            for host in hosts:
-                with socket.socket() as probe:
-                    probe.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise AssertionError("no port free on every address")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.harness import DatabaseFactory, wait_for
+from tests.support.harness import DatabaseFactory, wait_for
 from tollgate_shared.bus import Delivery, PoisonMessage, Subscription, topology
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.db import create_engine, new_metadata

@@ -14,17 +14,16 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from invoicing.documents import on_order_paid, on_order_placed
-from tests.auth_client import AuthClient, User
-from tests.harness import fetch, wait_for
+from invoicing.use_cases.issue_invoice_for_order import issue_invoice_for_order
+from tests.support.auth_client import AuthClient, User
+from tests.support.harness import fetch, wait_for
+from tests.support.invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, valid_gstin
 from tollgate_shared.events import Envelope, new_event
 from tollgate_shared.events.models import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
 
 pytestmark = pytest.mark.integration
 
-KARNATAKA_GSTIN = "29ABCDE1234F1Z5"
 MAHARASHTRA_GSTIN = "27ABCDE1234F1Z9"
-ITEM = {"description": "OV SSL certificate, 1 year", "sac": "998319", "quantity": 2, "unit_price": "2500.00"}
 
 
 @pytest.fixture
@@ -32,35 +31,6 @@ async def system(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
     running = await start_system(services=("auth", "billing", "invoicing"))
     async with httpx.AsyncClient(base_url=running.gateway, timeout=20) as client:
         yield AuthClient(client), running
-
-
-async def valid_gstin(client: AuthClient, admin: User, state: str, gstin: str) -> None:
-    """Set the billing profile (the test GSTINs' check characters are fixed up by billing's own function)."""
-    from billing.domain.gst import gstin_check_character
-
-    gstin = gstin[:14] + gstin_check_character(gstin[:14])
-    answer = await client.call(
-        "PUT",
-        "/api/billing/profile",
-        admin,
-        json={"legal_name": "Acme Widgets Pvt Ltd", "address": "1 MG Road", "state": state, "gstin": gstin},
-    )
-    assert answer.status_code == 200, answer.text
-
-
-async def invoice_of(client: AuthClient, user: User, order_id: str, status: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-
-    async def arrived() -> bool:
-        answer = await client.call("GET", f"/api/invoices?order_id={order_id}", user)
-        items = answer.json()["items"]
-        if items and items[0]["status"] == status:
-            found.update(items[0])
-            return True
-        return False
-
-    await wait_for(arrived, timeout=20)
-    return found
 
 
 async def document(client: AuthClient, user: User, document_id: str) -> dict[str, Any]:
@@ -212,11 +182,11 @@ async def test_placed_and_paid_issued_at_once_give_one_invoice_without_a_retry(s
     account = "33333333-3333-4333-8333-333333333333"
 
     async with factory() as first, first.begin():
-        await on_order_placed(first, order_event("ORD-RACE", account), settings=settings)
+        await issue_invoice_for_order(first, order_event("ORD-RACE", account), settings=settings)
 
         async def pay() -> None:
             async with factory() as second, second.begin():
-                await on_order_paid(second, order_event("ORD-RACE", account, paid=True), settings=settings)
+                await issue_invoice_for_order(second, order_event("ORD-RACE", account, paid=True), settings=settings)
 
         paying = asyncio.create_task(pay())
 
@@ -246,9 +216,8 @@ async def test_concurrent_orders_are_numbered_without_gaps_and_the_year_rolls_ov
     in_year = datetime(2027, 3, 31, 18, 0, tzinfo=UTC)  # 23:30 in Kolkata: still FY 2026-27
 
     async def handle(event: Envelope) -> None:
-        handler = on_order_paid if event.type == "billing.order.paid" else on_order_placed
         async with factory() as db, db.begin():
-            await handler(db, event, settings=settings)
+            await issue_invoice_for_order(db, event, settings=settings)
 
     await asyncio.gather(*(handle(order_event(f"ORD-{n}", account, at=in_year)) for n in range(100)))
     rows = await fetch(running.database_urls["invoicing"], "SELECT number, sequence, financial_year FROM document")

@@ -10,10 +10,10 @@ import aio_pika
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient
-from tests.harness import signed_headers, wait_for
-from tests.observability import METRICS
-from tests.scrapes import Scrape, scrape
+from tests.support.auth_client import AuthClient
+from tests.support.harness import signed_headers, wait_for
+from tests.support.observability import METRICS
+from tests.support.scrapes import Scrape, scrape
 from tollgate_shared.bus import topology
 from tollgate_shared.metrics import runtime as runtime_metrics
 from tollgate_shared.metrics.listener import metrics_listener
@@ -139,7 +139,7 @@ async def test_a_short_load_through_the_gateway_moves_every_services_metrics(
             assert after.value("tollgate_broker_connected", service=service) == 1
             assert after.has("tollgate_unrouted_messages", service=service)
 
-        # What the alert rules and the dashboard read (tests/observability.py) is what the services serve.
+        # What the alert rules and the dashboard read (tests/support/observability.py) is what the services serve.
         for metric, described in METRICS.items():
             if metric == "up":  # Prometheus's own
                 continue

@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from tests.harness import DatabaseFactory
+from tests.support.harness import DatabaseFactory
 from tollgate.services import BACKEND_SERVICES, SERVICES
 from tollgate_shared.db import create_engine
 from tollgate_shared.migrations import alembic_config, upgrade

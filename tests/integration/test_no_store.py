@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient
-from tests.harness import free_port_pair, wait_for
+from tests.support.auth_client import AuthClient
+from tests.support.harness import free_port_pair, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.harness import DatabaseFactory, amqp_url_via, wait_for
+from tests.support.harness import DatabaseFactory, amqp_url_via, wait_for
 from tollgate.throwaway import TcpProxy
 from tollgate_shared import direct_sql
 from tollgate_shared.bus import Delivery, OutgoingMessage, PublishFailed, Subscription

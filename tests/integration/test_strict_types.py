@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient
+from tests.support.auth_client import AuthClient
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth_client import AuthClient, User
-from tests.harness import fetch, wait_for
+from tests.support.auth_client import AuthClient, User
+from tests.support.harness import fetch, wait_for
 
 pytestmark = pytest.mark.integration
 

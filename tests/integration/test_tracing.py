@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from opentelemetry.trace import SpanKind
 
-from tests.conftest import SPANS
-from tests.harness import wait_for
-from tests.integration.test_event_delivery import sign_up, wallets
+from tests.support.events import sign_up, wallets
+from tests.support.harness import wait_for
+from tests.support.telemetry import SPANS
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.observability import ALERT_RULES, ALERT_TESTS, OPERATIONS, PROMETHEUS, ROOT, problems, read_promql
+from tests.support.observability import ALERT_RULES, ALERT_TESTS, OPERATIONS, PROMETHEUS, ROOT, problems, read_promql
 
 SEVERITIES = {"critical", "warning"}
 CONFIGS = (PROMETHEUS / "prometheus.yml", PROMETHEUS / "prometheus-stack.yml")
@@ -116,5 +116,5 @@ def test_the_expression_reader_tells_metrics_from_functions_labels_and_strings()
         "e: groups by 'queue', which none of its series has",
     ]
     assert problems("rate(tollgate_events_total[5m])", where="e") == [
-        "e: tollgate_events_total is not in tests/observability.py METRICS"
+        "e: tollgate_events_total is not in tests/support/observability.py METRICS"
     ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import wait_for
+from tests.support.harness import wait_for
 from tollgate_shared.bus import Delivery, DependencyUnavailable, Subscription
 from tollgate_shared.bus import outages as outages_module
 from tollgate_shared.bus.outages import Outages

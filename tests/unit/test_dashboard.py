@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from tests.observability import DASHBOARD, METRIC_NAMES, OBSERVABILITY, problems, read_promql, series_labels
+from tests.support.observability import DASHBOARD, METRIC_NAMES, OBSERVABILITY, problems, read_promql, series_labels
 
 PROVISIONING = OBSERVABILITY / "grafana" / "provisioning"
 DATASOURCE_VARIABLE = "${datasource}"

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tests.infrastructure import free_port
+from tests.support.infrastructure import free_port
 from tollgate_shared.db import create_engine
 from tollgate_shared.db_availability import is_database_unavailable
 

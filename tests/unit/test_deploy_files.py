@@ -27,7 +27,7 @@ from auth.settings import AuthSettings
 from billing.settings import BillingSettings
 from gateway.settings import GatewaySettings
 from invoicing.settings import InvoicingSettings
-from tests.observability import ALERT_RULES, DASHBOARD, OBSERVABILITY
+from tests.support.observability import ALERT_RULES, DASHBOARD, OBSERVABILITY
 from tollgate.cli import _parser as tollgate_command_line
 from tollgate.stack import plan as stack_plan
 from tollgate_shared.settings import ServiceSettings

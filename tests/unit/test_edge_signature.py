@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
-from tests.asgi import request
+from tests.support.asgi import request
 from tollgate_shared.access_tokens import Principal
 from tollgate_shared.edge import (
     EDGE_HEADER,

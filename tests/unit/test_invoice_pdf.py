@@ -11,9 +11,11 @@ from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from invoicing.adapters.pdf.fonts import load_fonts
+from invoicing.adapters.pdf.render import render_pdf
+from invoicing.adapters.pdf.text import format_amount
 from invoicing.domain.document import Document
-from invoicing.pdf import _fonts, format_amount, render_pdf
-from tests.invoice_documents import KARNATAKA_BUYER, MAHARASHTRA_BUYER, receipt_voucher, tax_invoice
+from tests.support.invoice_documents import KARNATAKA_BUYER, MAHARASHTRA_BUYER, receipt_voucher, tax_invoice
 
 
 def pages_text(pdf: bytes) -> list[str]:
@@ -172,7 +174,7 @@ def test_renders_in_parallel_threads_match_a_serial_render() -> None:
 
 
 def test_reused_font_programs_give_the_bytes_reportlab_writes_itself() -> None:
-    fonts = _fonts()
+    fonts = load_fonts()
     if not fonts.regular.startswith("DejaVu"):
         pytest.skip("DejaVu Sans is not installed: no font program to reuse")
     document = tax_invoice(MAHARASHTRA_BUYER)

@@ -13,8 +13,8 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tests.asgi import request
-from tests.scrapes import parse
+from tests.support.asgi import request
+from tests.support.scrapes import parse
 from tollgate_shared.bus import Delivery, OutgoingMessage, PoisonMessage, Subscription
 from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
 from tollgate_shared.bus.topology import dead_letter_queue

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from tests.conftest import settings_for
+from tests.support.settings import settings_for
 from tollgate.services import SERVICES
 from tollgate_shared.errors import PROBLEM_CONTENT_TYPE
 from tollgate_shared.openapi import CREDENTIALS_OPTIONAL, PUBLIC, describe_problems, problems

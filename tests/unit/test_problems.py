@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from tests.asgi import request
-from tests.infrastructure import free_port
+from tests.support.asgi import request
+from tests.support.infrastructure import free_port
 from tollgate_shared.db import create_engine
 from tollgate_shared.errors import (
     PROBLEM_CONTENT_TYPE,

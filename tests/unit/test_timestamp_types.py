@@ -16,7 +16,7 @@ from sqlalchemy import DateTime
 import auth.adapters.tables
 import billing.adapters.tables
 import invoicing.adapters.tables
-from tests.unit.test_request_bodies import models_in, routes
+from tests.support.routes import models_in, routes
 from tollgate_shared.db import UtcDateTime
 from tollgate_shared.events import Envelope
 from tollgate_shared.events.catalogue import CATALOGUE

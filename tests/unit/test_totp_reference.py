@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.totp_reference import totp
+from tests.support.totp_reference import totp
 
 SEED = base64.b32encode(b"12345678901234567890").decode()
 

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from auth.adapters.context import AuthContext, build_context
 from auth.adapters.tables import messaging, metadata
+from auth.adapters.throttle_store import forget_stale_failures
 from auth.api import accounts, audit_log, internal, ip_restrictions, login, security, totp, users
-from auth.context import AuthContext, build_context
+from auth.api.refusals import answer_refusal
+from auth.domain.errors import Refusal
 from auth.settings import AuthSettings
-from auth.throttling import forget_stale_failures
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.housekeeping import every
@@ -72,6 +74,9 @@ def create_app(
         api_prefix="/api/auth",
         description="Accounts, users, two-factor login and IP restrictions.",
     )
-    return create_service_app(
+    app = create_service_app(
         definition, settings, broker=broker, bus=bus, instance=instance, on_startup=load_keys, shutdown=shutdown
     )
+    # Auth's refusals carry headers (Retry-After) the shared DomainError handler does not send.
+    app.add_exception_handler(Refusal, answer_refusal)
+    return app

@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,7 +28,6 @@ class SigningKeys:
     def __init__(self, box: SecretBox) -> None:
         self.box = box
         self._signing: tuple[str, Ed25519PrivateKey] | None = None
-        self._public: dict[str, Ed25519PublicKey] = {}
         self._jwks: list[dict[str, Any]] = []
 
     async def load(self, factory: async_sessionmaker[AsyncSession]) -> None:
@@ -38,22 +37,17 @@ class SigningKeys:
             if not any(row.retired_at is None for row in rows):
                 await self._create(session)
                 rows = (await session.execute(select(signing_key).order_by(signing_key.c.created_at))).all()
-        public: dict[str, Ed25519PublicKey] = {}
         jwks = []
         signing = None
         for row in rows:
-            jwk = json.loads(row.public_jwk)
-            key = OKPAlgorithm.from_jwk(jwk)
-            assert isinstance(key, Ed25519PublicKey)
-            public[row.kid] = key
-            jwks.append(jwk)
+            jwks.append(json.loads(row.public_jwk))
             if row.retired_at is None:
                 signing = row  # the newest active key wins
         assert signing is not None
         pem = self.box.open(signing.private_key, context=signing.kid.encode())
         private = serialization.load_pem_private_key(pem, password=None)
         assert isinstance(private, Ed25519PrivateKey)
-        self._signing, self._public, self._jwks = (signing.kid, private), public, jwks
+        self._signing, self._jwks = (signing.kid, private), jwks
 
     async def _create(self, session: AsyncSession) -> str:
         private = Ed25519PrivateKey.generate()
@@ -88,10 +82,6 @@ class SigningKeys:
         assert self._signing is not None, "load() first"
         kid, private = self._signing
         return jwt.encode(claims, private, algorithm=ALGORITHM, headers={"kid": kid})
-
-    @property
-    def public_keys(self) -> dict[str, Ed25519PublicKey]:
-        return self._public
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         return {"keys": list(self._jwks)}

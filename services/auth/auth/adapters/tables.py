@@ -1,5 +1,7 @@
 """Auth's tables (plus the outbox and inbox)."""
 
+from collections.abc import Iterable
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -13,8 +15,17 @@ from sqlalchemy import (
     Text,
 )
 
+from auth.domain.challenges import ChallengePurpose
+from auth.domain.roles import ROLES, StaffRole
 from tollgate_shared.db import UtcDateTime, new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """A check constraint's SQL admitting exactly `values` (a vocabulary's StrEnum)."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
 
 metadata = new_metadata()
 messaging = add_messaging_tables(metadata)
@@ -48,8 +59,8 @@ user = Table(
     Column("totp_generation", Integer, nullable=False, default=0, server_default="0"),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("deactivated_at", UtcDateTime(), nullable=True),
-    CheckConstraint("role IN ('admin', 'user', 'finance')", name="role"),
-    CheckConstraint("(role = 'finance') = (account_id IS NULL)", name="staff_have_no_account"),
+    CheckConstraint(one_of("role", ROLES), name="role"),
+    CheckConstraint(f"(role = '{StaffRole.FINANCE}') = (account_id IS NULL)", name="staff_have_no_account"),
 )
 
 recovery_code = Table(
@@ -77,7 +88,7 @@ login_challenge = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("used_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
-    CheckConstraint("purpose IN ('totp', 'totp_setup')", name="purpose"),
+    CheckConstraint(one_of("purpose", ChallengePurpose), name="purpose"),
 )
 
 session = Table(
@@ -150,7 +161,7 @@ login_throttle = Table(
     "login_throttle",
     metadata,
     # "email:<sha256 of the normalised email>" (wrong passwords, known email or not),
-    # "totp:<user id>" (wrong codes) or "ip:<address>": see auth/throttling.py.
+    # "totp:<user id>" (wrong codes) or "ip:<address>": see auth/adapters/throttle_store.py.
     Column("key", String(100), primary_key=True),
     Column("failures", Integer, nullable=False),
     Column("blocked_until", UtcDateTime(), nullable=True),

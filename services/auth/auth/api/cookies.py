@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from auth.context import AuthContext
-from auth.sessions import IssuedSession
+from auth.adapters.context import AuthContext
+from auth.use_cases.issue_session import IssuedSession
 from tollgate_shared.callers import ACCESS_COOKIE, CSRF_COOKIE, csrf_token
 
 REFRESH_COOKIE = "tg_refresh"

@@ -1,69 +1,62 @@
-"""Who is calling: the principal the gateway verified, checked against live sessions and users."""
+"""What auth's routes are given: a database session, auth's context, and who is calling."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.adapters.tables import account, user
-from auth.adapters.tables import session as session_table
-from tollgate_shared.access_tokens import Principal
-from tollgate_shared.callers import SessionRevoked, edge_principal
-from tollgate_shared.errors import DomainError
-from tollgate_shared.service import SessionDep
-
-
-class AdminRequired(DomainError):
-    status, code, title = 403, "admin_required", "Only administrators may do this"
+from auth.adapters.context import AuthContext
+from auth.domain.errors import AdminRequired, Refusal
+from auth.domain.records import Caller
+from auth.domain.roles import AccountRole
+from auth.use_cases.identify_caller import identify_caller
+from tollgate_shared.callers import edge_principal
+from tollgate_shared.service import Runtime
 
 
-class AccountRequired(DomainError):
-    status, code, title = 403, "account_required", "Only users of an account may do this"
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction that commits when the route returns, or refuses with a `Refusal`.
+
+    Any other error rolls back; a refusal keeps what led to it (the failed login counted and
+    audited, the stolen session revoked), as the answer says it happened.
+    """
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.session_factory() as session, session.begin():
+        try:
+            yield session
+        except Refusal:
+            await session.commit()
+            raise
 
 
-@dataclass(frozen=True)
-class Caller:
-    principal: Principal
-    user: Any
-    account: Any
+async def get_context(request: Request) -> AuthContext:
+    # `async def`: FastAPI runs a plain `def` dependency in its threadpool, a thread
+    # hop per request for what is an attribute read.
+    context: AuthContext = request.app.state.auth
+    return context
 
-    @property
-    def account_id(self) -> str:
-        if self.account is None:
-            raise AccountRequired()
-        return str(self.account.id)
+
+# scope="function", as the shared SessionDep: the transaction commits before the answer is sent.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ContextDep = Annotated[AuthContext, Depends(get_context)]
 
 
 async def current_caller(request: Request, db: SessionDep) -> Caller:
-    principal = edge_principal(request)
-    live = await db.execute(
-        select(session_table.c.id).where(
-            session_table.c.id == principal.session_id, session_table.c.revoked_at.is_(None)
-        )
-    )
-    found = (await db.execute(select(user).where(user.c.id == principal.user_id, user.c.active.is_(True)))).first()
-    if live.first() is None or found is None:
-        raise SessionRevoked()
-    the_account = None
-    if found.account_id is not None:
-        the_account = (await db.execute(select(account).where(account.c.id == found.account_id))).first()
-    return Caller(principal=principal, user=found, account=the_account)
-
-
-async def current_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
-    if caller.account is None:
-        raise AccountRequired()
-    if caller.user.role != "admin":
-        raise AdminRequired()
-    return caller
+    return await identify_caller(db, edge_principal(request))
 
 
 async def current_account_user(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
-    if caller.account is None:
-        raise AccountRequired()
+    caller.member_of()
+    return caller
+
+
+async def current_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    caller.member_of()
+    if caller.user.role != AccountRole.ADMIN:
+        raise AdminRequired()
     return caller
 
 

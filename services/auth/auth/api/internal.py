@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
-from auth.adapters.tables import account, ip_rule, session
-from auth.context import ContextDep
-from tollgate_shared.service import SessionDep
+from auth.api.deps import ContextDep, SessionDep
+from auth.use_cases import read_ip_rules
+from auth.use_cases.read_sessions import recently_revoked_sessions
 
 router = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
 
@@ -18,29 +16,24 @@ router = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=Fals
 @router.get("/ip-rules")
 async def ip_rules_snapshot(db: SessionDep) -> dict[str, Any]:
     """Every account's enabled rules with its revision: the gateway's starting point."""
-    revisions = {
-        row.id: row.ip_rules_revision
-        for row in (await db.execute(select(account.c.id, account.c.ip_rules_revision))).all()
-    }
-    rules: dict[str, list[dict[str, Any]]] = {account_id: [] for account_id in revisions}
-    for row in (
-        await db.execute(select(ip_rule).where(ip_rule.c.enabled.is_(True)).order_by(ip_rule.c.created_at))
-    ).all():
-        rules[row.account_id].append(
-            {
-                "id": row.id,
-                "user_id": row.user_id,
-                "start_ip": row.start_ip,
-                "end_ip": row.end_ip,
-                "description": row.description,
-                "enabled": True,
-            }
-        )
     return {
         "accounts": [
-            {"account_id": account_id, "revision": revision, "rules": rules[account_id]}
-            for account_id, revision in revisions.items()
-            if revision > 0
+            {
+                "account_id": account.account_id,
+                "revision": account.revision,
+                "rules": [
+                    {
+                        "id": rule.id,
+                        "user_id": rule.user_id,
+                        "start_ip": rule.start_ip,
+                        "end_ip": rule.end_ip,
+                        "description": rule.description,
+                        "enabled": True,
+                    }
+                    for rule in account.rules
+                ],
+            }
+            for account in await read_ip_rules.ip_rules_snapshot(db)
         ]
     }
 
@@ -48,6 +41,5 @@ async def ip_rules_snapshot(db: SessionDep) -> dict[str, Any]:
 @router.get("/revoked-sessions")
 async def revoked_sessions(db: SessionDep, context: ContextDep) -> dict[str, list[str]]:
     """Sessions revoked within an access token's lifetime: their tokens may still be presented."""
-    since = datetime.now(UTC) - timedelta(minutes=context.settings.access_token_minutes)
-    rows = (await db.execute(select(session.c.id).where(session.c.revoked_at >= since))).all()
-    return {"session_ids": [row.id for row in rows]}
+    ids = await recently_revoked_sessions(db, access_token_minutes=context.settings.access_token_minutes)
+    return {"session_ids": ids}

@@ -6,6 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
+from auth.domain.login import NextStep
+from auth.domain.records import User
+from auth.domain.roles import AccountRole
+from auth.use_cases.issue_session import IssuedSession
 from tollgate_shared.fields import OnlyFalse, RequestBody, Timestamp
 
 
@@ -65,12 +69,12 @@ class RefreshRequest(Strict):
 
 
 class ChallengeAnswer(BaseModel):
-    status: Literal["totp_required", "totp_setup_required"]
+    status: Literal[NextStep.TOTP_REQUIRED, NextStep.TOTP_SETUP_REQUIRED]
     challenge: str
 
 
 class SessionAnswer(BaseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal[NextStep.SESSION] = NextStep.SESSION
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (the scheme's name, not a secret)
     expires_in: int
@@ -95,7 +99,8 @@ class SecurityPolicy(Strict):
 class UserCreate(Strict):
     email: EmailStr
     password: str = Field(min_length=1, max_length=1024)
-    role: Literal["admin", "user"] = "user"
+    # strict=False: matched by value (a JSON string is never an enum instance); nothing but the values passes.
+    role: AccountRole = Field(default=AccountRole.USER, strict=False)
 
 
 class UserUpdate(Strict):
@@ -146,3 +151,23 @@ class AuditEntryRead(BaseModel):
     ip: str | None
     details: dict[str, object] | None
     created_at: Timestamp
+
+
+def user_read(user: User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        role=user.role,
+        active=user.active,
+        totp_enrolled=user.totp_enrolled,
+        created_at=user.created_at,
+    )
+
+
+def session_answer(issued: IssuedSession, *, recovery_codes: list[str] | None = None) -> SessionAnswer:
+    return SessionAnswer(
+        access_token=issued.access_token,
+        expires_in=issued.expires_in,
+        refresh_token=issued.refresh_token,
+        recovery_codes=recovery_codes,
+    )

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
+from auth.domain.errors import SelfLockout
+
 IPAddress = IPv4Address | IPv6Address
 
 
@@ -70,3 +72,21 @@ def is_allowed(rules: Iterable[Rule], *, user_id: str, address: IPAddress | None
     if not applicable:
         return True
     return address is not None and any(rule.contains(address) for rule in applicable)
+
+
+def client_address(ip: str) -> IPAddress | None:
+    """The client's address for the rules; None when it is none (a zone index, garbage)."""
+    try:
+        return parse_ip(ip, field="ip")
+    except InvalidRule:
+        return None
+
+
+def refuse_self_lockout(rules: Iterable[Rule], *, admin_id: str, client_ip: str, confirmed: bool) -> None:
+    """A change leaving `rules` must not shut out the administrator making it, unless confirmed."""
+    if not confirmed and not is_allowed(rules, user_id=admin_id, address=client_address(client_ip)):
+        raise SelfLockout(
+            f"Your current address {client_ip} would no longer be allowed. "
+            "Send confirm_self_lockout: true to do it anyway.",
+            your_ip=client_ip,
+        )

@@ -14,10 +14,8 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
 
-# RFC 9106's second recommended setting, lightened in memory (19 MiB, one lane,
-# two passes, as OWASP recommends): about 40 ms of one core here, so a 2-core
-# machine verifies ~40 logins/s instead of ~14 with argon2-cffi's defaults,
-# while a guess still costs an attacker 19 MiB of memory per try.
+# OWASP's lightened argon2id (19 MiB, one lane, two passes): about three times the logins
+# per core of argon2-cffi's defaults, still 19 MiB per guess (docs/decisions.md, Auth: password hashing).
 HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 
 

@@ -1,5 +1,7 @@
 """Invoicing's tables: documents and their numbering series (plus the outbox and inbox)."""
 
+from enum import StrEnum
+
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -14,8 +16,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from invoicing.domain.document import DocumentKind, DocumentStatus
 from tollgate_shared.db import UtcDateTime, new_metadata
 from tollgate_shared.messaging_tables import add_messaging_tables
+
+
+def _one_of(column: str, vocabulary: type[StrEnum]) -> str:
+    """`column IN ('a', 'b')`: a check constraint derived from the vocabulary it keeps to."""
+    words = ", ".join(f"'{word}'" for word in vocabulary)
+    return f"{column} IN ({words})"
+
 
 metadata = new_metadata()
 messaging = add_messaging_tables(metadata)
@@ -47,8 +57,8 @@ document = Table(
     # One invoice per order, one receipt per top-up, whatever is redelivered.
     UniqueConstraint("account_id", "kind", "source", name="one_document_per_source"),
     UniqueConstraint("kind", "financial_year", "sequence", name="one_number_per_sequence"),
-    CheckConstraint("kind IN ('invoice', 'receipt')", name="kind"),
-    CheckConstraint("status IN ('due', 'paid')", name="status"),
+    CheckConstraint(_one_of("kind", DocumentKind), name="kind"),
+    CheckConstraint(_one_of("status", DocumentStatus), name="status"),
 )
 Index("ix_document_account_issued", document.c.account_id, document.c.issued_on, document.c.created_at)
 Index("ix_document_account_order", document.c.account_id, document.c.order_id)

@@ -6,13 +6,22 @@ a snapshot of the buyer — so invoicing never asks billing anything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from invoicing.domain.document import Document, Line, Party, PaymentDetails, Totals
+from invoicing.domain.document import Document, DocumentKind, DocumentStatus, Line, Party, PaymentDetails, Totals
+from invoicing.domain.numbering import local_date
 from invoicing.domain.words import amount_in_words
 from invoicing.settings import InvoicingSettings
-from tollgate_shared.events.models import BuyerSnapshot, OrderLine, OrderPlaced
+from tollgate_shared.events.models import (
+    BuyerSnapshot,
+    OfflinePaymentApproved,
+    OrderLine,
+    OrderPaid,
+    OrderPlaced,
+    PaymentSucceeded,
+)
 from tollgate_shared.gst_states import state_code
 
 ZERO = Decimal("0.00")
@@ -22,6 +31,57 @@ ADVANCE_NOTE = (
     "Receipt voucher for an advance (prepaid credits). GST is charged on the tax invoice "
     "of each order these credits pay for."
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Advance:
+    """Money received ahead of orders (a top-up): what a receipt voucher is issued for."""
+
+    source: str  # the online or offline payment's id: one receipt each
+    amount: Decimal
+    currency: str
+    buyer: BuyerSnapshot | None
+    payment: PaymentDetails
+
+
+def order_payment(order: OrderPaid, settings: InvoicingSettings) -> PaymentDetails:
+    """How an order was paid: from the account's credits, or online by card."""
+    return PaymentDetails(
+        method="credits" if order.method == "credits" else "online (card)",
+        reference=order.payment_reference,
+        paid_on=local_date(order.paid_at, settings),
+    )
+
+
+def advance_received(received: PaymentSucceeded | OfflinePaymentApproved, settings: InvoicingSettings) -> Advance:
+    """The advance an online top-up or an approved bank transfer or cheque (for the amount credited) is."""
+    if isinstance(received, PaymentSucceeded):
+        online = PaymentDetails(
+            method="online (card)",
+            reference=received.provider_reference,
+            paid_on=local_date(received.paid_at, settings),
+            provider=received.provider,
+        )
+        return Advance(
+            source=received.payment_id,
+            amount=received.amount,
+            currency=received.currency,
+            buyer=received.buyer,
+            payment=online,
+        )
+    offline = PaymentDetails(
+        method=received.mode.upper() if received.mode != "cheque" else "cheque",
+        reference=received.reference,
+        paid_on=received.paid_on,
+        bank=received.bank,
+    )
+    return Advance(
+        source=received.offline_payment_id,
+        amount=received.amount,
+        currency=received.currency,
+        buyer=received.buyer,
+        payment=offline,
+    )
 
 
 def seller_of(settings: InvoicingSettings) -> Party:
@@ -65,11 +125,11 @@ def invoice(
     except ValueError:
         supply = order.place_of_supply
     return Document(
-        kind="invoice",
+        kind=DocumentKind.INVOICE,
         title="Tax Invoice",
         number=number,
         issued_on=issued_on,
-        status="paid" if payment is not None else "due",
+        status=DocumentStatus.PAID if payment is not None else DocumentStatus.DUE,
         currency=order.currency,
         seller=seller_of(settings),
         buyer=buyer_party(order.buyer, account_id=account_id, settings=settings),
@@ -89,17 +149,10 @@ def invoice(
 
 
 def receipt(
-    *,
-    amount: Decimal,
-    currency: str,
-    buyer: BuyerSnapshot | None,
-    account_id: str,
-    number: str,
-    issued_on: date,
-    payment: PaymentDetails,
-    settings: InvoicingSettings,
+    advance: Advance, *, account_id: str, number: str, issued_on: date, settings: InvoicingSettings
 ) -> Document:
-    party = buyer_party(buyer, account_id=account_id, settings=settings)
+    amount, currency = advance.amount, advance.currency
+    party = buyer_party(advance.buyer, account_id=account_id, settings=settings)
     line = Line(
         description="Advance for certificate services (prepaid credits)",
         sac=ADVANCE_SAC,
@@ -115,11 +168,11 @@ def receipt(
         total=amount,
     )
     return Document(
-        kind="receipt",
+        kind=DocumentKind.RECEIPT,
         title="Receipt Voucher",
         number=number,
         issued_on=issued_on,
-        status="paid",
+        status=DocumentStatus.PAID,
         currency=currency,
         seller=seller_of(settings),
         buyer=party,
@@ -128,7 +181,7 @@ def receipt(
         lines=[line],
         totals=Totals(taxable_value=amount, cgst=ZERO, sgst=ZERO, igst=ZERO, total=amount),
         total_in_words=amount_in_words(amount, currency),
-        payment=payment,
+        payment=advance.payment,
         notes=[ADVANCE_NOTE],
     )
 

@@ -1,0 +1,63 @@
+"""The `account` table: accounts, their 2FA policy and their IP rules' revision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.adapters.tables import account
+from auth.domain.records import Account
+
+
+def account_of(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        name=row.name,
+        enforce_totp=bool(row.enforce_totp),
+        ip_rules_revision=int(row.ip_rules_revision),
+        created_at=row.created_at,
+    )
+
+
+async def insert_account(db: AsyncSession, *, account_id: str, name: str, now: datetime) -> Account:
+    await db.execute(
+        account.insert().values(id=account_id, name=name, enforce_totp=False, ip_rules_revision=0, created_at=now)
+    )
+    return Account(id=account_id, name=name, enforce_totp=False, ip_rules_revision=0, created_at=now)
+
+
+async def find_account(db: AsyncSession, account_id: str) -> Account | None:
+    row = (await db.execute(select(account).where(account.c.id == account_id))).first()
+    return None if row is None else account_of(row)
+
+
+async def enforces_totp(db: AsyncSession, account_id: str | None) -> bool:
+    """Whether the account requires 2FA of its users (staff have no account: False, no query)."""
+    if account_id is None:
+        return False
+    return bool(await db.scalar(select(account.c.enforce_totp).where(account.c.id == account_id)))
+
+
+async def set_enforce_totp(db: AsyncSession, account_id: str, enforce_totp: bool) -> None:
+    await db.execute(update(account).where(account.c.id == account_id).values(enforce_totp=enforce_totp))
+
+
+async def bump_ip_rules_revision(db: AsyncSession, account_id: str) -> int:
+    """The account's next revision of its IP rules (the row stays locked until commit)."""
+    revision = await db.scalar(
+        update(account)
+        .where(account.c.id == account_id)
+        .values(ip_rules_revision=account.c.ip_rules_revision + 1)
+        .returning(account.c.ip_rules_revision)
+    )
+    assert revision is not None
+    return int(revision)
+
+
+async def ip_rules_revisions(db: AsyncSession) -> dict[str, int]:
+    """Every account's revision of its IP rules."""
+    rows = (await db.execute(select(account.c.id, account.c.ip_rules_revision))).all()
+    return {row.id: int(row.ip_rules_revision) for row in rows}

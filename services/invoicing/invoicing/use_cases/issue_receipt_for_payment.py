@@ -1,0 +1,37 @@
+"""billing.payment.succeeded and billing.offline_payment.approved: a receipt voucher for the advance."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from invoicing.domain import compose
+from invoicing.domain.document import DocumentKind
+from invoicing.domain.numbering import local_date
+from invoicing.settings import InvoicingSettings
+from invoicing.use_cases.issue_document import account_of, issue_document
+from tollgate_shared.bus import PoisonMessage
+from tollgate_shared.events import Envelope
+from tollgate_shared.events.catalogue import event_model
+from tollgate_shared.events.models import OfflinePaymentApproved, PaymentSucceeded
+
+
+async def issue_receipt_for_payment(db: AsyncSession, event: Envelope, *, settings: InvoicingSettings) -> None:
+    """One receipt per online top-up, and per bank transfer or cheque finance approved (the amount credited)."""
+    received = event_model(event.type).model_validate(event.data)
+    if not isinstance(received, PaymentSucceeded | OfflinePaymentApproved):
+        raise PoisonMessage(f"{event.type} {event.id} is not a payment received")
+    account_id = account_of(event)
+    advance = compose.advance_received(received, settings)
+    issued_on = local_date(event.occurred_at, settings)
+    await issue_document(
+        db,
+        account_id=account_id,
+        kind=DocumentKind.RECEIPT,
+        source=advance.source,
+        order_id=None,
+        issued_on=issued_on,
+        compose=lambda number: compose.receipt(
+            advance, account_id=account_id, number=number, issued_on=issued_on, settings=settings
+        ),
+        settings=settings,
+    )

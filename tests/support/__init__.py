@@ -1,0 +1,3 @@
+"""What the tests share: servers, clients, fixtures-as-functions and the reference implementations they check against.
+
+No test module imports another: whatever two test modules need lives here."""
