@@ -77,43 +77,69 @@ class Http:
         """`expect`: what success answers; `refusals`: 4xx answers that are right (402 insufficient credits);
         `after_retry`: 4xx answers that are right only once an earlier attempt may have gone through (a 409 for
         what the lost attempt already did). Anything else 4xx raises `Unexpected`."""
-        headers: dict[str, str] = {}
-        if token:
-            headers["authorization"] = f"Bearer {token}"
-        if idempotency_key:
-            headers["idempotency-key"] = idempotency_key
-        data: Any = None
-        if body is not None:
-            headers["content-type"] = "application/json"
-            data = json.dumps(body)
-        elif form is not None:
-            data = form
+        headers, data = _request_parts(token=token, idempotency_key=idempotency_key, body=body, form=form)
         backoff, retried = FIRST_BACKOFF, False
         while True:
             started = self.timeline.now()
-            try:
-                async with self.session.request(
-                    method, self.base_url + path, data=data, headers=headers, allow_redirects=False
-                ) as response:
-                    answer = Answer(response.status, await response.text(), response.headers.get("location", ""))
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                self.timeline.record(operation, started, ERROR, type(exc).__name__)
-            else:
-                if answer.status in expect:
-                    self.timeline.record(operation, started, OK, str(answer.status))
-                    return answer
-                if answer.status in refusals or (retried and answer.status in after_retry):
-                    self.timeline.record(operation, started, REFUSED, f"{answer.status} {answer.problem_type}")
-                    return answer
-                self.timeline.record(operation, started, ERROR, str(answer.status))
-                if answer.status < 500 and answer.status != 429:
-                    raise Unexpected(operation, answer)
+            answer = await self._attempt(operation, started, method, path, data=data, headers=headers)
+            if answer is not None and self._settles(operation, started, answer, expect, refusals, after_retry, retried):
+                return answer
             retried = True
             if self.timeline.now() + backoff > self.give_up_at:
                 self.timeline.unanswered[operation] += 1
                 raise GaveUp(operation)
             await asyncio.sleep(backoff * (0.5 + self.rng.random()))
             backoff = min(backoff * 2, MAX_BACKOFF)
+
+    async def _attempt(
+        self, operation: str, started: float, method: str, path: str, *, data: Any, headers: dict[str, str]
+    ) -> Answer | None:
+        """One request: its answer, or None (recorded as an error) when none came."""
+        try:
+            async with self.session.request(
+                method, self.base_url + path, data=data, headers=headers, allow_redirects=False
+            ) as response:
+                return Answer(response.status, await response.text(), response.headers.get("location", ""))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.timeline.record(operation, started, ERROR, type(exc).__name__)
+            return None
+
+    def _settles(
+        self,
+        operation: str,
+        started: float,
+        answer: Answer,
+        expect: Collection[int],
+        refusals: Collection[int],
+        after_retry: Collection[int],
+        retried: bool,
+    ) -> bool:
+        """Whether `answer` is the call's last (recorded); False to try again; `Unexpected` for a wrong 4xx."""
+        if answer.status in expect:
+            self.timeline.record(operation, started, OK, str(answer.status))
+            return True
+        if answer.status in refusals or (retried and answer.status in after_retry):
+            self.timeline.record(operation, started, REFUSED, f"{answer.status} {answer.problem_type}")
+            return True
+        self.timeline.record(operation, started, ERROR, str(answer.status))
+        if answer.status < 500 and answer.status != 429:
+            raise Unexpected(operation, answer)
+        return False
+
+
+def _request_parts(
+    *, token: str, idempotency_key: str, body: dict[str, Any] | None, form: dict[str, str] | None
+) -> tuple[dict[str, str], Any]:
+    """The headers and the data of a request: a JSON `body`, else a `form`, else nothing."""
+    headers: dict[str, str] = {}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    if idempotency_key:
+        headers["idempotency-key"] = idempotency_key
+    if body is not None:
+        headers["content-type"] = "application/json"
+        return headers, json.dumps(body)
+    return headers, form
 
 
 def new_session() -> aiohttp.ClientSession:

@@ -23,7 +23,6 @@ class Load:
     repeat: float = 0.25  # see Customer.repeat
     customers: list[Customer] = field(default_factory=list)
     surprises: list[str] = field(default_factory=list)  # unexpected answers, one line each
-    failed_sign_ups: int = 0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event, *, clients: int, sign_up_every: float) -> None:
@@ -48,7 +47,6 @@ class Load:
         try:
             await customer.sign_up()
         except (GaveUp, Unexpected, KeyError, ValueError) as exc:
-            self.failed_sign_ups += 1
             self.surprises.append(f"sign-up of customer {customer.number}: {exc!r}")
             return
         while not stop.is_set():

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from chaos.checks import Check
+from chaos.check import Check
 from chaos.timeline import ERROR, REFUSED, Attempt, Timeline, Window
 
 

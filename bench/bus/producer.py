@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bench.bus.schema import Schema, bench_event, producer_schema
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.db import create_engine
-from tollgate_shared.outbox import WAKE_INFO_KEY, OutboxRelay, outbox_session_info, record_events
+from tollgate_shared.outbox import WAKE_INFO_KEY, outbox_session_info, record_events
+from tollgate_shared.outbox_relay import OutboxRelay
 
 Commits = dict[str, float]
 """Event id → producer commit time (time.time(), just after the commit)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import aiohttp
 from fastapi import Depends, FastAPI, Request
@@ -19,6 +19,9 @@ from tollgate_shared.callers import live_principal
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 from tollgate_shared.errors import DomainError
 from tollgate_shared.revocations import RevocationFeed, RevokedSessions
+
+if TYPE_CHECKING:
+    from tollgate_shared.service import Runtime
 
 TIMEOUT = aiohttp.ClientTimeout(total=5)
 
@@ -42,7 +45,7 @@ async def fetch_signed_json(
     raise ConnectionError(f"auth unreachable for {path}: {last_error!r}")
 
 
-async def follow_revocations(app: FastAPI, runtime: Any) -> None:
+async def follow_revocations(app: FastAPI, runtime: Runtime) -> None:
     """`on_startup` of a service with callers (billing, invoicing): `app.state.revocations`,
     the sessions auth revoked, kept current from auth's snapshot and its events."""
     settings = runtime.settings

@@ -113,9 +113,8 @@ def ping_when_idle(engine: AsyncEngine, *, idle_seconds: float = PING_AFTER_IDLE
     """Check a pooled connection before use only if it sat idle for `idle_seconds`.
 
     `pool_pre_ping` pings on every checkout; with asyncpg that is three round
-    trips (`BEGIN`, `;`, `ROLLBACK`), ≈ 0.3 ms of CPU and ≈ 0.9 ms of wall time
-    per transaction (bench/README.md, gateway). A connection in steady use has
-    just proven itself; the ones that die unseen (a PostgreSQL restart, a
+    trips (`BEGIN`, `;`, `ROLLBACK`) per transaction (docs/decisions.md, Common
+    library). A connection in steady use has just proven itself; the ones that die unseen (a PostgreSQL restart, a
     firewall or pooler dropping idle links) are the idle ones. A failed ping
     raises `DisconnectionError`, on which the pool discards the connection and
     hands out a fresh one, as `pool_pre_ping` does.
@@ -153,8 +152,8 @@ def create_engine(
     PostgreSQL: at most `pool_size` connections, each kept open once made
     (`max_overflow=0`). With overflow connections above a smaller pool, each was
     closed as it came back whenever the pool was full, and a load hovering
-    around the pool's size opened ≈ 15 PostgreSQL sessions a second per process
-    (a forked backend and asyncpg's set-up queries each; bench/README.md).
+    around the pool's size kept opening PostgreSQL sessions (a forked backend and
+    asyncpg's set-up queries each; docs/decisions.md, Common library).
     Requests beyond the pool wait for a connection in the process.
     """
     if is_sqlite(url):
@@ -187,8 +186,8 @@ async def insert_unless_exists(session: AsyncSession, table: Table, values: Mapp
 def _insert_unless_exists(table: Table, names: tuple[str, ...]) -> TextualSelect:
     # A text statement built once per table and set of columns: SQLAlchemy 2.0
     # cannot cache the dialects' insert().on_conflict_do_nothing() and compiled
-    # it again for every call (bench/README.md, billing). Binds and result columns
-    # keep the table's types, so dates round-trip on SQLite as with Core.
+    # it again for every call (docs/decisions.md, Common library). Binds and result
+    # columns keep the table's types, so dates round-trip on SQLite as with Core.
     columns = [table.c[name] for name in names]
     quoted = ", ".join(f'"{name}"' for name in names)
     returned = ", ".join(f'"{column.name}"' for column in table.columns)

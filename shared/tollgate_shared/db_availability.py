@@ -35,20 +35,25 @@ PROBE_TIMEOUT_SECONDS = 2.0
 
 def is_database_unavailable(error: BaseException) -> bool:
     """True when `error` says the database is not there for now, not that a statement is wrong."""
-    for cause in _causes(error):
-        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
-            return True  # the session died under the statement; the pool replaces it
-        if isinstance(cause, PoolTimeout):
-            return True  # every pooled connection stayed busy for the pool's timeout
-        sqlstate = getattr(cause, "sqlstate", None)
-        if isinstance(sqlstate, str) and (
-            sqlstate in _UNAVAILABLE_SQLSTATES
-            or (sqlstate.startswith(_CONNECTION_CLASS) and sqlstate != _PROTOCOL_VIOLATION)
-        ):
-            return True
-        if isinstance(cause, OSError) and _raised_in_database_code(cause):
-            return True  # refused, unreachable, reset, or a connect that timed out
-    return False
+    return any(_says_database_away(cause) for cause in _causes(error))
+
+
+def _says_database_away(cause: BaseException) -> bool:
+    if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+        return True  # the session died under the statement; the pool replaces it
+    if isinstance(cause, PoolTimeout):
+        return True  # every pooled connection stayed busy for the pool's timeout
+    sqlstate = getattr(cause, "sqlstate", None)
+    if isinstance(sqlstate, str) and _is_unavailable_sqlstate(sqlstate):
+        return True
+    # Refused, unreachable, reset, or a connect that timed out.
+    return isinstance(cause, OSError) and _raised_in_database_code(cause)
+
+
+def _is_unavailable_sqlstate(sqlstate: str) -> bool:
+    return sqlstate in _UNAVAILABLE_SQLSTATES or (
+        sqlstate.startswith(_CONNECTION_CLASS) and sqlstate != _PROTOCOL_VIOLATION
+    )
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

@@ -1,10 +1,9 @@
 """Hot statements run straight on asyncpg, inside the session's transaction.
 
-A statement through an `AsyncSession` costs ≈ 0.07 ms of CPU more than the same
-statement on asyncpg (the ORM and engine layers, a greenlet per call, result
-wrapping): on an order's six statements that was a fifth of billing's CPU
-(bench/README.md, billing). For prebuilt SQLAlchemy statements, `fetch` and
-`execute_many` compile once per statement and dialect and then hand the SQL
+A statement through an `AsyncSession` costs CPU the same statement on asyncpg
+does not (the ORM and engine layers, a greenlet per call, result wrapping;
+docs/decisions.md, Common library). For prebuilt SQLAlchemy statements, `fetch`
+and `execute_many` compile once per statement and dialect and then hand the SQL
 and the bound values to the asyncpg connection the session's transaction
 already holds, so the statement still commits or rolls back with everything
 else the transaction did.
@@ -66,7 +65,16 @@ def _compiled(statement: ClauseElement, keys: tuple[str, ...], dialect: Dialect)
     cached = _COMPILED.get(key)
     if cached is not None and cached[0] is statement:
         return cached[1]
-    compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
+    prepared = _prepare(statement.compile(dialect=dialect, column_keys=list(keys)), dialect)
+    if len(_COMPILED) >= _COMPILED_LIMIT:
+        _COMPILED.clear()
+    # Keep the statement alive with its entry, so its id is never reused by another.
+    _COMPILED[key] = (statement, prepared)
+    return prepared
+
+
+def _prepare(compiled: Any, dialect: Dialect) -> _Compiled | None:
+    """What asyncpg needs to run `compiled` by itself, or None when it needs SQLAlchemy's execution."""
     # A result type that converts what the driver answers (none of the plain
     # column types does on asyncpg) needs SQLAlchemy's result processing.
     converts = any(
@@ -75,17 +83,12 @@ def _compiled(statement: ClauseElement, keys: tuple[str, ...], dialect: Dialect)
     )
     # IN lists and literals are rendered per execution by SQLAlchemy.
     renders_late = any(bind.expanding or bind.literal_execute for bind in compiled.binds.values())
+    if converts or renders_late:
+        return None
     names = tuple(compiled.positiontup or ())
-    prepared = None
-    if not (converts or renders_late):
-        processors = compiled._bind_processors
-        fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
-        prepared = _Compiled(str(compiled), names, tuple(processors.get(name) for name in names), fixed)
-    if len(_COMPILED) >= _COMPILED_LIMIT:
-        _COMPILED.clear()
-    # Keep the statement alive with its entry, so its id is never reused by another.
-    _COMPILED[key] = (statement, prepared)
-    return prepared
+    processors = compiled._bind_processors
+    fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+    return _Compiled(str(compiled), names, tuple(processors.get(name) for name in names), fixed)
 
 
 def _direct(session: AsyncSession, statement: Any, keys: tuple[str, ...]) -> _Compiled | None:

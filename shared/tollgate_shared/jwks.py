@@ -6,7 +6,7 @@ make us hammer auth.
 
 Verified tokens are remembered too (a bounded LRU keyed by the token itself):
 a client presents the same token on every request for its whole lifetime, and
-verifying it costs ≈0.4 ms of CPU (PyJWT parsing, Ed25519). A remembered token
+verifying it again each time (PyJWT parsing, Ed25519) is costly (docs/decisions.md, Common library). A remembered token
 is answered only until its `exp`, and forgotten when the key set changes;
 whatever a caller checks beyond the signature (revoked sessions) it still
 checks on every request.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
@@ -21,29 +21,40 @@ class MoneyError(ValueError):
     """A value that is not a valid amount of money."""
 
 
-def parse_money(value: Any, *, allow_zero: bool = True) -> Decimal:
+def parse_money(value: object, *, allow_zero: bool = True) -> Decimal:
     """Parse a JSON money value: a string like "1180.00", never a float."""
-    if isinstance(value, Decimal):
-        exponent = value.as_tuple().exponent  # a letter for NaN and Infinity
-        if isinstance(exponent, int) and exponent >= -2 and not value.is_signed() and value <= MAX_AMOUNT:
-            # An amount the code computed: the checks below without the trip through text
-            # (every order line's amounts are validated several times on their way to events).
-            if not allow_zero and value == 0:
-                raise MoneyError("must be greater than zero")
-            return value.quantize(CENTS)
-        text = format(value, "f")
-    elif isinstance(value, str):
-        text = value
+    if isinstance(value, Decimal) and _is_plain_amount(value):
+        # An amount the code computed: the checks below without the trip through text
+        # (every order line's amounts are validated several times on their way to events).
+        amount = value.quantize(CENTS)
     else:
-        # bool is an int; floats lose cents; ints are ambiguous about units.
-        raise MoneyError('must be a decimal string such as "1180.00", not a JSON number')
+        amount = _parse_text(_money_text(value))
+    if not allow_zero and amount == 0:
+        raise MoneyError("must be greater than zero")
+    return amount
+
+
+def _is_plain_amount(value: Decimal) -> bool:
+    """At most two places, not negative, not too large (and not NaN or Infinity)."""
+    exponent = value.as_tuple().exponent  # a letter for NaN and Infinity
+    return isinstance(exponent, int) and exponent >= -2 and not value.is_signed() and value <= MAX_AMOUNT
+
+
+def _money_text(value: object) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, str):
+        return value
+    # bool is an int; floats lose cents; ints are ambiguous about units.
+    raise MoneyError('must be a decimal string such as "1180.00", not a JSON number')
+
+
+def _parse_text(text: str) -> Decimal:
     if len(text) > 20 or not MONEY_PATTERN.fullmatch(text):
         raise MoneyError("must be a non-negative amount with at most two decimal places")
     amount = Decimal(text).quantize(CENTS)
     if amount > MAX_AMOUNT:
         raise MoneyError(f"must not exceed {MAX_AMOUNT}")
-    if not allow_zero and amount == 0:
-        raise MoneyError("must be greater than zero")
     return amount
 
 
@@ -79,7 +90,7 @@ PositiveMoney = Annotated[Decimal, _money_validator(False), _MONEY_SERIALIZER, _
 """A strictly positive amount, for payments and top-ups."""
 
 
-def parse_signed_money(value: Any) -> Decimal:
+def parse_signed_money(value: object) -> Decimal:
     """Ledger amounts are signed: credits positive, debits negative."""
     if isinstance(value, Decimal) and value < 0:
         return -parse_money(-value)

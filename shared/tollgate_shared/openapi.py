@@ -142,6 +142,17 @@ def complete(document: dict[str, Any]) -> None:
 
 
 def _complete_operation(operation: dict[str, Any], *, secured: bool) -> None:
+    responses = operation.setdefault("responses", {})
+    for status in _answerable_problems(operation, secured=secured):
+        responses.setdefault(str(status), {})
+    for status, answer in responses.items():
+        if status.isdigit() and int(status) >= 400:
+            responses[status] = _problem_described(int(status), answer)
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _answerable_problems(operation: dict[str, Any], *, secured: bool) -> set[int]:
+    """The problems `operation` can answer whatever its route says: what its body, credentials and path allow."""
     statuses = {502, 503, 504}
     if "requestBody" in operation:
         statuses |= {400, 413}
@@ -149,15 +160,13 @@ def _complete_operation(operation: dict[str, Any], *, secured: bool) -> None:
         statuses |= {401, 403}
     if any(parameter.get("in") == "path" for parameter in operation.get("parameters", [])):
         statuses.add(404)
-    responses = operation.setdefault("responses", {})
-    for status in statuses:
-        responses.setdefault(str(status), {})
-    for status, answer in responses.items():
-        if status.isdigit() and int(status) >= 400:
-            documented = problem_answer(int(status))
-            # A route's own description of one of its problems wins over the general one.
-            documented["description"] = answer.get("description") or documented["description"]
-            if int(status) == 422:
-                documented["description"] = DESCRIPTIONS[422]  # not FastAPI's "Validation Error"
-            responses[status] = documented
-    operation["responses"] = dict(sorted(responses.items()))
+    return statuses
+
+
+def _problem_described(status: int, answer: dict[str, Any]) -> dict[str, Any]:
+    documented = problem_answer(status)
+    # A route's own description of one of its problems wins over the general one.
+    documented["description"] = answer.get("description") or documented["description"]
+    if status == 422:
+        documented["description"] = DESCRIPTIONS[422]  # not FastAPI's "Validation Error"
+    return documented

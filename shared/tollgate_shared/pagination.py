@@ -7,7 +7,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
@@ -40,8 +41,8 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 async def fetch_page(
-    db: Any, query: Select[Any], *, order_by: Sequence[Any], paging: PageParams
-) -> tuple[list[Any], int]:
+    db: AsyncSession, query: Select[Any], *, order_by: Sequence[Any], paging: PageParams
+) -> tuple[list[Row[Any]], int]:
     """One page of `query`'s rows in `order_by` order, and how many rows there are in all."""
     total = await db.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (await db.execute(query.order_by(*order_by).limit(paging.page_size).offset(paging.offset))).all()

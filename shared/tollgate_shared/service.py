@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -29,9 +28,9 @@ from tollgate_shared.bus.publisher_mark import PublisherMarks
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.control_characters import ControlCharacterGuard
 from tollgate_shared.db import create_engine
-from tollgate_shared.db_availability import database_answers
 from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
-from tollgate_shared.errors import install_problem_handlers, problem_response
+from tollgate_shared.errors import install_problem_handlers
+from tollgate_shared.health import health_router
 from tollgate_shared.inbox import DATABASE, EventHandler, inbox_handler, only_from_publisher
 from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.messaging_tables import MessagingTables
@@ -40,7 +39,8 @@ from tollgate_shared.metrics.runtime import watch_service
 from tollgate_shared.metrics.scrape import Reader
 from tollgate_shared.no_store import NoStoreMiddleware
 from tollgate_shared.openapi import describe_problems
-from tollgate_shared.outbox import WAKE_INFO_KEY, OutboxRelay, outbox_session_info, unsent_count
+from tollgate_shared.outbox import WAKE_INFO_KEY, outbox_session_info
+from tollgate_shared.outbox_relay import OutboxRelay
 from tollgate_shared.settings import ServiceSettings
 from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, instrument_app
 
@@ -245,54 +245,12 @@ async def shut_down(
     await runtime.engine.dispose()
 
 
-def broker_state(started: bool, connected: bool) -> str:
-    """What `/readyz` says of the broker: `connecting` (never yet), `connected` or `disconnected`."""
-    if not started:
-        return "connecting"
-    return "connected" if connected else "disconnected"
-
-
 def _in_session(sessions: async_sessionmaker[AsyncSession], read: Callable[[AsyncSession], Awaitable[None]]) -> Reader:
     async def run() -> None:
         async with sessions() as session:
             await read(session)
 
     return run
-
-
-def health_router() -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        """Alive: the process answers."""
-        return {"status": "ok"}
-
-    @router.get("/readyz")
-    async def readyz(request: Request) -> JSONResponse:
-        """Ready: the service can serve its own requests, i.e. its database answers.
-
-        A broker outage is reported (`broker`), never a reason to be unready: the
-        outbox keeps the events meanwhile (`outbox_pending` counts them).
-        `consuming_paused` says the consumers stopped taking messages because a
-        dependency (the database) was found away; they resume by themselves.
-        From SIGTERM on: 503 `shutting_down`.
-        """
-        runtime: Runtime = request.app.state.runtime
-        details: dict[str, Any] = {
-            "broker": broker_state(runtime.bus_started.is_set(), runtime.bus.is_ready()),
-            "consuming_paused": bool(runtime.bus.paused_for),
-        }
-        if runtime.shutdown.shutting_down:
-            return problem_response(503, "shutting_down", "Shutting down", **details)
-        database = await database_answers(runtime.engine)
-        details["outbox_pending"] = await unsent_count(runtime.session_factory, runtime.tables) if database else None
-        checks = {"database": database}
-        if database:
-            return JSONResponse({"status": "ready", "checks": checks, **details})
-        return problem_response(503, "not_ready", "Not ready", checks=checks, **details)
-
-    return router
 
 
 # --- dependencies routes use -------------------------------------------------

@@ -15,11 +15,13 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import FastAPI
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 _configured = False
 _recording = False
@@ -79,8 +81,7 @@ def setup_telemetry(
             os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         )
         # With nowhere to send spans, record none: trace ids still flow (logs,
-        # headers, the bus) but spans cost next to nothing (the bus benchmark
-        # measured up to 1.6 ms of CPU per event for spans thrown away).
+        # headers, the bus) without paying for spans thrown away (docs/decisions.md, Common library).
         recording = _recording = exporting or extra_processor is not None
         sampler = ALWAYS_ON if recording else ALWAYS_OFF
         provider = TracerProvider(resource=Resource.create({"service.name": service_name}), sampler=sampler)
@@ -90,11 +91,9 @@ def setup_telemetry(
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(provider)
         if recording:
-            # Spans of each SQL statement and each AMQP publish/consume: only when
-            # someone records them. Unsampled, their hooks still ran on every
-            # statement and message (≈ 8 % of billing's CPU per order, ≈ 0.15 ms
-            # per publish; bench/README.md), and trace context does not need them:
-            # the outbox and the inbox carry `traceparent` themselves.
+            # Spans of each SQL statement and each AMQP publish/consume: only when someone
+            # records them, as their hooks cost on every statement and message even unsampled
+            # (docs/decisions.md, Common library); the outbox and inbox carry `traceparent`.
             _instrument_libraries()
         setup_logging(service_name, log_level)
     assert isinstance(provider, TracerProvider)
@@ -110,9 +109,8 @@ def _instrument_libraries() -> None:
     AioPikaInstrumentor().instrument()
     # Wraps engine creation, so every engine a service builds later is traced.
     SQLAlchemyInstrumentor().instrument()
-    # The aiohttp client is deliberately not instrumented: its trace-config signals
-    # and a client span per request were a large share of the gateway's CPU per
-    # proxied request (bench/README.md); the proxy injects `traceparent` itself.
+    # The aiohttp client is deliberately not instrumented: it was a large share of the
+    # gateway's CPU per proxied request (docs/decisions.md, Common library); the proxy injects `traceparent` itself.
 
 
 def spans_recorded() -> bool:
@@ -128,15 +126,14 @@ class TraceContextMiddleware:
     the gateway forwards it, exactly as under the OpenTelemetry server-span
     middleware. What it skips is that middleware's per-request work for a span
     nobody records (every header decoded into attributes, metrics, the route
-    name): ≈ 9 % of billing's CPU per order and ≈ 0.18 ms of the gateway's per
-    request (bench/README.md).
+    name; docs/decisions.md, Common library).
     """
 
-    def __init__(self, app: Any, tracer: trace.Tracer | None = None) -> None:
+    def __init__(self, app: ASGIApp, tracer: trace.Tracer | None = None) -> None:
         self.app = app
         self.tracer = tracer or trace.get_tracer(__name__)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -155,7 +152,7 @@ class TraceContextMiddleware:
             span.end()
 
 
-def traced_asgi(app: Any) -> Any:
+def traced_asgi(app: ASGIApp) -> ASGIApp:
     """`app` wrapped for tracing: a server span per request when spans are recorded, else the trace context only."""
     if not spans_recorded():
         return TraceContextMiddleware(app)
@@ -168,12 +165,12 @@ def traced_asgi(app: Any) -> Any:
 
 # FastAPI's own OpenTelemetry layer (FastAPI 0.16x) off: with an SDK provider
 # installed it made a server span and a span per dependency, endpoint and
-# serialization on every request, unsampled or not (≈ 10 % of billing's CPU per
-# order, bench/README.md). `instrument_app` / `traced_asgi` decide the tracing.
+# serialization on every request, unsampled or not (docs/decisions.md, Common library).
+# `instrument_app` / `traced_asgi` decide the tracing.
 FASTAPI_NATIVE_TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
 
 
-def instrument_app(app: Any) -> None:
+def instrument_app(app: FastAPI) -> None:
     """Per-app instrumentation of the FastAPI routes: one server span per request.
 
     When spans are not recorded, only the trace context (`TraceContextMiddleware`).

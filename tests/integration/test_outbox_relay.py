@@ -30,7 +30,9 @@ from tollgate_shared.db import create_engine, new_metadata
 from tollgate_shared.events import new_event
 from tollgate_shared.events.models import InvoicePaid
 from tollgate_shared.messaging_tables import MessagingTables, add_messaging_tables
-from tollgate_shared.outbox import OutboxRelay, _unsent_query, outbox_session_info, record_events
+from tollgate_shared.outbox import outbox_session_info, record_events
+from tollgate_shared.outbox_relay import OutboxRelay
+from tollgate_shared.outbox_store import _unsent_query
 
 pytestmark = pytest.mark.integration
 

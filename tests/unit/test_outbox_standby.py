@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tollgate_shared.outbox import BATCH_WAIT_SECONDS, STANDBY_SECONDS, OutboxRelay
+from tollgate_shared.outbox_relay import BATCH_WAIT_SECONDS, STANDBY_SECONDS, OutboxRelay
 
 
 class ScriptedRelay(OutboxRelay):

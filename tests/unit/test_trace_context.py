@@ -50,9 +50,9 @@ async def test_the_relay_forwards_the_writers_trace_context_when_no_span_is_reco
     """No producer span is made for nobody: the message carries the traceparent the outbox stored."""
     from types import SimpleNamespace
 
-    from tollgate_shared import outbox
+    from tollgate_shared import outbox_relay as outbox
     from tollgate_shared.bus import OutgoingMessage
-    from tollgate_shared.outbox import OutboxRelay
+    from tollgate_shared.outbox_relay import OutboxRelay
 
     # As in production without an exporter (the test session records spans).
     monkeypatch.setattr(outbox, "spans_recorded", lambda: False)

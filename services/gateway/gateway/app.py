@@ -40,6 +40,7 @@ from tollgate_shared.auth_upstream import fetch_signed_json
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
 from tollgate_shared.errors import install_problem_handlers, problem_response
+from tollgate_shared.health import broker_state
 from tollgate_shared.jwks import JwksCache
 from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.metrics.catalogue import GATEWAY_RULES_AGE
@@ -47,7 +48,7 @@ from tollgate_shared.metrics.http import HttpMetrics, route_template
 from tollgate_shared.metrics.runtime import watch_service
 from tollgate_shared.no_store import with_no_store
 from tollgate_shared.revocations import RevokedSessions
-from tollgate_shared.service import broker_state, build_bus, start_bus_until_up
+from tollgate_shared.service import build_bus, start_bus_until_up
 from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, traced_asgi
 
 

@@ -10,7 +10,7 @@ from aio_pika.abc import AbstractChannel
 
 from tollgate_shared.bus import topology
 from tollgate_shared.bus.publisher_mark import PublisherMarks
-from tollgate_shared.bus.rabbitmq import copy_message, to_delivery
+from tollgate_shared.bus.rabbitmq.messages import copy_message, to_delivery
 
 
 @dataclass(frozen=True)

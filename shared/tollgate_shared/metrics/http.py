@@ -5,7 +5,7 @@ read after the app answered from the route Starlette matched; never the raw
 path, which would put ids in a label and grow without bound. A request no
 route matches is `unmatched`. Label children are cached per (route, method,
 status class), so a request costs two clock reads, a dict lookup and an
-`observe` (bench/README.md has the figures).
+`observe` (docs/decisions.md, Common library has the figures).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ async def scrape(_request: web.Request) -> web.Response:
     await SCRAPE_READERS.read_due()
     # Rendered in a worker thread: it is pure Python holding the GIL, but the interpreter
     # hands the loop a turn every few ms instead of stalling it for the whole render
-    # (tens of ms with thousands of series; bench/README.md).
+    # (docs/decisions.md, Common library).
     body = await asyncio.to_thread(generate_latest, REGISTRY)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
