@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -31,10 +31,14 @@ class DomainError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    # True for a refusal whose record must stand (a counted failure, an audit entry, a revoked session): the
+    # request's transaction commits what it wrote before the refusal instead of rolling it back.
+    keeps_changes: ClassVar[bool] = False
 
-    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extensions: Any) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
+        self.headers = headers or {}  # sent with the answer (`Retry-After`)
         self.extensions = extensions
 
 
@@ -109,7 +113,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem_response(exc.status, exc.code, exc.title, exc.detail, **exc.extensions)
+    return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers or None, **exc.extensions)
 
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}

@@ -29,7 +29,7 @@ from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.control_characters import ControlCharacterGuard
 from tollgate_shared.db import create_engine
 from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
-from tollgate_shared.errors import install_problem_handlers
+from tollgate_shared.errors import DomainError, install_problem_handlers
 from tollgate_shared.health import health_router
 from tollgate_shared.inbox import DATABASE, EventHandler, inbox_handler, only_from_publisher
 from tollgate_shared.lifecycle import Shutdown
@@ -262,10 +262,16 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session in a transaction that commits when the route returns without error."""
+    """A session in a transaction that commits when the route returns, or refuses with a `DomainError` that
+    `keeps_changes`; any other error rolls it back."""
     runtime: Runtime = request.app.state.runtime
     async with runtime.session_factory() as session, session.begin():
-        yield session
+        try:
+            yield session
+        except DomainError as refusal:
+            if refusal.keeps_changes:
+                await session.commit()
+            raise
 
 
 async def get_edge(request: Request) -> EdgeContext:

@@ -33,6 +33,10 @@ class InsufficientCredits(DomainError):
     status, code, title = 402, "insufficient_credits", "Insufficient credits"
 
 
+class TooManyAttempts(DomainError):
+    status, code, title = 429, "too_many_attempts", "Too many attempts"
+
+
 class PaymentIn(BaseModel):
     amount: PositiveMoney
     reference: str
@@ -56,6 +60,10 @@ def build_app() -> FastAPI:
     @app.post("/orders/pay")
     async def pay() -> None:
         raise InsufficientCredits("The balance is 5.00.", balance="5.00")
+
+    @app.post("/logins")
+    async def log_in() -> None:
+        raise TooManyAttempts("Try again in 30 seconds.", headers={"Retry-After": "30"})
 
     @app.get("/orders/{order_id}")
     async def order(order_id: str) -> None:
@@ -143,6 +151,14 @@ async def test_domain_error_becomes_a_problem_with_its_code_and_extensions(app: 
     assert problem["title"] == "Insufficient credits"
     assert problem["detail"] == "The balance is 5.00."
     assert problem["balance"] == "5.00"
+
+
+async def test_domain_error_sends_its_headers_and_keeps_them_out_of_the_document(app: FastAPI) -> None:
+    answer = await request(app, "POST", "/logins")
+
+    problem = assert_problem(answer, 429, "too_many_attempts")
+    assert answer.headers["retry-after"] == "30"
+    assert "headers" not in problem and "Retry-After" not in problem
 
 
 async def test_not_found_is_a_404_problem(app: FastAPI) -> None:

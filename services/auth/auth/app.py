@@ -10,8 +10,6 @@ from auth.adapters.context import AuthContext, build_context
 from auth.adapters.tables import messaging, metadata
 from auth.adapters.throttle_store import forget_stale_failures
 from auth.api import accounts, audit_log, internal, ip_restrictions, login, security, totp, users
-from auth.api.refusals import answer_refusal
-from auth.domain.errors import Refusal
 from auth.settings import AuthSettings
 from tollgate_shared.bus import Bus
 from tollgate_shared.bus.inprocess import InProcessBroker
@@ -77,6 +75,4 @@ def create_app(
     app = create_service_app(
         definition, settings, broker=broker, bus=bus, instance=instance, on_startup=load_keys, shutdown=shutdown
     )
-    # Auth's refusals carry headers (Retry-After) the shared DomainError handler does not send.
-    app.add_exception_handler(Refusal, answer_refusal)
     return app

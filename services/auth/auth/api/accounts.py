@@ -2,11 +2,10 @@
 
 from fastapi import APIRouter
 
-from auth.api.deps import SessionDep
 from auth.api.schemas import AccountCreate, AccountCreated, AccountRead, user_read
 from auth.use_cases import create_account as sign_up
 from tollgate_shared.openapi import PUBLIC, problems
-from tollgate_shared.service import EdgeDep
+from tollgate_shared.service import EdgeDep, SessionDep
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from auth.api.deps import AdminDep, SessionDep
+from auth.api.deps import AdminDep
 from auth.api.schemas import AuditEntryRead
 from auth.use_cases.read_audit_log import read_audit_log
 from tollgate_shared.pagination import Page, PageDep
+from tollgate_shared.service import SessionDep
 
 router = APIRouter(prefix="/api/account/audit-log", tags=["audit"])
 

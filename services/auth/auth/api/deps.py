@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.context import AuthContext
-from auth.domain.errors import AdminRequired, Refusal
+from auth.domain.errors import AdminRequired
 from auth.domain.records import Caller
 from auth.domain.roles import AccountRole
 from auth.use_cases.identify_caller import identify_caller
 from tollgate_shared.callers import edge_principal
-from tollgate_shared.service import Runtime
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session in a transaction that commits when the route returns, or refuses with a `Refusal`.
-
-    Any other error rolls back; a refusal keeps what led to it (the failed login counted and
-    audited, the stolen session revoked), as the answer says it happened.
-    """
-    runtime: Runtime = request.app.state.runtime
-    async with runtime.session_factory() as session, session.begin():
-        try:
-            yield session
-        except Refusal:
-            await session.commit()
-            raise
+from tollgate_shared.service import SessionDep
 
 
 async def get_context(request: Request) -> AuthContext:
@@ -39,8 +22,6 @@ async def get_context(request: Request) -> AuthContext:
     return context
 
 
-# scope="function", as the shared SessionDep: the transaction commits before the answer is sent.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ContextDep = Annotated[AuthContext, Depends(get_context)]
 
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from auth.api.deps import ContextDep, SessionDep
+from auth.api.deps import ContextDep
 from auth.use_cases import read_ip_rules
 from auth.use_cases.read_sessions import recently_revoked_sessions
+from tollgate_shared.service import SessionDep
 
 router = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from auth.api.deps import AdminDep, SessionDep
+from auth.api.deps import AdminDep
 from auth.api.schemas import IpRuleCreate, IpRuleList, IpRuleRead, IpRuleUpdate
 from auth.use_cases.change_ip_rule import IpRuleChange, change_ip_rule
 from auth.use_cases.create_ip_rule import NewIpRule, create_ip_rule
@@ -20,7 +20,7 @@ from auth.use_cases.delete_ip_rule import delete_ip_rule
 from auth.use_cases.read_ip_rules import list_ip_rules
 from tollgate_shared.openapi import problems
 from tollgate_shared.pagination import PageDep
-from tollgate_shared.service import EdgeDep
+from tollgate_shared.service import EdgeDep, SessionDep
 
 router = APIRouter(prefix="/api/account/ip-restrictions", tags=["ip-restrictions"])
 

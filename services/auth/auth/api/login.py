@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from auth.api.cookies import REFRESH_COOKIE, clear_session_cookies, set_session_cookies
-from auth.api.deps import CallerDep, ContextDep, SessionDep
+from auth.api.deps import CallerDep, ContextDep
 from auth.api.schemas import ChallengeAnswer, LoginRequest, Me, RefreshRequest, SessionAnswer, session_answer
 from auth.domain.login import NextStep
 from auth.use_cases.log_in import log_in
 from auth.use_cases.log_out import log_out
 from auth.use_cases.refresh_session import refresh_session
 from tollgate_shared.openapi import PUBLIC, problems
-from tollgate_shared.service import EdgeDep, RuntimeDep
+from tollgate_shared.service import EdgeDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/auth", tags=["login"])
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from auth.api.deps import AccountUserDep, AdminDep, SessionDep
+from auth.api.deps import AccountUserDep, AdminDep
 from auth.api.schemas import SecurityPolicy
 from auth.use_cases.change_security_policy import change_security_policy
-from tollgate_shared.service import EdgeDep
+from tollgate_shared.service import EdgeDep, SessionDep
 
 router = APIRouter(prefix="/api/account/security", tags=["security"])
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from auth.api.cookies import set_session_cookies
-from auth.api.deps import ContextDep, SessionDep, current_caller
+from auth.api.deps import ContextDep, current_caller
 from auth.api.schemas import SessionAnswer, TotpSetupAnswer, TotpSetupRequest, TotpVerifyRequest, session_answer
 from auth.use_cases.set_up_totp import set_up_totp
 from auth.use_cases.verify_totp import verify_totp
 from tollgate_shared.openapi import CREDENTIALS_OPTIONAL, PUBLIC, problems
-from tollgate_shared.service import EdgeDep
+from tollgate_shared.service import EdgeDep, SessionDep
 
 router = APIRouter(prefix="/api/auth/totp", tags=["totp"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from auth.api.deps import AdminDep, SessionDep
+from auth.api.deps import AdminDep
 from auth.api.schemas import UserCreate, UserRead, UserUpdate, user_read
 from auth.use_cases import deactivate_user as deactivation
 from auth.use_cases import read_users
@@ -12,7 +12,7 @@ from auth.use_cases import reset_totp as resetting
 from auth.use_cases.add_user import add_account_user
 from tollgate_shared.openapi import problems
 from tollgate_shared.pagination import Page, PageDep
-from tollgate_shared.service import EdgeDep
+from tollgate_shared.service import EdgeDep, SessionDep
 
 router = APIRouter(prefix="/api/account/users", tags=["users"])
 

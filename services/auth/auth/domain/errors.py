@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tollgate_shared.errors import Conflict, DomainError
 
 
 class Refusal(DomainError):
     """A refusal whose record stands: what the request wrote before it (a counted failure,
-    an audit entry, a revoked session) is committed, not rolled back with the answer.
+    an audit entry, a revoked session) is committed, not rolled back with the answer."""
 
-    `headers` go on the answer (auth installs the handler that sends them).
-    """
-
-    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extensions: Any) -> None:
-        super().__init__(detail, **extensions)
-        self.headers = headers or {}
+    keeps_changes = True
 
 
 class InvalidCredentials(Refusal):
