@@ -20,7 +20,7 @@ COLUMNS = (
     '"user".id, "user".account_id, "user".email, "user".password_hash, "user".role, "user".active, '
     '"user".totp_secret, "user".totp_last_step, "user".totp_enrolled_at, "user".created_at, "user".deactivated_at'
 )
-# As SQLAlchemy renders auth.api.login's `select(user).where(func.lower(user.c.email) == ...)`.
+# The login lookup as SQLAlchemy rendered it when auth compared `lower(email)` (the comparison this bench measured).
 SERVICE_QUERY = f'SELECT {COLUMNS} FROM "user" WHERE lower("user".email) = $1::VARCHAR'
 INDEXED_QUERY = f'SELECT {COLUMNS} FROM "user" WHERE "user".email = $1::VARCHAR'
 
