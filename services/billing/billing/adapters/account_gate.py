@@ -10,7 +10,7 @@ wait in the process instead, in arrival order, at no cost.
 A handful waiting at the lock is worth having: the next order is already at
 the database when the lock passes. The limit is per process, so the total is
 this times the replicas. The figures, and why the default is 2:
-docs/decisions.md (Billing) and bench/README.md (billing).
+docs/decisions.md (Billing) and bench/HISTORY.md (billing).
 """
 
 from __future__ import annotations
