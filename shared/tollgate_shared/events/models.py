@@ -9,6 +9,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tollgate_shared.events.vocabulary import (
+    AccountRole,
+    DecisionKind,
+    DocumentKind,
+    DocumentStatus,
+    EntryKind,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+    RevocationReason,
+)
 from tollgate_shared.fields import Timestamp
 from tollgate_shared.money import Money, PositiveMoney
 
@@ -26,7 +37,7 @@ class AccountCreated(EventData):
 
 class UserCreated(EventData):
     user_id: str
-    role: Literal["admin", "user"]
+    role: AccountRole
 
 
 class SecurityPolicyChanged(EventData):
@@ -68,7 +79,7 @@ class IpRulesChanged(EventData):
 class SessionRevoked(EventData):
     session_id: str
     user_id: str
-    reason: Literal["logout", "deactivated", "refresh_token_reuse", "totp_reset"]
+    reason: RevocationReason
 
 
 # --- billing --------------------------------------------------------------
@@ -94,7 +105,7 @@ class PaymentFailed(EventData):
     amount: PositiveMoney
     currency: str
     provider: str
-    status: Literal["failed", "expired"]
+    status: Literal[PaymentStatus.FAILED, PaymentStatus.EXPIRED]
     reason: str = ""
 
 
@@ -112,7 +123,7 @@ class OfflinePaymentSubmitted(EventData):
 
 class OfflinePaymentDecided(EventData):
     offline_payment_id: str
-    decision: Literal["approve", "reject"]
+    decision: DecisionKind
     amount: PositiveMoney | None = Field(
         default=None,
         description="approve only: the amount that arrived, never more than submitted; another needs a reason",
@@ -145,7 +156,7 @@ class CreditsAdded(EventData):
     amount: PositiveMoney
     balance: Money
     currency: str
-    source: Literal["online_payment", "offline_payment", "adjustment"]
+    source: Literal[EntryKind.ONLINE_PAYMENT, EntryKind.OFFLINE_PAYMENT, EntryKind.ADJUSTMENT]
     reference: str
 
 
@@ -179,7 +190,7 @@ class TaxSplit(BaseModel):
 
 class OrderPlaced(EventData):
     order_id: str
-    status: Literal["paid", "awaiting_payment"]
+    status: OrderStatus
     currency: str
     lines: list[OrderLine]
     subtotal: Money
@@ -190,7 +201,7 @@ class OrderPlaced(EventData):
 
 
 class OrderPaid(OrderPlaced):
-    method: Literal["credits", "online"]
+    method: PaymentMethod
     paid_at: Timestamp
     payment_reference: str
 
@@ -199,10 +210,10 @@ class OrderPaid(OrderPlaced):
 class InvoiceIssued(EventData):
     invoice_id: str
     number: str
-    kind: Literal["invoice", "receipt"]
+    kind: DocumentKind
     order_id: str | None
     total: Money
-    status: Literal["due", "paid"]
+    status: DocumentStatus
 
 
 class InvoicePaid(EventData):

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-
-class AccountRole(StrEnum):
-    """What an administrator may make a user of their account."""
-
-    ADMIN = "admin"
-    USER = "user"
+from tollgate_shared.events.vocabulary import AccountRole as AccountRole
 
 
 class StaffRole(StrEnum):

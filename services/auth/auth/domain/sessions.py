@@ -6,6 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from tollgate_shared.events.vocabulary import RevocationReason as RevocationReason
+
 if TYPE_CHECKING:
     from auth.domain.records import Session
 
@@ -15,13 +17,6 @@ class Amr(StrEnum):
 
     PASSWORD = "pwd"  # noqa: S105 (a method, not a secret)
     ONE_TIME_PASSWORD = "otp"  # noqa: S105 (a method, not a secret)
-
-
-class RevocationReason(StrEnum):
-    LOGOUT = "logout"
-    DEACTIVATED = "deactivated"
-    REFRESH_TOKEN_REUSE = "refresh_token_reuse"  # noqa: S105 (a reason, not a secret)
-    TOTP_RESET = "totp_reset"
 
 
 PASSWORD_ONLY = (Amr.PASSWORD,)

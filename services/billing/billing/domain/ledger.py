@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from tollgate_shared.errors import DomainError
+from tollgate_shared.events.vocabulary import EntryKind as EntryKind
 from tollgate_shared.money import MAX_MINOR, format_money, from_minor
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
-
-
-class EntryKind(StrEnum):
-    """What a ledger entry applies; its reference names the payment, approval or order."""
-
-    ONLINE_PAYMENT = "online_payment"
-    OFFLINE_PAYMENT = "offline_payment"
-    ORDER = "order"
-    ADJUSTMENT = "adjustment"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from tollgate_shared.errors import Conflict, DomainError, InvalidField
+from tollgate_shared.events.vocabulary import DecisionKind as DecisionKind
 from tollgate_shared.money import format_money, from_minor
 
 _NOT_PART_OF_A_REFERENCE = re.compile(r"[^0-9A-Za-z]")
@@ -35,11 +36,6 @@ class TransferMode(StrEnum):
     IMPS = "imps"
     CHEQUE = "cheque"
     WIRE = "wire"
-
-
-class DecisionKind(StrEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
 
 
 @dataclass(frozen=True)

@@ -8,27 +8,16 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from billing.domain.gst import PricedLine, Rates, price_line
 from tollgate_shared.errors import Conflict, InvalidField
 from tollgate_shared.events.models import OrderLine
+from tollgate_shared.events.vocabulary import OrderStatus as OrderStatus
+from tollgate_shared.events.vocabulary import PaymentMethod as PaymentMethod
 from tollgate_shared.gst_states import state_code
 from tollgate_shared.money import MAX_AMOUNT, format_money
 
 ZERO = Decimal("0.00")
-
-
-class OrderStatus(StrEnum):
-    AWAITING_PAYMENT = "awaiting_payment"
-    PAID = "paid"
-
-
-class PaymentMethod(StrEnum):
-    """How an order was paid: from credits, or online (a payment that credited them first)."""
-
-    CREDITS = "credits"
-    ONLINE = "online"
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from tollgate_shared.errors import DomainError, InvalidField
+from tollgate_shared.events.vocabulary import PaymentStatus as PaymentStatus
 from tollgate_shared.money import format_money, from_minor
-
-
-class PaymentStatus(StrEnum):
-    """An online payment's status, and what a provider says of a checkout (the same words)."""
-
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    EXPIRED = "expired"
-
 
 # The checkout events billing acts on; anything else a provider sends is acknowledged and ignored.
 SESSION_EVENTS = frozenset(

@@ -11,25 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from tollgate_shared.events.vocabulary import DocumentKind as DocumentKind
+from tollgate_shared.events.vocabulary import DocumentStatus as DocumentStatus
 from tollgate_shared.money import Money
-
-
-class DocumentKind(StrEnum):
-    """Each kind has its own number series (and prefix)."""
-
-    INVOICE = "invoice"
-    RECEIPT = "receipt"
-
-
-class DocumentStatus(StrEnum):
-    """An invoice is due until its order is paid; a receipt is paid when issued. Never back to due."""
-
-    DUE = "due"
-    PAID = "paid"
 
 
 class _Printed(BaseModel):
