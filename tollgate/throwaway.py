@@ -131,11 +131,6 @@ class ThrowawayPostgres:
     def stop(self, mode: str = "fast") -> None:
         self._pg_ctl("-m", mode, "-w", "stop", check=False)
 
-    def restart(self, mode: str = "fast") -> None:
-        """What an operator's `systemctl restart postgresql` does: every connection is closed."""
-        self.stop(mode)
-        self.start()
-
     def destroy(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -258,10 +253,6 @@ class TcpProxy:
 
         await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
         self._links -= {writer, upstream_writer}
-
-    @property
-    def is_cut(self) -> bool:
-        return self._server is None
 
     async def cut(self) -> None:
         if self._server is not None:
