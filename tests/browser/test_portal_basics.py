@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from playwright.async_api import Page, expect
 
-from tests.support.browser import shot, sign_up
+from tests.support.browser import assert_accessible, shot, sign_up
 
 
 async def test_a_visitor_gets_the_login_form_and_sign_up_lands_on_the_dashboard(portal: Any, page: Page) -> None:
@@ -31,3 +32,12 @@ async def test_a_phone_width_screen_still_reads(portal: Any, page: Page) -> None
     await sign_up(page, portal.gateway, f"{uuid.uuid4().hex[:10]}@example.com")
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways: {width}px"
+
+
+async def test_the_accessibility_check_names_what_axe_finds(page: Page) -> None:
+    # Every screenshot of a journey runs axe-core; this shows the check can fail.
+    await page.set_content('<html lang="en"><title>t</title><main><img src="data:,"><button></button></main></html>')
+    with pytest.raises(AssertionError) as failure:
+        await assert_accessible(page)
+    assert "image-alt" in str(failure.value)
+    assert "button-name" in str(failure.value)

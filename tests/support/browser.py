@@ -1,19 +1,42 @@
-"""What the browser tests share: screenshots of each journey's steps and signing up through the UI."""
+"""What the browser tests share: screenshots of each journey's steps (checked by axe-core), signing up in the UI."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "browser" / "screenshots"
 DOC_SHOTS = ROOT / "docs" / "screenshots"
 
+# WCAG 2.1 A and AA plus axe's best practices: what a screen-reader or keyboard user trips over.
+AXE_OPTIONS = {
+    "resultTypes": ["violations"],
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+}
+_axe = Axe()
+
+
+async def assert_accessible(page: Page) -> None:
+    """axe-core finds no violation in the page as it is now (each violation named with the elements it found)."""
+    results = await _axe.run(page, options=AXE_OPTIONS)
+    found = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:5])
+        for violation in results.response["violations"]
+    ]
+    assert not found, f"axe-core found accessibility violations on {page.url}:\n" + "\n".join(found)
+
 
 async def shot(page: Page, name: str, *, document: bool = False) -> None:
-    """A screenshot of the journey's step; `document=True` marks a main page for docs/screenshots."""
+    """A screenshot of the journey's step, which axe-core must find accessible.
+
+    `document=True` marks a main page for docs/screenshots.
+    """
+    await assert_accessible(page)
     SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
     if document and os.environ.get("TOLLGATE_TEST_UPDATE_SCREENSHOTS") == "1":

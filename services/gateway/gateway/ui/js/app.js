@@ -1,5 +1,6 @@
 // The portal: a router over page modules, the session, and the navigation.
 import { get, onSessionExpired, post } from "./api.js";
+import { renderBanners } from "./banners.js";
 import { h } from "./ui.js";
 
 // path pattern → [module, who may open it]: "public", "user" (of an account), "admin", "finance".
@@ -74,6 +75,7 @@ function renderChrome() {
   const who = document.getElementById("who");
   nav.replaceChildren();
   who.replaceChildren();
+  renderBanners(document.getElementById("banners"), me);
   if (!me) return;
   const items = NAV.filter(([, , access]) => allowed(access));
   nav.append(h("ul", {}, items.map(([path, text]) =>
