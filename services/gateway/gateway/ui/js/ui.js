@@ -8,11 +8,34 @@ export function h(tag, attributes = {}, ...children) {
     else if (name === "dataset") Object.assign(element.dataset, value);
     else element.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children.flat(Infinity)) {
-    if (child === undefined || child === null || child === false) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
+  return appendTo(element, children);
+}
+
+/** Children as h() takes them: nested arrays flattened; null, undefined, false and "" left out; the rest as nodes. */
+function nodes(children) {
+  return children.flat(Infinity)
+    .filter((child) => child !== undefined && child !== null && child !== false && child !== "")
+    .map((child) => (child instanceof Node ? child : document.createTextNode(String(child))));
+}
+
+function appendTo(element, children) {
+  element.append(...nodes(children));
   return element;
+}
+
+/**
+ * Replaces `element`'s content with `children`, taken as h() takes them. The DOM's own
+ * replaceChildren()/append() print a null or false child as the text "null"/"false": pages
+ * use fill() (and h()) instead, so a child left out by a condition leaves nothing behind.
+ */
+export function fill(element, ...children) {
+  element.replaceChildren(...nodes(children));
+  return element;
+}
+
+/** Adds `children` at the end of `element`, taken as h() takes them (see fill()). */
+export function add(element, ...children) {
+  return appendTo(element, children);
 }
 
 let currency = "INR";

@@ -3,7 +3,7 @@
 // (409 self_lockout) until it is sent again with confirm_self_lockout: the page shows
 // the warning and sends it again only after "I understand".
 import { ApiError, del, get, patch, post } from "../api.js";
-import { field, form, h, notice, table } from "../ui.js";
+import { field, fill, form, h, notice, table } from "../ui.js";
 
 const PAGE_SIZE = 100; // the API's largest page; accounts keep a handful of rules
 
@@ -25,7 +25,7 @@ export default async function ipRestrictions() {
   let users = [];
 
   function said(text, kind = "good") {
-    result.replaceChildren(notice(text, kind));
+    fill(result, notice(text, kind));
   }
 
   function who(rule) {
@@ -73,7 +73,7 @@ export default async function ipRestrictions() {
       h("div", { class: "actions" },
         go,
         h("button", { type: "button", class: "secondary", onclick: () => { slot.replaceChildren(); cancel(); } }, "Cancel")));
-    slot.replaceChildren(panel);
+    fill(slot, panel);
     panel.focus();
   }
 
@@ -129,14 +129,14 @@ export default async function ipRestrictions() {
     const actions = h("td", {});
     const range = describe(rule);
     function showActions() {
-      actions.replaceChildren(h("div", { class: "row-actions" },
+      fill(actions, h("div", { class: "row-actions" },
         h("button", {
           type: "button", class: "secondary", "aria-label": `${rule.enabled ? "Disable" : "Enable"} the rule ${range}`,
           onclick: (event) => setEnabled(event.currentTarget, rule, !rule.enabled),
         }, rule.enabled ? "Disable" : "Enable"),
         h("button", { type: "button", class: "danger", "aria-label": `Delete the rule ${range}`, onclick: () => {
           const yes = h("button", { type: "button", class: "danger", onclick: () => remove(yes, rule, showActions) }, "Yes, delete");
-          actions.replaceChildren(h("div", { class: "confirm", role: "group", "aria-label": `Delete the rule ${range}?` },
+          fill(actions, h("div", { class: "confirm", role: "group", "aria-label": `Delete the rule ${range}?` },
             h("span", {}, "Delete this rule?"), yes,
             h("button", { type: "button", class: "secondary", onclick: showActions }, "Cancel")));
           yes.focus();
@@ -153,7 +153,7 @@ export default async function ipRestrictions() {
   }
 
   function render() {
-    listSlot.replaceChildren(table(
+    fill(listSlot, table(
       [["User"], ["Start address"], ["End address"], ["Description"], ["Enabled"], ["Actions"]],
       rules.map(row),
       "No rules: every user may connect from any address."));

@@ -1,7 +1,7 @@
 // Users (administrators): the account's users; add one, reset their 2FA, deactivate them.
 // Destructive actions ask once more in the row itself.
 import { ApiError, del, get, patch, post } from "../api.js";
-import { date, field, form, h, notice, pager, table } from "../ui.js";
+import { add, date, field, fill, form, h, notice, pager, table } from "../ui.js";
 
 const PAGE_SIZE = 20;
 
@@ -11,19 +11,19 @@ export default async function users(context) {
   let page = 1;
 
   function said(text, kind = "good") {
-    result.replaceChildren(notice(text, kind));
+    fill(result, notice(text, kind));
   }
 
   async function load(wanted = page) {
     const answer = await get(`/api/account/users?page=${wanted}&page_size=${PAGE_SIZE}`);
     page = answer.page;
-    listSlot.replaceChildren(...[
+    fill(listSlot, [
       table(
         [["Email"], ["Role"], ["Status"], ["2FA"], ["Added"], ["Actions"]],
         answer.items.map(row),
         "No users yet."),
       pager(answer, (next) => load(next).catch((error) => said(error.message, "bad"))),
-    ].filter(Boolean)); // pager() is null on a single page
+    ]);
   }
 
   /** Replace a row's actions with "are you sure?" and the button that does it. */
@@ -38,7 +38,7 @@ export default async function users(context) {
         restore();
       }
     } }, yesLabel);
-    cell.replaceChildren(h("div", { class: "confirm", role: "group", "aria-label": question },
+    fill(cell, h("div", { class: "confirm", role: "group", "aria-label": question },
       h("span", {}, question), yes,
       h("button", { type: "button", class: "secondary", onclick: restore }, "Cancel")));
     yes.focus();
@@ -49,9 +49,9 @@ export default async function users(context) {
     const actions = h("td", {});
     function showActions() {
       actions.replaceChildren();
-      if (yourself) return actions.append(h("span", { class: "muted" }, "You"));
-      if (!user.active) return actions.append(h("span", { class: "muted" }, "—"));
-      actions.append(h("div", { class: "row-actions" },
+      if (yourself) return add(actions, h("span", { class: "muted" }, "You"));
+      if (!user.active) return add(actions, h("span", { class: "muted" }, "—"));
+      add(actions, h("div", { class: "row-actions" },
         user.totp_enrolled
           ? h("button", { type: "button", class: "secondary", "aria-label": `Reset 2FA of ${user.email}`, onclick: () =>
               confirmIn(actions, `Reset the 2FA of ${user.email}? Their authenticator and recovery codes stop working and their sessions end.`,
