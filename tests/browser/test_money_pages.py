@@ -291,7 +291,7 @@ async def test_an_order_paid_from_credits_has_its_invoice_listed_and_downloadabl
     await expect(page.get_by_role("row", name=re.compile(order_id))).to_have_count(0)
     await expect(page.get_by_role("row", name=re.compile("Receipt"))).to_have_count(1)
     await page.goto(f"{portal.gateway}/invoices?from=2030-01-02&to=2030-01-01")
-    await expect(page.get_by_text("must not be after `to`")).to_be_visible()
+    await expect(page.get_by_text("must not be after the To date")).to_be_visible()
 
 
 async def test_an_order_the_credits_do_not_cover_is_paid_online_from_its_invoice(portal: Any, page: Page) -> None:

@@ -134,23 +134,38 @@ export function clearErrors(element) {
   element.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
 }
 
+/** An API message about a field ("must be filled in") as a sentence: "Must be filled in." */
+function sentence(text) {
+  const trimmed = String(text || "").trim();
+  if (!trimmed) return "";
+  const capital = trimmed[0].toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+/**
+ * Every field's message next to its field (the first wrong field focused); messages about
+ * fields the form does not show, or an error about no field, above the button.
+ */
 export function showErrors(element, error) {
   const fields = error.fields || {};
-  let placed = false;
+  const elsewhere = [];
+  let first = null;
   for (const [name, text] of Object.entries(fields)) {
     const slot = element.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
-    const control = element.querySelector(`[name="${CSS.escape(name)}"]`);
-    if (slot) {
-      // The API's messages are fragments about the field ("must be at least 100.00").
-      slot.textContent = text ? text[0].toUpperCase() + text.slice(1) : text;
-      control?.setAttribute("aria-invalid", "true");
-      if (!placed) control?.focus();
-      placed = true;
+    if (!slot) {
+      elsewhere.push(`${name.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase())}: ${text}`);
+      continue;
     }
+    slot.textContent = sentence(text);
+    const control = element.querySelector(`[name="${CSS.escape(name)}"]`);
+    control?.setAttribute("aria-invalid", "true");
+    first ??= control;
   }
-  if (!placed || Object.keys(fields).length === 0) {
-    element.querySelector('[data-error-for="_form"]').textContent = error.message || String(error);
-  }
+  first?.focus();
+  const above = element.querySelector('[data-error-for="_form"]');
+  if (!above) return;
+  if (elsewhere.length) above.textContent = elsewhere.map(sentence).join(" ");
+  else if (!first) above.textContent = error.message || String(error);
 }
 
 export function table(headers, rows, empty = "Nothing here yet.") {
