@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
-from tests.browser.test_money_pages import SUCCEEDING_CARD, pay_online
+from tests.browser.test_money_pages import SLOW, SUCCEEDING_CARD, pay_online, place_order
 from tests.support.browser import assert_no_stray_text, shot, sign_up
 
 
@@ -67,3 +68,55 @@ async def test_the_ip_rule_form_shows_both_wrong_addresses_at_once(portal: Any, 
     await expect(form.get_by_text("Must not be lower than the start address.")).to_be_visible()
     await expect(form).not_to_contain_text("start_ip")
     await shot(page, "ip-rule-errors")
+
+
+PHONE = 390
+
+
+async def assert_on_screen(item: Locator) -> None:
+    """`item` is shown wholly inside a phone's width: nothing to scroll sideways for."""
+    await expect(item).to_be_visible()
+    box = await item.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE, (await item.inner_text(), box)
+
+
+async def test_invoices_orders_and_history_read_on_a_phone(portal: Any, page: Page) -> None:
+    await sign_up(page, portal.gateway, new_email())
+    order_id = await place_order(
+        page, portal.gateway, "Wildcard TLS certificate, 1 year", "1", "9000"
+    )  # awaits payment
+    await expect(page.get_by_test_id("order-invoice")).to_contain_text("due", timeout=SLOW)
+    await pay_online(page, portal.gateway, "1500", SUCCEEDING_CARD)
+
+    await page.set_viewport_size({"width": PHONE, "height": 800})
+    await page.goto(portal.gateway + "/invoices")
+    due = page.get_by_role("row", name=re.compile(order_id))
+    for item in (
+        due.get_by_text("₹10,620.00"),
+        due.get_by_text("due", exact=True),
+        due.get_by_role("button", name=re.compile(r"^Download ")),
+        due.get_by_role("link", name=re.compile("^Pay ")),
+        due.locator("td[data-label='Total']"),
+    ):
+        await assert_on_screen(item)
+    shown = await due.locator("td[data-label='Total']").evaluate("td => getComputedStyle(td, '::before').content")
+    assert shown == '"Total"', shown  # each cell under its column's name
+    await shot(page, "invoices-phone")
+
+    await page.goto(portal.gateway + "/certificates/orders")
+    order = page.get_by_role("row", name=re.compile(order_id))
+    await assert_on_screen(order.get_by_text("₹10,620.00"))
+    await assert_on_screen(order.get_by_text("awaiting payment"))
+    await shot(page, "orders-phone")
+
+    await page.goto(portal.gateway + "/billing/history")
+    payment = page.get_by_test_id("payments").get_by_role("row", name=re.compile("succeeded"))
+    await assert_on_screen(payment.get_by_text("₹1,500.00"))
+    await assert_on_screen(payment.get_by_text("succeeded"))
+    ledger = page.get_by_test_id("ledger").get_by_role("row", name=re.compile(r"\+₹1,500\.00"))
+    await assert_on_screen(ledger.get_by_text("+₹1,500.00"))
+    await shot(page, "history-phone")
+    for path in ("/invoices", "/certificates/orders", "/billing/history"):
+        await page.goto(portal.gateway + path)
+        await expect(page.get_by_role("heading", level=2)).to_be_visible()
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE, path

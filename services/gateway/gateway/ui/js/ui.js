@@ -170,8 +170,15 @@ export function showErrors(element, error) {
 
 export function table(headers, rows, empty = "Nothing here yet.") {
   if (!rows.length) return h("p", { class: "muted" }, empty);
-  return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, headers.map(([text, cls]) => h("th", { scope: "col", class: cls }, text)))),
+  const heads = headers.map(([text, cls]) => h("th", { scope: "col", class: cls }, text));
+  // On a phone each row reads as a card: every cell carries its column's name (app.css shows it).
+  for (const row of rows) {
+    [...row.children].forEach((cell, i) => {
+      if (heads[i] && !cell.dataset.label) cell.dataset.label = heads[i].textContent;
+    });
+  }
+  return h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+    h("thead", {}, h("tr", {}, heads)),
     h("tbody", {}, rows)));
 }
 
