@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +121,59 @@ async def test_invoices_orders_and_history_read_on_a_phone(portal: Any, page: Pa
         await page.goto(portal.gateway + path)
         await expect(page.get_by_role("heading", level=2)).to_be_visible()
         assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE, path
+
+
+async def test_an_invoice_and_a_receipt_open_as_pages_with_pay_and_download(
+    portal: Any, page: Page, tmp_path: Path
+) -> None:
+    await sign_up(page, portal.gateway, new_email())
+    await pay_online(page, portal.gateway, "3000", SUCCEEDING_CARD)  # a receipt
+    paid_id = await place_order(page, portal.gateway, "TLS certificate, 1 year", "2", "1000")  # paid from credits
+    invoice_link = page.get_by_test_id("order-invoice").get_by_role("link", name=re.compile(r"^TGI"))
+    await expect(page.get_by_test_id("order-invoice")).to_contain_text("paid", timeout=SLOW)
+    await invoice_link.click()  # View Order links its invoice
+
+    await expect(page.get_by_role("heading", level=2)).to_contain_text("Tax Invoice TGI/")
+    document_id = page.url.rsplit("/", 1)[1]
+    document = (await (await page.request.get(f"{portal.gateway}/api/invoices/{document_id}")).json())["document"]
+    assert document["order_id"] == paid_id
+    rows = page.locator("article table tbody tr")
+    await expect(rows).to_have_count(len(document["lines"]))
+    for row, line in zip(await rows.all(), document["lines"], strict=True):
+        await expect(row).to_contain_text(line["description"])
+        await expect(row).to_contain_text(line["sac"])
+    totals = page.get_by_test_id("document-totals")
+    await expect(totals).to_contain_text("₹2,000.00")  # taxable value
+    await expect(totals).to_contain_text("₹180.00")  # CGST and SGST at 9% each
+    await expect(totals).to_contain_text("₹2,360.00")
+    assert document["totals"]["total"] == "2360.00"
+    await expect(page.get_by_test_id("in-words")).to_have_text(document["total_in_words"])
+    await expect(page.get_by_test_id("document-payment")).to_contain_text("Credits")
+    await expect(page.get_by_role("link", name=re.compile("^Pay "))).to_have_count(0)  # paid already
+    await shot(page, "invoice-page", document=True)
+    async with page.expect_download() as saved:
+        await page.get_by_role("button", name="Download PDF").click()
+    await (await saved.value).save_as(tmp_path / "invoice.pdf")
+    assert (tmp_path / "invoice.pdf").read_bytes().startswith(b"%PDF")
+
+    # The receipt, from the Invoices list (its number is the link; the Actions column is labelled).
+    await page.goto(portal.gateway + "/invoices")
+    await expect(page.get_by_role("columnheader", name="Actions")).to_be_visible()
+    await page.get_by_role("link", name=re.compile(r"^TGR")).click()
+    await expect(page.get_by_role("heading", level=2)).to_contain_text("Receipt Voucher TGR/")
+    await expect(page.get_by_test_id("document-totals")).to_contain_text("₹3,000.00")
+    await expect(page.get_by_test_id("document-payment")).to_contain_text("Online")
+    await shot(page, "receipt-page")
+
+    # A due invoice: Pay leads to its order's payment, as the list's Pay does.
+    due_id = await place_order(page, portal.gateway, "Code signing certificate", "1", "5000")
+    await expect(page.get_by_test_id("order-invoice")).to_contain_text("due", timeout=SLOW)
+    await page.get_by_test_id("order-invoice").get_by_role("link", name=re.compile(r"^TGI")).click()
+    await expect(page.get_by_test_id("document-status")).to_have_text("due")
+    await page.get_by_role("link", name="Pay ₹5,900.00").click()
+    await expect(page.get_by_role("heading", name="View Order")).to_be_visible()
+    assert page.url.endswith(f"/certificates/orders/{due_id}")
+    await expect(page.get_by_role("button", name="Pay online")).to_be_visible()
+
+    await page.goto(f"{portal.gateway}/invoices/00000000-0000-0000-0000-000000000000")
+    await expect(page.get_by_role("heading", name="Document not found")).to_be_visible()

@@ -15,6 +15,7 @@ const ROUTES = [
   ["/billing/add-credits", "add_credits.js", "user"],
   ["/billing/history", "history.js", "user"],
   ["/invoices", "invoices.js", "user"],
+  ["/invoices/:id", "invoice.js", "user"],
   ["/certificates/orders", "orders.js", "user"],
   ["/certificates/orders/:id", "order.js", "user"],
   ["/audit-log", "audit_log.js", "admin"],

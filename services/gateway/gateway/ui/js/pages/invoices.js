@@ -79,7 +79,7 @@ export default async function invoices(context) {
   }
   const filtered = FILTERS.some((name) => context.query.get(name));
   const rows = list.items.map((doc) => h("tr", { dataset: { number: doc.number } },
-    h("td", {}, doc.number),
+    h("td", {}, h("a", { href: `/invoices/${encodeURIComponent(doc.id)}`, "data-link": true }, doc.number)),
     h("td", {}, date(doc.issued_at)),
     h("td", {}, doc.kind === "invoice" ? "Invoice" : "Receipt"),
     h("td", {}, doc.order_id
@@ -95,7 +95,7 @@ export default async function invoices(context) {
     h("h2", {}, "Invoices"),
     filters,
     h("p", { class: "muted", role: "status" }, `${list.total} ${list.total === 1 ? "document" : "documents"}${filtered ? " match the filters" : ""}.`),
-    table([["Number"], ["Date"], ["Kind"], ["Order"], ["Total", "num"], ["Status"], [h("span", { class: "sr-only" }, "Actions")]],
+    table([["Number"], ["Date"], ["Kind"], ["Order"], ["Total", "num"], ["Status"], ["Actions"]],
       rows, filtered ? "No documents match the filters." : "No invoices or receipts yet."),
     pager(list, (page) => {
       const next = new URLSearchParams(context.query);

@@ -138,7 +138,7 @@ function invoicePanel(order) {
     // Invoicing hears of the order (and of its payment) from billing's events, a moment later.
     const current = invoice && !(order.status === "paid" && invoice.status === "due");
     if (invoice) {
-      fill(body, h("p", {}, "Invoice ", h("strong", {}, invoice.number), " · ", status(invoice.status)),
+      fill(body, h("p", {}, "Invoice ", h("a", { href: `/invoices/${encodeURIComponent(invoice.id)}`, "data-link": true }, invoice.number), " · ", status(invoice.status)),
         h("div", { class: "actions" }, downloadButton(invoice, "Download Invoice")));
     } else if (left <= 0) {
       fill(body, h("p", { class: "muted" }, "The invoice is not issued yet; it appears here shortly."));
