@@ -44,9 +44,9 @@ async def test_sign_up_shows_every_wrong_field_at_once_in_a_persons_words(portal
     await page.get_by_label("Password").fill("short")
     await page.get_by_role("button", name="Create account").click()
     form = page.locator("form")
-    await expect(form.get_by_text("Must be filled in.")).to_be_visible()  # the account name, not the browser's bubble
-    await expect(form.get_by_text("Must be an email address, such as name@example.com.")).to_be_visible()
-    await expect(form.get_by_text("Must be at least 12 characters.")).to_be_visible()
+    await expect(form.get_by_text("Must be filled in")).to_be_visible()  # the account name, not the browser's bubble
+    await expect(form.get_by_text("Must be an email address, such as name@example.com")).to_be_visible()
+    await expect(form.get_by_text("Must be at least 12 characters")).to_be_visible()
     await expect(page.get_by_label("Company or account name")).to_be_focused()
     await expect(form.locator("[aria-invalid=true]")).to_have_count(3)
     await expect(form).not_to_contain_text("should")
@@ -61,12 +61,12 @@ async def test_the_ip_rule_form_shows_both_wrong_addresses_at_once(portal: Any, 
     await page.get_by_role("button", name="Add rule").click()
     form = page.locator("form")
     await expect(
-        form.get_by_text("Must be an IPv4 address (203.0.113.5) or an IPv6 address (2001:db8::5).")
+        form.get_by_text("Must be an IPv4 address (203.0.113.5) or an IPv6 address (2001:db8::5)")
     ).to_have_count(2)
     await page.get_by_label("Allowed IP start address").fill("10.0.0.9")
     await page.get_by_label("Allowed IP end address").fill("10.0.0.1")
     await page.get_by_role("button", name="Add rule").click()
-    await expect(form.get_by_text("Must not be lower than the start address.")).to_be_visible()
+    await expect(form.get_by_text("Must not be lower than the start address")).to_be_visible()
     await expect(form).not_to_contain_text("start_ip")
     await shot(page, "ip-rule-errors")
 
@@ -177,3 +177,89 @@ async def test_an_invoice_and_a_receipt_open_as_pages_with_pay_and_download(
 
     await page.goto(f"{portal.gateway}/invoices/00000000-0000-0000-0000-000000000000")
     await expect(page.get_by_role("heading", name="Document not found")).to_be_visible()
+
+
+def luminance(rgb: str) -> float:
+    """WCAG's relative luminance of a CSS `rgb(r, g, b)` colour."""
+    channels = [int(part) / 255 for part in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    lighter, darker = sorted((luminance(one), luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+async def test_the_focus_ring_stands_out_against_white_and_the_accent(portal: Any, page: Page) -> None:
+    await page.goto(portal.gateway + "/login")
+    await page.get_by_label("Email").focus()
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")  # to the Log in button, by keyboard: :focus-visible applies
+    button = page.get_by_role("button", name="Log in")
+    await expect(button).to_be_focused()
+    ring = await button.evaluate("b => getComputedStyle(b).outlineColor")
+    accent = await button.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert await button.evaluate("b => getComputedStyle(b).outlineStyle") == "solid"
+    assert contrast(ring, "rgb(255, 255, 255)") >= 3, ring
+    assert contrast(ring, accent) >= 3, (ring, accent)
+    await shot(page, "login-focus-ring")
+
+
+async def test_a_status_message_is_said_through_the_live_region_already_on_the_page(portal: Any, page: Page) -> None:
+    await sign_up(page, portal.gateway, new_email())
+    await page.goto(portal.gateway + "/users")
+    region = page.locator("#announcer")
+    await expect(region).to_have_attribute("role", "status")
+    await region.evaluate("r => { r.dataset.before = 'yes'; }")  # the same element afterwards, not a new one
+    email = new_email()
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Initial password").fill("a long and unusual passphrase")
+    await page.get_by_role("button", name="Add user").click()
+    await expect(page.get_by_test_id("users-result")).to_contain_text(f"{email} is added.")
+    await expect(region).to_contain_text(f"{email} is added.")
+    await expect(region).to_have_attribute("data-before", "yes")
+
+
+async def test_escape_cancels_a_confirmation_and_focus_returns_to_its_button(portal: Any, page: Page) -> None:
+    await sign_up(page, portal.gateway, new_email())
+    await page.goto(portal.gateway + "/users")
+    member = new_email()
+    await page.get_by_label("Email").fill(member)
+    await page.get_by_label("Initial password").fill("a long and unusual passphrase")
+    await page.get_by_role("button", name="Add user").click()
+    row = page.get_by_role("row", name=re.compile(re.escape(member)))
+    await row.get_by_role("button", name=f"Deactivate {member}").click()
+    await expect(row.get_by_role("button", name="Yes, deactivate")).to_be_focused()
+    await shot(page, "users-confirm-deactivate")
+    await page.keyboard.press("Escape")
+    await expect(row.get_by_role("button", name="Yes, deactivate")).to_have_count(0)
+    await expect(row.get_by_role("button", name=f"Deactivate {member}")).to_be_focused()
+    await expect(row).to_contain_text("Active")
+
+    # IP Restrictions: the delete confirmation, and the warning before a change that locks the administrator out.
+    await page.goto(portal.gateway + "/ip-restrictions")
+    await page.get_by_role("button", name="Use my current IP").click()
+    await page.get_by_role("button", name="Add rule").click()
+    await expect(page.get_by_test_id("ip-result")).to_contain_text("is saved")
+    delete = page.get_by_role("button", name=re.compile("^Delete the rule "))
+    await delete.click()
+    await expect(page.get_by_role("button", name="Yes, delete")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("button", name="Yes, delete")).to_have_count(0)
+    await expect(delete).to_be_focused()
+
+    await page.get_by_label("Allowed IP start address").fill("10.9.9.1")
+    await page.get_by_label("Allowed IP end address").fill("10.9.9.2")
+    await page.get_by_role("button", name="Add rule").click()
+    await expect(page.get_by_role("row", name=re.compile("10.9.9.1"))).to_be_visible()
+    mine = await page.get_by_test_id("your-ip").inner_text()
+    disable = page.get_by_role("button", name=f"Disable the rule {mine} \u2013 {mine}")
+    await disable.click()  # the other rule alone would shut this address out
+    warning = page.get_by_test_id("lockout-warning")
+    await expect(warning).to_be_focused()
+    await shot(page, "ip-lockout-warning-focused")
+    await page.keyboard.press("Escape")
+    await expect(warning).to_have_count(0)
+    await expect(disable).to_be_focused()
+    await expect(page.locator("td .status.enabled")).to_have_count(2)  # nothing changed

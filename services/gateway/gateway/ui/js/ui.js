@@ -134,12 +134,10 @@ export function clearErrors(element) {
   element.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
 }
 
-/** An API message about a field ("must be filled in") as a sentence: "Must be filled in." */
+/** An API message about a field ("must be filled in") as the portal shows it: "Must be filled in". */
 function sentence(text) {
   const trimmed = String(text || "").trim();
-  if (!trimmed) return "";
-  const capital = trimmed[0].toUpperCase() + trimmed.slice(1);
-  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+  return trimmed ? trimmed[0].toUpperCase() + trimmed.slice(1) : "";
 }
 
 /**
@@ -164,7 +162,7 @@ export function showErrors(element, error) {
   first?.focus();
   const above = element.querySelector('[data-error-for="_form"]');
   if (!above) return;
-  if (elsewhere.length) above.textContent = elsewhere.map(sentence).join(" ");
+  if (elsewhere.length) above.textContent = elsewhere.map((text) => `${sentence(text).replace(/[.]$/, "")}.`).join(" ");
   else if (!first) above.textContent = error.message || String(error);
 }
 
@@ -182,8 +180,66 @@ export function table(headers, rows, empty = "Nothing here yet.") {
     h("tbody", {}, rows)));
 }
 
+/**
+ * Says `text` to screen readers through the polite live region of index.html, which is on the
+ * page before the message (a region inserted together with its text is often not announced).
+ * The same text again is not repeated until the region is cleared (each page starts clear).
+ */
+export function announce(text) {
+  const region = document.getElementById("announcer");
+  const said = String(text ?? "").trim();
+  if (!region || !said || region.textContent === said) return;
+  region.textContent = said;
+}
+
+/** Clears the live region (a new page): its next message is announced even if it repeats the last. */
+export function clearAnnouncements() {
+  const region = document.getElementById("announcer");
+  if (region) region.textContent = "";
+}
+
+/** A message on the page; a problem is an alert, anything else is said through the live region. */
 export function notice(text, kind = "") {
-  return h("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" }, text);
+  const element = h("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : null }, text);
+  if (kind !== "bad") announce(element.textContent);
+  return element;
+}
+
+/** Escape in `element` calls `cancel` (a confirmation, a warning that asks before going on). */
+export function cancelOnEscape(element, cancel) {
+  element.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    event.preventDefault();
+    event.stopPropagation();
+    cancel();
+  });
+  return element;
+}
+
+/** Focus back on `opener`, or on the button that replaced it (same name) inside `scope`. */
+export function refocus(opener, scope) {
+  if (!opener) return;
+  if (opener.isConnected) { opener.focus(); return; }
+  const name = opener.getAttribute("aria-label") || opener.textContent;
+  const again = [...(scope?.querySelectorAll("button, a") ?? [])]
+    .find((b) => (b.getAttribute("aria-label") || b.textContent) === name);
+  again?.focus();
+}
+
+/**
+ * "Are you sure?" in place of `slot`'s content: the question, a Yes button and Cancel. Escape or
+ * Cancel calls `onCancel` (which puts back what was there) and focus returns to `opener`, the button
+ * that asked; Yes runs `onYes`. Focus starts on Yes.
+ */
+export function confirmation(slot, { question, yesLabel, onYes, onCancel, opener, details = null }) {
+  const yes = h("button", { type: "button", class: "danger", onclick: () => onYes(yes) }, yesLabel);
+  const cancel = () => { onCancel(); refocus(opener, slot); };
+  const group = cancelOnEscape(h("div", { class: "confirm", role: "group", "aria-label": question },
+    h("span", {}, question), details, yes,
+    h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel")), cancel);
+  fill(slot, group);
+  yes.focus();
+  return { yes, cancel };
 }
 
 export function pager(page, onPage) {
