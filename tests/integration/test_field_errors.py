@@ -74,3 +74,23 @@ async def test_an_offline_top_up_names_every_wrong_field_at_once(office: tuple[A
     assert [entry["type"] for entry in answer.json()["errors"]]  # API clients keep each error's type
     listing = await client.call("GET", "/api/billing/offline-payments", admin)
     assert listing.json()["total"] == 0
+
+
+async def test_a_billing_profile_names_every_wrong_field_at_once(office: tuple[AuthClient, Any]) -> None:
+    client, _ = office
+    admin = await client.sign_up()
+    body = {"legal_name": "", "address": "1 MG Road", "state": "Atlantis", "gstin": "29AAACT1234A1ZY"}
+    answer = await client.call("PUT", "/api/billing/profile", admin, json=body)
+    assert messages(answer) == {
+        "legal_name": "must be filled in",
+        "state": "is not an Indian state or union territory",
+        "gstin": "has a wrong check character",
+    }
+    other_state = await client.call(
+        "PUT",
+        "/api/billing/profile",
+        admin,
+        json={**body, "legal_name": "Acme", "state": "Maharashtra", "gstin": "29AAACT1234A1ZX"},
+    )
+    assert messages(other_state) == {"gstin": "does not belong to the state of the address"}
+    assert (await client.call("GET", "/api/billing/profile", admin)).json()["configured"] is False

@@ -12,6 +12,7 @@ from pydantic import EmailStr, Field
 
 from auth.domain.ip_rules import validated_range
 from billing.domain.offline_payments import check_submission
+from billing.domain.profiles import check_profile
 from tests.support.asgi import request
 from tollgate_shared.errors import FieldChecks, InvalidFields, install_problem_handlers
 from tollgate_shared.fields import CalendarDate, RequestBody
@@ -131,3 +132,12 @@ def test_an_offline_submission_names_the_date_and_the_reference_at_once() -> Non
     with pytest.raises(InvalidFields) as refused:
         check_submission(reference="--", paid_on=date(2026, 1, 2), today=date(2026, 1, 1))
     assert {error["field"] for error in refused.value.errors} == {"paid_on", "reference"}
+
+
+def test_a_billing_profile_names_the_state_and_the_gstin_at_once() -> None:
+    with pytest.raises(InvalidFields) as refused:
+        check_profile(legal_name="Acme", address="1 MG Road", state="Atlantis", gstin="29AAACT1234A1ZY")
+    assert {error["field"]: error["message"] for error in refused.value.errors} == {
+        "state": "is not an Indian state or union territory",
+        "gstin": "has a wrong check character",
+    }
