@@ -50,7 +50,7 @@ async def test_an_ip_rule_names_both_wrong_addresses_and_the_unknown_user(office
     with_user = await client.call(
         "POST", path, admin, json={"start_ip": "10.0.0.1", "end_ip": "::1", "user_id": stranger}
     )
-    # the address and the user, checked in two places (schema, then the account's users), in one answer
+    # the user is looked up in the account once the addresses are right (the portal offers only its users)
     assert set(messages(with_user)) == {"end_ip"}
     unknown = await client.call(
         "POST", path, admin, json={"start_ip": "10.0.0.1", "end_ip": "10.0.0.2", "user_id": stranger}
