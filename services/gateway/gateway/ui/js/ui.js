@@ -168,16 +168,19 @@ export function showErrors(element, error) {
 
 export function table(headers, rows, empty = "Nothing here yet.") {
   if (!rows.length) return h("p", { class: "muted" }, empty);
-  const heads = headers.map(([text, cls]) => h("th", { scope: "col", class: cls }, text));
+  const heads = headers.map(([text, cls]) => h("th", { scope: "col", class: cls, role: "columnheader" }, text));
   // On a phone each row reads as a card: every cell carries its column's name (app.css shows it).
+  // The explicit roles keep it a table for screen readers once CSS displays its parts as blocks.
   for (const row of rows) {
+    row.setAttribute("role", "row");
     [...row.children].forEach((cell, i) => {
+      if (!cell.hasAttribute("role")) cell.setAttribute("role", cell.tagName === "TH" ? "rowheader" : "cell");
       if (heads[i] && !cell.dataset.label) cell.dataset.label = heads[i].textContent;
     });
   }
-  return h("div", { class: "table-wrap" }, h("table", { class: "cards" },
-    h("thead", {}, h("tr", {}, heads)),
-    h("tbody", {}, rows)));
+  return h("div", { class: "table-wrap" }, h("table", { class: "cards", role: "table" },
+    h("thead", { role: "rowgroup" }, h("tr", { role: "row" }, heads)),
+    h("tbody", { role: "rowgroup" }, rows)));
 }
 
 /**
