@@ -151,6 +151,11 @@ async def test_an_invoice_and_a_receipt_open_as_pages_with_pay_and_download(
     await expect(page.get_by_test_id("document-payment")).to_contain_text("Credits")
     await expect(page.get_by_role("link", name=re.compile("^Pay "))).to_have_count(0)  # paid already
     await shot(page, "invoice-page", document=True)
+    await page.set_viewport_size({"width": PHONE, "height": 800})  # and on a phone, without sideways scrolling
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE
+    await assert_on_screen(totals)
+    await shot(page, "invoice-page-phone")
+    await page.set_viewport_size({"width": 1280, "height": 800})
     async with page.expect_download() as saved:
         await page.get_by_role("button", name="Download PDF").click()
     await (await saved.value).save_as(tmp_path / "invoice.pdf")

@@ -36,7 +36,8 @@ function lines(doc) {
   const rows = doc.lines.map((l) => h("tr", {},
     h("td", {}, l.description), h("td", {}, l.sac), h("td", { class: "num" }, String(l.quantity)),
     h("td", { class: "num" }, money(l.unit_price, doc.currency)), h("td", { class: "num" }, money(l.taxable_value, doc.currency)),
-    taxes.map((key) => h("td", { class: "num" }, money(l[key], doc.currency), h("span", { class: "muted" }, percent(l[`${key}_rate`])))),
+    taxes.map((key) => h("td", { class: "num" },
+      h("span", {}, money(l[key], doc.currency), h("span", { class: "muted" }, percent(l[`${key}_rate`]))))),
     h("td", { class: "num" }, money(l.total, doc.currency))));
   const totals = [["Taxable value", doc.totals.taxable_value], ...taxes.map((key) => [key.toUpperCase(), doc.totals[key]]),
     ["Total", doc.totals.total]];
