@@ -1,7 +1,7 @@
 // The portal: a router over page modules, the session, and the navigation.
 import { get, onSessionExpired, post } from "./api.js";
 import { renderBanners } from "./banners.js";
-import { add, clearAnnouncements, fill, h } from "./ui.js";
+import { add, fill, h } from "./ui.js";
 
 // path pattern → [module, who may open it]: "public", "user" (of an account), "admin", "finance".
 const ROUTES = [
@@ -104,7 +104,6 @@ let rendering = 0;
 export async function render() {
   const ticket = ++rendering;
   const view = document.getElementById("view");
-  clearAnnouncements(); // a new page: its messages are announced afresh
   const route = match(location.pathname);
   if (!route) {
     fill(view, h("h2", {}, "Page not found"), h("p", {}, h("a", { href: "/", "data-link": true }, "Go to the dashboard")));

@@ -186,19 +186,14 @@ export function table(headers, rows, empty = "Nothing here yet.") {
 /**
  * Says `text` to screen readers through the polite live region of index.html, which is on the
  * page before the message (a region inserted together with its text is often not announced).
- * The same text again is not repeated until the region is cleared (each page starts clear).
+ * The text said last is not said again: a poll redrawing the same message, or a banner shown
+ * above every page, is announced once, not at each redraw.
  */
 export function announce(text) {
   const region = document.getElementById("announcer");
   const said = String(text ?? "").trim();
   if (!region || !said || region.textContent === said) return;
   region.textContent = said;
-}
-
-/** Clears the live region (a new page): its next message is announced even if it repeats the last. */
-export function clearAnnouncements() {
-  const region = document.getElementById("announcer");
-  if (region) region.textContent = "";
 }
 
 /** A message on the page; a problem is an alert, anything else is said through the live region. */
