@@ -24,10 +24,12 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tollgate_shared.errors import invalid_fields_response
+from tollgate_shared.errors import field_error, invalid_fields_response
 
 FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 """C0 controls but tab, newline and carriage return; DEL; C1 controls; halves of surrogate pairs."""
+
+CONTROL_CHARACTER = "control_character"  # the `type` of its 422 errors
 
 
 def _may_hide_a_control(body: bytes) -> bool:
@@ -55,11 +57,11 @@ def in_json(value: object, *where: object) -> Iterator[dict[str, str]]:
     """`{field, message}` for every string (object keys too) in `value` holding a forbidden character."""
     if isinstance(value, str):
         if FORBIDDEN.search(value):
-            yield {"field": _name(*where), "message": _message(value)}
+            yield field_error(_name(*where), _message(value), CONTROL_CHARACTER)
     elif isinstance(value, dict):
         for key, item in value.items():
             if FORBIDDEN.search(key):
-                yield {"field": _name(*where, key), "message": _message(key)}
+                yield field_error(_name(*where, key), _message(key), CONTROL_CHARACTER)
             yield from in_json(item, *where, key)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -69,7 +71,7 @@ def in_json(value: object, *where: object) -> Iterator[dict[str, str]]:
 def in_query(query_string: bytes) -> list[dict[str, str]]:
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)  # as Starlette reads them
     return [
-        {"field": _name("query", key), "message": _message(key + value)}
+        field_error(_name("query", key), _message(key + value), CONTROL_CHARACTER)
         for key, value in pairs
         if FORBIDDEN.search(key + value)
     ]
@@ -124,7 +126,7 @@ class ControlCharacterGuard:
 
 def _in_path(path_params: dict[str, Any]) -> list[dict[str, str]]:
     return [
-        {"field": _name("path", name), "message": _message(value)}
+        field_error(_name("path", name), _message(value), CONTROL_CHARACTER)
         for name, value in path_params.items()
         if isinstance(value, str) and FORBIDDEN.search(value)
     ]

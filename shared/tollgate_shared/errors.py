@@ -8,9 +8,9 @@ unexpected exception into `application/problem+json`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -20,9 +20,11 @@ from sqlalchemy import exc as database_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tollgate_shared.db_availability import is_database_unavailable
+from tollgate_shared.field_wording import field_message
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class DomainError(Exception):
@@ -50,13 +52,57 @@ class Conflict(DomainError):
     status, code, title = 409, "conflict", "Conflict"
 
 
-class InvalidField(DomainError):
-    """A rule about one field that the request's schema cannot express (422, like schema errors)."""
+def field_error(field: str, message: str, error_type: str = "invalid") -> dict[str, str]:
+    """One entry of a 422's `errors`: the field, a fragment a person reads after its name, a stable type."""
+    return {"field": field, "message": message, "type": error_type}
+
+
+class InvalidFields(DomainError):
+    """Rules about fields that the request's schema cannot express (422, like schema errors), all at once."""
 
     status, code, title = 422, "validation_error", "Invalid request"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__("One or more fields are invalid.", errors=[{"field": field, "message": message}])
+    def __init__(self, errors: Sequence[dict[str, str]]) -> None:
+        super().__init__("One or more fields are invalid.", errors=list(errors))
+        self.errors: list[dict[str, str]] = list(errors)
+
+
+class InvalidField(InvalidFields):
+    """A rule about one field (`message` reads after its name: "must not be in the future")."""
+
+    def __init__(self, field: str, message: str, error_type: str = "invalid") -> None:
+        super().__init__([field_error(field, message, error_type)])
+
+
+class FieldChecks:
+    """The wrong fields of one request, gathered so that one 422 names them all, not the first one found.
+
+    checks = FieldChecks()
+    checks.add("paid_on", "must not be in the future")   # a rule found wrong
+    start = checks.run(parse_start, text)                # a check raising InvalidFields: None when wrong
+    checks.raise_if_any()
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+
+    def add(self, field: str, message: str, error_type: str = "invalid") -> None:
+        self.errors.append(field_error(field, message, error_type))
+
+    def run(self, check: Callable[..., _T], *args: Any, **kwargs: Any) -> _T | None:
+        """`check(...)`'s answer; None, with its fields noted, when it raises InvalidFields."""
+        try:
+            return check(*args, **kwargs)
+        except InvalidFields as refused:
+            self.errors.extend(refused.errors)
+            return None
+
+    def wrong(self, field: str) -> bool:
+        return any(error["field"] == field for error in self.errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise InvalidFields(self.errors)
 
 
 def problem_type(code: str) -> str:
@@ -96,10 +142,9 @@ def _field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     fields = []
     for error in errors:
         location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
-        message = str(error.get("msg", "invalid"))
-        # pydantic prefixes messages of custom validators with "Value error, ".
-        message = message.removeprefix("Value error, ")
-        fields.append({"field": ".".join(location) or "body", "message": message})
+        error_type = str(error.get("type", "invalid"))
+        message = field_message(error_type, str(error.get("msg", "")), error.get("ctx"), error.get("input"))
+        fields.append(field_error(".".join(location) or "body", message, error_type))
     return fields
 
 

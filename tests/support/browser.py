@@ -31,11 +31,35 @@ async def assert_accessible(page: Page) -> None:
     assert not found, f"axe-core found accessibility violations on {page.url}:\n" + "\n".join(found)
 
 
+# Text a script printed by mistake: a null/false child given to the DOM's append(), a missing field.
+STRAY_TEXT = """() => {
+  const whole = /^(null|undefined|false|NaN|\\[object Object\\])$/;
+  const inside = /\\bundefined\\b|\\bNaN\\b|\\[object Object\\]/;
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (node.parentElement.closest("script, style, noscript")) continue;
+    const text = node.nodeValue.trim();
+    const tag = node.parentElement.tagName.toLowerCase();
+    if (whole.test(text) || inside.test(text)) found.push(`${tag}: ${text.slice(0, 80)}`);
+  }
+  return found;
+}"""
+
+
+async def assert_no_stray_text(page: Page) -> None:
+    """No text of the page is a stray `null`, `undefined`, `false`, `NaN` or `[object Object]`."""
+    found = await page.evaluate(STRAY_TEXT)
+    assert not found, f"stray text on {page.url}: {found}"
+
+
 async def shot(page: Page, name: str, *, document: bool = False) -> None:
-    """A screenshot of the journey's step, which axe-core must find accessible.
+    """A screenshot of the journey's step, which axe-core must find accessible and free of stray text.
 
     `document=True` marks a main page for docs/screenshots.
     """
+    await assert_no_stray_text(page)
     await assert_accessible(page)
     SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=SHOTS / f"{name}.png", full_page=True)

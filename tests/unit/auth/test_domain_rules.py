@@ -10,6 +10,7 @@ from auth.adapters.secret_box import SecretBox, SecretBoxError
 from auth.domain import passwords, recovery_codes
 from auth.domain.ip_rules import InvalidRule, Rule, is_allowed, parse_ip, validated_range
 from auth.domain.throttle import CODES, MAX_DELAY_SECONDS, PASSWORDS
+from tollgate_shared.errors import InvalidFields
 
 
 @pytest.mark.parametrize("password", ["short", "password12345", "qwertyuiop123", "Iloveyou2024!", "zzzzzzzzzzzzzzzz"])
@@ -84,9 +85,9 @@ def test_disabled_rules_are_ignored() -> None:
     ],
 )
 def test_invalid_ranges_name_the_field(start: str, end: str, field: str) -> None:
-    with pytest.raises(InvalidRule) as raised:
+    with pytest.raises(InvalidFields) as raised:
         validated_range(start, end)
-    assert raised.value.field == field
+    assert [error["field"] for error in raised.value.errors] == [field]
 
 
 def test_a_client_address_with_a_zone_index_is_in_no_range() -> None:

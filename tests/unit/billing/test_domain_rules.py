@@ -32,7 +32,9 @@ def test_a_top_up_lies_within_the_online_limits_inclusive() -> None:
     for amount_minor, message in ((99_99, "at least 100.00"), (1000_01, "at most 1000.00")):
         with pytest.raises(InvalidField) as refused:
             LIMITS.check(amount_minor)
-        assert refused.value.extensions["errors"] == [{"field": "amount", "message": f"must be {message}"}]
+        assert refused.value.extensions["errors"] == [
+            {"field": "amount", "message": f"must be {message}", "type": "invalid"}
+        ]
 
 
 @pytest.mark.parametrize(

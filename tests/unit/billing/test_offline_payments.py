@@ -19,7 +19,7 @@ from billing.domain.offline_payments import (
     judge,
     uncredited_approval,
 )
-from tollgate_shared.errors import InvalidField
+from tollgate_shared.errors import InvalidField, InvalidFields
 
 PENDING = OfflinePayment(
     id="p-1",
@@ -41,7 +41,7 @@ PENDING = OfflinePayment(
 )
 
 
-def field_of(error: InvalidField) -> str:
+def field_of(error: InvalidFields) -> str:
     return str(error.extensions["errors"][0]["field"])
 
 
@@ -93,10 +93,10 @@ def test_an_approval_with_no_room_in_the_balance_becomes_a_rejection_saying_why(
 def test_a_submission_needs_letters_or_digits_in_its_reference_and_a_date_not_in_the_future() -> None:
     today = date(2026, 5, 10)
     assert check_submission(reference="utr-0001 ", paid_on=today, today=today) == "UTR0001"
-    with pytest.raises(InvalidField) as no_reference:
+    with pytest.raises(InvalidFields) as no_reference:
         check_submission(reference="- / -", paid_on=today, today=today)
     assert field_of(no_reference.value) == "reference"
-    with pytest.raises(InvalidField) as tomorrow:
+    with pytest.raises(InvalidFields) as tomorrow:
         check_submission(reference="UTR0001", paid_on=date(2026, 5, 11), today=today)
     assert field_of(tomorrow.value) == "paid_on"
 

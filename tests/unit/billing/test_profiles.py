@@ -6,7 +6,7 @@ import pytest
 
 from billing.domain.gst import gstin_check_character
 from billing.domain.profiles import Profile, buyer, check_profile
-from tollgate_shared.errors import InvalidField
+from tollgate_shared.errors import InvalidFields
 
 NO_PROFILE = Profile("a-1", "Acme", None, None, None, None, None)
 
@@ -23,10 +23,10 @@ def test_the_state_is_recorded_by_its_canonical_name_and_code() -> None:
 
 def test_a_gstin_of_another_state_or_an_unknown_state_names_its_field() -> None:
     first14 = "27AAPFU0939F1Z"
-    with pytest.raises(InvalidField) as other_state:
+    with pytest.raises(InvalidFields) as other_state:
         check_profile(legal_name="A", address="B", state="Karnataka", gstin=first14 + gstin_check_character(first14))
     assert other_state.value.extensions["errors"][0]["field"] == "gstin"
-    with pytest.raises(InvalidField) as unknown:
+    with pytest.raises(InvalidFields) as unknown:
         check_profile(legal_name="A", address="B", state="Atlantis", gstin=None)
     assert unknown.value.extensions["errors"][0]["field"] == "state"
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
 
+from auth.domain.ip_rules import parse_ip, range_problem
 from auth.domain.login import NextStep
+from auth.domain.passwords import check_password_policy
 from auth.domain.records import User
 from auth.domain.roles import AccountRole
 from auth.use_cases.issue_session import IssuedSession
@@ -17,10 +19,26 @@ class Strict(RequestBody):
     """A request body of auth's (strict: no unknown field, no value guessed from another JSON type)."""
 
 
+# The domain's rules run again in the use cases; here they make one 422 name every wrong field at once.
+def _policy_checked(password: str, info: ValidationInfo) -> str:
+    check_password_policy(password, email=str(info.data.get("email", "")))  # WeakPassword is a ValueError
+    return password
+
+
+def _an_address(text: str, info: ValidationInfo) -> str:
+    address = parse_ip(text, field=str(info.field_name))  # InvalidRule is a ValueError
+    start = info.data.get("start_ip") if info.field_name == "end_ip" else None
+    if start is not None and (problem := range_problem(parse_ip(start, field="start_ip"), address)):
+        raise ValueError(problem)
+    return text
+
+
 class AccountCreate(Strict):
     account_name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     password: str = Field(min_length=1, max_length=1024)
+
+    _password = field_validator("password")(_policy_checked)
 
 
 class AccountRead(BaseModel):
@@ -102,6 +120,8 @@ class UserCreate(Strict):
     # strict=False: matched by value (a JSON string is never an enum instance); nothing but the values passes.
     role: AccountRole = Field(default=AccountRole.USER, strict=False)
 
+    _password = field_validator("password")(_policy_checked)
+
 
 class UserUpdate(Strict):
     active: OnlyFalse = Field(description="false deactivates the user; deactivation is final")
@@ -114,6 +134,8 @@ class IpRuleCreate(Strict):
     description: str = Field(default="", max_length=255)
     enabled: bool = True
     confirm_self_lockout: bool = False
+
+    _addresses = field_validator("start_ip", "end_ip")(_an_address)
 
 
 class IpRuleUpdate(Strict):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from auth.domain.errors import SelfLockout
+from tollgate_shared.errors import FieldChecks, InvalidField
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -35,7 +36,7 @@ def parse_ip(text: str, *, field: str) -> IPAddress:
     try:
         address = ip_address(text.strip())
     except ValueError:
-        raise InvalidRule(field, "is not an IPv4 or IPv6 address") from None
+        raise InvalidRule(field, "must be an IPv4 address (203.0.113.5) or an IPv6 address (2001:db8::5)") from None
     if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
@@ -56,13 +57,32 @@ class Rule:
         return address.version == self.start.version and self.start <= address <= self.end  # type: ignore[operator]
 
 
-def validated_range(start_ip: str, end_ip: str) -> tuple[IPAddress, IPAddress]:
-    start = parse_ip(start_ip, field="start_ip")
-    end = parse_ip(end_ip, field="end_ip")
+def rule_address(text: str, *, field: str) -> IPAddress:
+    """An address of a rule, or `InvalidField` on `field` saying what is wrong with it."""
+    try:
+        return parse_ip(text, field=field)
+    except InvalidRule as exc:
+        raise InvalidField(exc.field, str(exc)) from None
+
+
+def range_problem(start: IPAddress, end: IPAddress) -> str | None:
+    """What is wrong with `end` as the end of a range from `start`, if anything."""
     if start.version != end.version:
-        raise InvalidRule("end_ip", "must be of the same family as start_ip")
+        return "must be the same kind of address as the start address (both IPv4 or both IPv6)"
     if end < start:  # type: ignore[operator]
-        raise InvalidRule("end_ip", "must not be lower than start_ip")
+        return "must not be lower than the start address"
+    return None
+
+
+def validated_range(start_ip: str, end_ip: str) -> tuple[IPAddress, IPAddress]:
+    """The range's addresses, or `InvalidFields` naming every wrong one at once."""
+    checks = FieldChecks()
+    start = checks.run(rule_address, start_ip, field="start_ip")
+    end = checks.run(rule_address, end_ip, field="end_ip")
+    if start is not None and end is not None and (problem := range_problem(start, end)):
+        checks.add("end_ip", problem)
+    checks.raise_if_any()
+    assert start is not None and end is not None  # raise_if_any() raised otherwise
     return start, end
 
 

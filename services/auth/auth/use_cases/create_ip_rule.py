@@ -12,11 +12,11 @@ from auth.adapters.audit_store import record_admin_action
 from auth.adapters.ip_rule_store import account_ip_rules, insert_ip_rule
 from auth.adapters.user_store import find_account_user
 from auth.domain.audit import AuditAction
-from auth.domain.ip_rules import InvalidRule, refuse_self_lockout, validated_range
+from auth.domain.ip_rules import refuse_self_lockout, validated_range
 from auth.domain.records import Caller, IpRule
 from auth.use_cases.publish_ip_rules import publish_ip_rules
 from auth.use_cases.read_ip_rules import account_ip_rule
-from tollgate_shared.errors import InvalidField
+from tollgate_shared.errors import FieldChecks
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,13 @@ class NewIpRule:
 
 
 async def create_ip_rule(db: AsyncSession, admin: Caller, new: NewIpRule, *, ip: str) -> IpRule:
-    try:
-        start, end = validated_range(new.start_ip, new.end_ip)
-    except InvalidRule as exc:
-        raise InvalidField(exc.field, str(exc)) from None
+    checks = FieldChecks()  # every wrong field in one answer
+    addresses = checks.run(validated_range, new.start_ip, new.end_ip)
     if new.user_id is not None and await find_account_user(db, admin.account_id, new.user_id) is None:
-        raise InvalidField("user_id", "is not a user of this account")
+        checks.add("user_id", "is not a user of this account")
+    checks.raise_if_any()
+    assert addresses is not None
+    start, end = addresses
     now = datetime.now(UTC)
     rule = IpRule(
         id=str(uuid.uuid4()),

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from billing.api.deps import SettingsDep
 from billing.api.idempotency import IdempotencyKeyDep, answer_for, conflicts, sent
-from billing.domain.offline_payments import THANK_YOU, DecisionKind, OfflinePayment, OfflinePaymentStatus, TransferMode
+from billing.domain.offline_payments import (
+    NO_REFERENCE,
+    PAID_IN_THE_FUTURE,
+    THANK_YOU,
+    DecisionKind,
+    OfflinePayment,
+    OfflinePaymentStatus,
+    TransferMode,
+    reference_key,
+)
 from billing.use_cases.decide_offline_payment import decide
 from billing.use_cases.read_offline_payments import list_for_finance as list_every_account
 from billing.use_cases.read_offline_payments import list_own as list_account
@@ -38,6 +47,21 @@ class OfflinePaymentCreate(RequestBody):
     paid_on: CalendarDate
     bank: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=500)
+
+    # The use case checks these again; here they join the schema's own errors in one 422.
+    @field_validator("reference")
+    @classmethod
+    def _has_a_key(cls, reference: str) -> str:
+        if not reference_key(reference):
+            raise ValueError(NO_REFERENCE)
+        return reference
+
+    @field_validator("paid_on")
+    @classmethod
+    def _not_in_the_future(cls, paid_on: date) -> date:
+        if paid_on > datetime.now(UTC).date():
+            raise ValueError(PAID_IN_THE_FUTURE)
+        return paid_on
 
 
 class OfflinePaymentRead(BaseModel):

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from billing.api.deps import AdminDep
+from billing.domain.gst import validate_gstin
 from billing.domain.profiles import Profile as ProfileRecord
 from billing.use_cases.profiles import profile_of, set_profile
 from tollgate_shared.auth_upstream import AccountUserDep, account_user
 from tollgate_shared.fields import RequestBody
-from tollgate_shared.gst_states import STATES
+from tollgate_shared.gst_states import STATES, state_code
 from tollgate_shared.service import SessionDep
 
 router = APIRouter(prefix="/api/billing/profile", tags=["profile"])
@@ -25,6 +26,21 @@ class ProfileUpdate(RequestBody):
     gstin: str | None = Field(
         default=None, max_length=15, description="15 characters; its first two digits are the state's code"
     )
+
+    # The use case checks these again; here they join the schema's own errors in one 422.
+    @field_validator("state")
+    @classmethod
+    def _a_state(cls, state: str) -> str:
+        state_code(state)  # a ValueError saying what is wrong
+        return state
+
+    @field_validator("gstin")
+    @classmethod
+    def _a_gstin(cls, gstin: str | None, info: ValidationInfo) -> str | None:
+        if gstin:
+            state = info.data.get("state")
+            validate_gstin(gstin, state=state_code(state) if state else None)  # InvalidGstin is a ValueError
+        return gstin
 
 
 class Profile(BaseModel):

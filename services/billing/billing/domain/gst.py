@@ -30,14 +30,15 @@ def gstin_check_character(first14: str) -> str:
     return _CHARSET[(36 - total % 36) % 36]
 
 
-def validate_gstin(gstin: str, *, state: str) -> str:
-    """The GSTIN, upper-cased, if its format, checksum and state code are right."""
+def validate_gstin(gstin: str, *, state: str | None) -> str:
+    """The GSTIN, upper-cased, if its format, checksum and state code are right (the last unless `state` is None:
+    an unknown state, itself refused, leaves the GSTIN's format and checksum to check)."""
     value = gstin.strip().upper()
     if not _GSTIN.match(value):
         raise InvalidGstin("must be 15 characters: state code, PAN, entity number, Z, check character")
     if gstin_check_character(value[:14]) != value[14]:
         raise InvalidGstin("has a wrong check character")
-    if value[:2] != state_code(state):
+    if state is not None and value[:2] != state_code(state):
         raise InvalidGstin("does not belong to the state of the address")
     return value
 

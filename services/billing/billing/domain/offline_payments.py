@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from tollgate_shared.errors import Conflict, DomainError, InvalidField
+from tollgate_shared.errors import Conflict, DomainError, FieldChecks, InvalidField
 from tollgate_shared.events.vocabulary import DecisionKind as DecisionKind
 from tollgate_shared.money import format_money, from_minor
 
@@ -105,13 +105,19 @@ def reference_key(reference: str) -> str:
     return _NOT_PART_OF_A_REFERENCE.sub("", reference).upper()
 
 
+PAID_IN_THE_FUTURE = "must not be in the future"
+NO_REFERENCE = "must contain letters or digits"
+
+
 def check_submission(*, reference: str, paid_on: date, today: date) -> str:
-    """A submission's input checked (422 on the field): its reference key."""
+    """A submission's input checked (one 422 naming every wrong field): its reference key."""
+    checks = FieldChecks()
     if paid_on > today:
-        raise InvalidField("paid_on", "must not be in the future")
+        checks.add("paid_on", PAID_IN_THE_FUTURE)
     key = reference_key(reference)
     if not key:
-        raise InvalidField("reference", "must contain letters or digits")
+        checks.add("reference", NO_REFERENCE)
+    checks.raise_if_any()
     return key
 
 

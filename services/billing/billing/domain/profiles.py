@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from billing.domain.gst import InvalidGstin, validate_gstin
-from tollgate_shared.errors import InvalidField
+from tollgate_shared.errors import FieldChecks, InvalidField
 from tollgate_shared.events.models import BuyerSnapshot
 from tollgate_shared.gst_states import STATES, state_code
 
@@ -37,18 +37,29 @@ class ProfileDetails:
 
 
 def check_profile(*, legal_name: str, address: str, state: str, gstin: str | None) -> ProfileDetails:
-    """The details, checked (`InvalidField` on `state` or `gstin`): the GSTIN by format, checksum and state."""
+    """The details, checked (one `InvalidFields` on `state` and `gstin`): the GSTIN by format, checksum and state."""
+    checks = FieldChecks()
+    code = checks.run(known_state, state)
+    checked = checks.run(checked_gstin, gstin, code) if gstin else None
+    checks.raise_if_any()
+    assert code is not None
+    return ProfileDetails(legal_name.strip(), address.strip(), STATES[code], code, checked)
+
+
+def known_state(state: str) -> str:
+    """The state's GST code, or `InvalidField` on `state`."""
     try:
-        code = state_code(state)
+        return state_code(state)
     except ValueError as exc:
         raise InvalidField("state", str(exc)) from None
-    checked = None
-    if gstin:
-        try:
-            checked = validate_gstin(gstin, state=code)
-        except InvalidGstin as exc:
-            raise InvalidField("gstin", str(exc)) from None
-    return ProfileDetails(legal_name.strip(), address.strip(), STATES[code], code, checked)
+
+
+def checked_gstin(gstin: str, code: str | None) -> str:
+    """The GSTIN upper-cased, or `InvalidField` on `gstin`; its state is checked when `code` is known."""
+    try:
+        return validate_gstin(gstin, state=code)
+    except InvalidGstin as exc:
+        raise InvalidField("gstin", str(exc)) from None
 
 
 def buyer(profile: Profile | None, account_id: str, *, seller_state: str) -> tuple[BuyerSnapshot, str]:

@@ -64,7 +64,7 @@ async def list_documents(
 ) -> Page[DocumentSummary]:
     """The account's documents, newest first; `?order_id=` finds an order's invoice."""
     if issued_from is not None and issued_to is not None and issued_from > issued_to:
-        raise InvalidField("from", "must not be after `to`")
+        raise InvalidField("from", "must not be after the To date")
     shown = DocumentFilter(status=status, kind=kind, order_id=order_id, issued_from=issued_from, issued_to=issued_to)
     found = await read_documents.list_documents(db, account_id=caller.account_id, shown=shown, paging=paging)
     items = [summary(entry) for entry in found.entries]

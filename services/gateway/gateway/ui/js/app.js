@@ -1,7 +1,7 @@
 // The portal: a router over page modules, the session, and the navigation.
 import { get, onSessionExpired, post } from "./api.js";
 import { renderBanners } from "./banners.js";
-import { h } from "./ui.js";
+import { add, fill, h } from "./ui.js";
 
 // path pattern → [module, who may open it]: "public", "user" (of an account), "admin", "finance".
 const ROUTES = [
@@ -15,6 +15,7 @@ const ROUTES = [
   ["/billing/add-credits", "add_credits.js", "user"],
   ["/billing/history", "history.js", "user"],
   ["/invoices", "invoices.js", "user"],
+  ["/invoices/:id", "invoice.js", "user"],
   ["/certificates/orders", "orders.js", "user"],
   ["/certificates/orders/:id", "order.js", "user"],
   ["/audit-log", "audit_log.js", "admin"],
@@ -78,9 +79,9 @@ function renderChrome() {
   renderBanners(document.getElementById("banners"), me);
   if (!me) return;
   const items = NAV.filter(([, , access]) => allowed(access));
-  nav.append(h("ul", {}, items.map(([path, text]) =>
+  add(nav, h("ul", {}, items.map(([path, text]) =>
     h("li", {}, h("a", { href: path, "data-link": true, "aria-current": location.pathname.startsWith(path) ? "page" : null }, text)))));
-  who.append(
+  add(who,
     h("span", {}, me.email),
     h("button", { class: "secondary", type: "button", onclick: logOut }, "Log out"));
 }
@@ -105,13 +106,13 @@ export async function render() {
   const view = document.getElementById("view");
   const route = match(location.pathname);
   if (!route) {
-    view.replaceChildren(h("h2", {}, "Page not found"), h("p", {}, h("a", { href: "/", "data-link": true }, "Go to the dashboard")));
+    fill(view, h("h2", {}, "Page not found"), h("p", {}, h("a", { href: "/", "data-link": true }, "Go to the dashboard")));
     return;
   }
   if (route.access !== "public" && !me && !(await loadMe())) return toLogin();
   if (!allowed(route.access)) {
     if (me && me.role === "finance" && route.module === "dashboard.js") return navigate("/finance", { replace: true });
-    view.replaceChildren(h("h2", {}, "Not available"), h("p", {}, "Your role does not include this page."));
+    fill(view, h("h2", {}, "Not available"), h("p", {}, "Your role does not include this page."));
     renderChrome();
     return;
   }
@@ -127,10 +128,10 @@ export async function render() {
   try {
     const content = await page.default(context);
     if (ticket !== rendering) return; // the user went elsewhere meanwhile
-    view.replaceChildren(...[content].flat().filter((node) => node !== null && node !== undefined && node !== false));
+    fill(view, content);
   } catch (error) {
     if (ticket !== rendering) return;
-    view.replaceChildren(h("h2", {}, "Something went wrong"), h("p", { role: "alert" }, error.message || String(error)));
+    fill(view, h("h2", {}, "Something went wrong"), h("p", { role: "alert" }, error.message || String(error)));
   }
   const heading = view.querySelector("h2");
   if (heading) document.title = `${heading.textContent} · Tollgate`;

@@ -2,6 +2,8 @@
 // Each source in js/banners/ exports `default async (me) => Node | null`; a source
 // that fails shows nothing rather than breaking the page it sits above.
 
+import { fill } from "./ui.js";
+
 const SOURCES = [];
 
 /** Fills `slot` with the banners that apply to `me` now, in the order of SOURCES. */
@@ -10,5 +12,5 @@ export async function renderBanners(slot, me) {
   const shown = await Promise.all(SOURCES.map(async (source) => {
     try { return await source(me); } catch { return null; }
   }));
-  slot.replaceChildren(...shown.filter((node) => node));
+  fill(slot, shown);
 }

@@ -8,11 +8,34 @@ export function h(tag, attributes = {}, ...children) {
     else if (name === "dataset") Object.assign(element.dataset, value);
     else element.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children.flat(Infinity)) {
-    if (child === undefined || child === null || child === false) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
+  return appendTo(element, children);
+}
+
+/** Children as h() takes them: nested arrays flattened; null, undefined, false and "" left out; the rest as nodes. */
+function nodes(children) {
+  return children.flat(Infinity)
+    .filter((child) => child !== undefined && child !== null && child !== false && child !== "")
+    .map((child) => (child instanceof Node ? child : document.createTextNode(String(child))));
+}
+
+function appendTo(element, children) {
+  element.append(...nodes(children));
   return element;
+}
+
+/**
+ * Replaces `element`'s content with `children`, taken as h() takes them. The DOM's own
+ * replaceChildren()/append() print a null or false child as the text "null"/"false": pages
+ * use fill() (and h()) instead, so a child left out by a condition leaves nothing behind.
+ */
+export function fill(element, ...children) {
+  element.replaceChildren(...nodes(children));
+  return element;
+}
+
+/** Adds `children` at the end of `element`, taken as h() takes them (see fill()). */
+export function add(element, ...children) {
+  return appendTo(element, children);
 }
 
 let currency = "INR";
@@ -111,34 +134,110 @@ export function clearErrors(element) {
   element.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
 }
 
+/** An API message about a field ("must be filled in") as the portal shows it: "Must be filled in". */
+function sentence(text) {
+  const trimmed = String(text || "").trim();
+  return trimmed ? trimmed[0].toUpperCase() + trimmed.slice(1) : "";
+}
+
+/**
+ * Every field's message next to its field (the first wrong field focused); messages about
+ * fields the form does not show, or an error about no field, above the button.
+ */
 export function showErrors(element, error) {
   const fields = error.fields || {};
-  let placed = false;
+  const elsewhere = [];
+  let first = null;
   for (const [name, text] of Object.entries(fields)) {
     const slot = element.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
-    const control = element.querySelector(`[name="${CSS.escape(name)}"]`);
-    if (slot) {
-      // The API's messages are fragments about the field ("must be at least 100.00").
-      slot.textContent = text ? text[0].toUpperCase() + text.slice(1) : text;
-      control?.setAttribute("aria-invalid", "true");
-      if (!placed) control?.focus();
-      placed = true;
+    if (!slot) {
+      elsewhere.push(`${name.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase())}: ${text}`);
+      continue;
     }
+    slot.textContent = sentence(text);
+    const control = element.querySelector(`[name="${CSS.escape(name)}"]`);
+    control?.setAttribute("aria-invalid", "true");
+    first ??= control;
   }
-  if (!placed || Object.keys(fields).length === 0) {
-    element.querySelector('[data-error-for="_form"]').textContent = error.message || String(error);
-  }
+  first?.focus();
+  const above = element.querySelector('[data-error-for="_form"]');
+  if (!above) return;
+  if (elsewhere.length) above.textContent = elsewhere.map((text) => `${sentence(text).replace(/[.]$/, "")}.`).join(" ");
+  else if (!first) above.textContent = error.message || String(error);
 }
 
 export function table(headers, rows, empty = "Nothing here yet.") {
   if (!rows.length) return h("p", { class: "muted" }, empty);
-  return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, headers.map(([text, cls]) => h("th", { scope: "col", class: cls }, text)))),
-    h("tbody", {}, rows)));
+  const heads = headers.map(([text, cls]) => h("th", { scope: "col", class: cls, role: "columnheader" }, text));
+  // On a phone each row reads as a card: every cell carries its column's name (app.css shows it).
+  // The explicit roles keep it a table for screen readers once CSS displays its parts as blocks.
+  for (const row of rows) {
+    row.setAttribute("role", "row");
+    [...row.children].forEach((cell, i) => {
+      if (!cell.hasAttribute("role")) cell.setAttribute("role", cell.tagName === "TH" ? "rowheader" : "cell");
+      if (heads[i] && !cell.dataset.label) cell.dataset.label = heads[i].textContent;
+    });
+  }
+  return h("div", { class: "table-wrap" }, h("table", { class: "cards", role: "table" },
+    h("thead", { role: "rowgroup" }, h("tr", { role: "row" }, heads)),
+    h("tbody", { role: "rowgroup" }, rows)));
 }
 
+/**
+ * Says `text` to screen readers through the polite live region of index.html, which is on the
+ * page before the message (a region inserted together with its text is often not announced).
+ * The text said last is not said again: a poll redrawing the same message, or a banner shown
+ * above every page, is announced once, not at each redraw.
+ */
+export function announce(text) {
+  const region = document.getElementById("announcer");
+  const said = String(text ?? "").trim();
+  if (!region || !said || region.textContent === said) return;
+  region.textContent = said;
+}
+
+/** A message on the page; a problem is an alert, anything else is said through the live region. */
 export function notice(text, kind = "") {
-  return h("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" }, text);
+  const element = h("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : null }, text);
+  if (kind !== "bad") announce(element.textContent);
+  return element;
+}
+
+/** Escape in `element` calls `cancel` (a confirmation, a warning that asks before going on). */
+export function cancelOnEscape(element, cancel) {
+  element.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    event.preventDefault();
+    event.stopPropagation();
+    cancel();
+  });
+  return element;
+}
+
+/** Focus back on `opener`, or on the button that replaced it (same name) inside `scope`. */
+export function refocus(opener, scope) {
+  if (!opener) return;
+  if (opener.isConnected) { opener.focus(); return; }
+  const name = opener.getAttribute("aria-label") || opener.textContent;
+  const again = [...(scope?.querySelectorAll("button, a") ?? [])]
+    .find((b) => (b.getAttribute("aria-label") || b.textContent) === name);
+  again?.focus();
+}
+
+/**
+ * "Are you sure?" in place of `slot`'s content: the question, a Yes button and Cancel. Escape or
+ * Cancel calls `onCancel` (which puts back what was there) and focus returns to `opener`, the button
+ * that asked; Yes runs `onYes`. Focus starts on Yes.
+ */
+export function confirmation(slot, { question, yesLabel, onYes, onCancel, opener, details = null }) {
+  const yes = h("button", { type: "button", class: "danger", onclick: () => onYes(yes) }, yesLabel);
+  const cancel = () => { onCancel(); refocus(opener, slot); };
+  const group = cancelOnEscape(h("div", { class: "confirm", role: "group", "aria-label": question },
+    h("span", {}, question), details, yes,
+    h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel")), cancel);
+  fill(slot, group);
+  yes.focus();
+  return { yes, cancel };
 }
 
 export function pager(page, onPage) {

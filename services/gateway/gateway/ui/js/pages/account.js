@@ -1,7 +1,7 @@
 // Account Configuration (administrators): enforce 2FA, the low-balance threshold, the billing profile.
 // Each is its own form, saved on its own, with its own confirmation.
 import { get, put } from "../api.js";
-import { checkbox, field, form, h, money, notice, useCurrency } from "../ui.js";
+import { checkbox, field, fill, form, h, money, notice, useCurrency } from "../ui.js";
 
 /** A card holding one form and the place its success message appears. */
 function card(id, title, ...children) {
@@ -9,7 +9,7 @@ function card(id, title, ...children) {
 }
 
 function said(slot, text, kind = "good") {
-  slot.replaceChildren(notice(text, kind));
+  fill(slot, notice(text, kind));
 }
 
 function securityCard(policy, me) {

@@ -1,7 +1,7 @@
 // Billing & Payments > Add Credits: the balance; online (the provider's checkout, then the
 // result here), Recheck Payment Status; offline (details → review → thank you) and its requests.
 import { get, idempotencyKey, keysPerBody, post } from "../api.js";
-import { clearErrors, date, field, form, h, money, notice, pager, showErrors, status, table, useCurrency } from "../ui.js";
+import { add, clearErrors, date, field, fill, form, h, money, notice, pager, showErrors, status, table, useCurrency } from "../ui.js";
 
 const MODES = [["neft", "NEFT"], ["rtgs", "RTGS"], ["imps", "IMPS"], ["cheque", "Cheque"], ["wire", "Wire transfer"]];
 const MONEY = /^[0-9]+(\.[0-9]{1,2})?$/;
@@ -112,7 +112,7 @@ async function paymentResult(paymentId, cancelled, refreshBalance) {
   try {
     payment = await get(`/api/billing/payments/${encodeURIComponent(paymentId)}`);
   } catch (error) {
-    section.append(h("h3", { id: "result-title" }, "Payment"), notice(error.status === 404 ? "No such payment." : error.message, "bad"));
+    add(section, h("h3", { id: "result-title" }, "Payment"), notice(error.status === 404 ? "No such payment." : error.message, "bad"));
     return section;
   }
   let problem = null;
@@ -126,7 +126,7 @@ async function paymentResult(paymentId, cancelled, refreshBalance) {
       show(false);
       refreshBalance();
     } }, "Recheck Payment Status");
-    section.replaceChildren(
+    fill(section,
       h("h3", { id: "result-title" }, "Payment result"),
       paymentMessage(payment, cancelled),
       problem ? notice(problem, "bad") : null,
@@ -169,7 +169,7 @@ function recheckForm(refreshBalance) {
           if (error.status === 404) throw new Invalid({ payment_id: "No such payment." });
           throw error;
         }
-        answer.replaceChildren(h("p", {}, "Status: ", status(payment.status)), paymentMessage(payment, false));
+        fill(answer, h("p", {}, "Status: ", status(payment.status)), paymentMessage(payment, false));
         await refreshBalance();
       },
     }),
@@ -181,7 +181,7 @@ async function offlineSection() {
   const requests = h("div", { "data-testid": "offline-requests" });
   async function listRequests(page = 1) {
     const list = await get(`/api/billing/offline-payments?page=${page}`);
-    requests.replaceChildren(
+    fill(requests,
       table([["Submitted"], ["Amount", "num"], ["Mode"], ["Reference"], ["Paid on"], ["Status"], ["Credited", "num"], ["Reason"]],
         list.items.map((item) => h("tr", {},
           h("td", {}, date(item.created_at)), h("td", { class: "num" }, money(item.amount)),
@@ -218,7 +218,7 @@ async function offlineSection() {
       showReview(values);
     },
   });
-  details.append(h("h3", { tabindex: -1 }, "Offline payment details"),
+  add(details, h("h3", { tabindex: -1 }, "Offline payment details"),
     h("p", { class: "muted" }, "Paid by bank transfer or cheque? Tell us the details; finance credits your account once the money arrives."),
     detailsForm);
 
@@ -230,7 +230,7 @@ async function offlineSection() {
     const key = idempotencyKey();
     const rows = [["Amount", money(body.amount)], ["Mode of payment", Object.fromEntries(MODES)[body.mode]],
       ["Reference", body.reference], ["Paid on", date(body.paid_on)], ["Bank", body.bank || "—"], ["Note", body.note || "—"]];
-    review.replaceChildren(
+    fill(review,
       h("h3", { tabindex: -1 }, "Review your offline payment"),
       h("p", {}, "Check the details: this is what finance will see."),
       h("dl", { class: "review", "data-testid": "offline-review" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
@@ -250,7 +250,7 @@ async function offlineSection() {
             showErrors(detailsForm, error);
             return;
           }
-          thanks.replaceChildren(
+          fill(thanks,
             h("h3", { tabindex: -1 }, "Offline payment submitted"),
             notice(answer.message, "good"),
             h("p", { class: "muted" }, "Request ID: ", h("code", {}, answer.id), " · Status: ", status(answer.status)),

@@ -1,6 +1,6 @@
 // Audit log (administrators): who did what to whom, from where, when; newest first.
 import { get } from "../api.js";
-import { h, notice, pager, table } from "../ui.js";
+import { fill, h, notice, pager, table } from "../ui.js";
 
 const PAGE_SIZE = 25;
 
@@ -52,7 +52,7 @@ export default async function auditLog() {
 
   async function load(page) {
     const answer = await get(`/api/account/audit-log?page=${page}&page_size=${PAGE_SIZE}`);
-    listSlot.replaceChildren(...[
+    fill(listSlot, [
       table(
         [["Time"], ["Actor"], ["Action"], ["Target"], ["IP"]],
         answer.items.map((entry) => h("tr", {},
@@ -64,8 +64,8 @@ export default async function auditLog() {
         "Nothing recorded yet."),
       pager(answer, (next) => load(next)
         .then(() => { problem.replaceChildren(); listSlot.querySelector("table")?.scrollIntoView(); })
-        .catch((error) => problem.replaceChildren(notice(error.message, "bad")))),
-    ].filter(Boolean)); // pager() is null on a single page
+        .catch((error) => fill(problem, notice(error.message, "bad")))),
+    ]);
   }
 
   await load(1);

@@ -1,7 +1,7 @@
 // Finance (staff): every account's offline payments by status; pending ones are approved (for the
 // amount that arrived; another amount needs a reason) or rejected (with a reason), once.
 import { get, post } from "../api.js";
-import { clearErrors, date, field, form, h, money, notice, pager, showErrors, status, table } from "../ui.js";
+import { add, clearErrors, date, field, fill, form, h, money, notice, pager, showErrors, status, table } from "../ui.js";
 
 const STATUSES = [["pending_approval", "Pending approval"], ["approved", "Approved"], ["rejected", "Rejected"], ["", "All"]];
 const MODES = { neft: "NEFT", rtgs: "RTGS", imps: "IMPS", cheque: "Cheque", wire: "Wire transfer" };
@@ -27,7 +27,7 @@ function decisionCard(item, onDecided) {
   const card = h("article", { class: "card", "aria-label": `Offline payment ${item.reference}`, dataset: { reference: item.reference } });
   const decide = async (body) => {
     const decided = await post(`/api/finance/offline-payments/${encodeURIComponent(item.id)}/decision`, body);
-    card.replaceChildren(notice(decided.status === "approved"
+    fill(card, notice(decided.status === "approved"
       ? `Approved ${money(decided.approved_amount, decided.currency)} for ${item.reference}; the account is credited.`
       : `Rejected ${item.reference}: ${decided.reason}`, "good"));
     onDecided();
@@ -50,7 +50,7 @@ function decisionCard(item, onDecided) {
     secondary: reject,
     submit: async ({ amount, reason }) => decide({ decision: "approve", amount, ...(reason ? { reason } : {}) }),
   });
-  card.append(h("h3", {}, `${money(item.amount, item.currency)} · ${MODES[item.mode] || item.mode} ${item.reference}`), details(item), element);
+  add(card, h("h3", {}, `${money(item.amount, item.currency)} · ${MODES[item.mode] || item.mode} ${item.reference}`), details(item), element);
   return card;
 }
 

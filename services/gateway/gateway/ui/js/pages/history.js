@@ -1,6 +1,6 @@
 // Billing & Payments > Payments and ledger history: online payments, and every change of the balance.
 import { get } from "../api.js";
-import { date, h, money, pager, status, table, useCurrency } from "../ui.js";
+import { date, fill, h, money, pager, status, table, useCurrency } from "../ui.js";
 import { billingTabs } from "./add_credits.js";
 
 const KINDS = { online_payment: "Online payment", offline_payment: "Offline payment", order: "Order" };
@@ -19,9 +19,9 @@ function paged(title, testId, load) {
   const body = h("div", { "data-testid": testId });
   async function show(page) {
     try {
-      body.replaceChildren(...(await load(page, show)).filter(Boolean));
+      fill(body, await load(page, show));
     } catch (error) {
-      body.replaceChildren(h("p", { class: "error", role: "alert" }, error.message));
+      fill(body, h("p", { class: "error", role: "alert" }, error.message));
     }
   }
   return { section: h("section", { class: "card", "aria-label": title }, h("h3", {}, title), body), show };

@@ -1,7 +1,7 @@
 // Invoices: the account's invoices and receipts, filtered through the address (so a view is
 // linkable), each with its PDF, and Pay on a due invoice (on its order's page: credits or online).
 import { api, get } from "../api.js";
-import { date, field, h, money, pager, showErrors, status, table } from "../ui.js";
+import { add, date, field, h, money, pager, showErrors, status, table } from "../ui.js";
 
 const FILTERS = ["status", "kind", "from", "to"];
 
@@ -12,7 +12,7 @@ export async function downloadDocument(doc) {
   const filename = disposition.match(/filename="([^"]+)"/)?.[1] || `${doc.number.replaceAll("/", "-")}.pdf`;
   const url = URL.createObjectURL(await response.blob());
   const link = h("a", { href: url, download: filename, hidden: true });
-  document.body.append(link);
+  add(document.body, link);
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000); // long enough for the browser to have saved it
@@ -27,7 +27,7 @@ function downloadIcon() {
   for (const d of ["M12 4v11", "M7 10l5 5 5-5", "M5 19h14"]) {
     const path = document.createElementNS(SVG, "path");
     path.setAttribute("d", d);
-    svg.append(path);
+    add(svg, path);
   }
   return svg;
 }
@@ -79,7 +79,7 @@ export default async function invoices(context) {
   }
   const filtered = FILTERS.some((name) => context.query.get(name));
   const rows = list.items.map((doc) => h("tr", { dataset: { number: doc.number } },
-    h("td", {}, doc.number),
+    h("td", {}, h("a", { href: `/invoices/${encodeURIComponent(doc.id)}`, "data-link": true }, doc.number)),
     h("td", {}, date(doc.issued_at)),
     h("td", {}, doc.kind === "invoice" ? "Invoice" : "Receipt"),
     h("td", {}, doc.order_id
@@ -95,7 +95,7 @@ export default async function invoices(context) {
     h("h2", {}, "Invoices"),
     filters,
     h("p", { class: "muted", role: "status" }, `${list.total} ${list.total === 1 ? "document" : "documents"}${filtered ? " match the filters" : ""}.`),
-    table([["Number"], ["Date"], ["Kind"], ["Order"], ["Total", "num"], ["Status"], [h("span", { class: "sr-only" }, "Actions")]],
+    table([["Number"], ["Date"], ["Kind"], ["Order"], ["Total", "num"], ["Status"], ["Actions"]],
       rows, filtered ? "No documents match the filters." : "No invoices or receipts yet."),
     pager(list, (page) => {
       const next = new URLSearchParams(context.query);

@@ -3,7 +3,7 @@
 // (409 self_lockout) until it is sent again with confirm_self_lockout: the page shows
 // the warning and sends it again only after "I understand".
 import { ApiError, del, get, patch, post } from "../api.js";
-import { field, form, h, notice, table } from "../ui.js";
+import { cancelOnEscape, confirmation, field, fill, form, h, notice, refocus, table } from "../ui.js";
 
 const PAGE_SIZE = 100; // the API's largest page; accounts keep a handful of rules
 
@@ -25,7 +25,7 @@ export default async function ipRestrictions() {
   let users = [];
 
   function said(text, kind = "good") {
-    result.replaceChildren(notice(text, kind));
+    fill(result, notice(text, kind));
   }
 
   function who(rule) {
@@ -52,7 +52,7 @@ export default async function ipRestrictions() {
   }
 
   /** The self-lockout warning in `slot`; `proceed` repeats the change with the confirmation. */
-  function warn(slot, error, { what, anyway, proceed, cancel = () => {} }) {
+  function warn(slot, error, { what, anyway, proceed, cancel = () => {}, opener = document.activeElement }) {
     const go = h("button", { type: "button", class: "danger", onclick: async () => {
       go.disabled = true;
       try {
@@ -65,6 +65,8 @@ export default async function ipRestrictions() {
       }
     } }, anyway);
     const address = error.problem.your_ip || yourIp.textContent;
+    // Cancel or Escape: focus goes back to the button that made the change.
+    const back = () => { slot.replaceChildren(); cancel(); refocus(opener, document.getElementById("view")); };
     const panel = h("div", { class: "notice warn lockout", role: "alert", tabindex: "-1", "data-testid": "lockout-warning" },
       h("p", {}, h("strong", {}, "This would lock you out.")),
       h("p", {}, `${what} leaves your current address ${address} outside every enabled rule that applies to you. `,
@@ -72,8 +74,8 @@ export default async function ipRestrictions() {
         "only someone connecting from an allowed address could undo it."),
       h("div", { class: "actions" },
         go,
-        h("button", { type: "button", class: "secondary", onclick: () => { slot.replaceChildren(); cancel(); } }, "Cancel")));
-    slot.replaceChildren(panel);
+        h("button", { type: "button", class: "secondary", onclick: back }, "Cancel")));
+    fill(slot, cancelOnEscape(panel, back));
     panel.focus();
   }
 
@@ -95,6 +97,7 @@ export default async function ipRestrictions() {
         what: `${enabled ? "Enabling" : "Disabling"} the rule ${describe(rule)}`,
         anyway: `I understand, ${enabled ? "enable" : "disable"} anyway`,
         proceed: async () => done(await send(true)),
+        opener: button,
       });
     } finally {
       button.disabled = false;
@@ -129,17 +132,14 @@ export default async function ipRestrictions() {
     const actions = h("td", {});
     const range = describe(rule);
     function showActions() {
-      actions.replaceChildren(h("div", { class: "row-actions" },
+      fill(actions, h("div", { class: "row-actions" },
         h("button", {
           type: "button", class: "secondary", "aria-label": `${rule.enabled ? "Disable" : "Enable"} the rule ${range}`,
           onclick: (event) => setEnabled(event.currentTarget, rule, !rule.enabled),
         }, rule.enabled ? "Disable" : "Enable"),
-        h("button", { type: "button", class: "danger", "aria-label": `Delete the rule ${range}`, onclick: () => {
-          const yes = h("button", { type: "button", class: "danger", onclick: () => remove(yes, rule, showActions) }, "Yes, delete");
-          actions.replaceChildren(h("div", { class: "confirm", role: "group", "aria-label": `Delete the rule ${range}?` },
-            h("span", {}, "Delete this rule?"), yes,
-            h("button", { type: "button", class: "secondary", onclick: showActions }, "Cancel")));
-          yes.focus();
+        h("button", { type: "button", class: "danger", "aria-label": `Delete the rule ${range}`, onclick: (event) => {
+          confirmation(actions, { question: "Delete this rule?", yesLabel: "Yes, delete", opener: event.currentTarget,
+            onYes: (yes) => remove(yes, rule, showActions), onCancel: showActions });
         } }, "Delete")));
     }
     showActions();
@@ -153,7 +153,7 @@ export default async function ipRestrictions() {
   }
 
   function render() {
-    listSlot.replaceChildren(table(
+    fill(listSlot, table(
       [["User"], ["Start address"], ["End address"], ["Description"], ["Enabled"], ["Actions"]],
       rules.map(row),
       "No rules: every user may connect from any address."));
@@ -206,6 +206,7 @@ export default async function ipRestrictions() {
           what: `The rule ${start_ip} – ${end_ip}`,
           anyway: "I understand, save anyway",
           proceed: async () => done(await send(true)),
+          opener: element.querySelector('button[type="submit"]'),
         });
       }
     },

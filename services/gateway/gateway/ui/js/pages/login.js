@@ -1,7 +1,7 @@
 // Log in: password, then the authenticator code step, or the TOTP setup step
 // (QR code, the secret as text, the code) ending with the recovery codes, shown once.
 import { post } from "../api.js";
-import { field, form, h, notice } from "../ui.js";
+import { field, fill, form, h, notice } from "../ui.js";
 
 function svgImage(svg) {
   const url = `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(svg)))}`;
@@ -20,7 +20,7 @@ export default function login(context) {
   }
 
   function show(...children) {
-    card.replaceChildren(...children);
+    fill(card, ...children);
     card.querySelector("input")?.focus();
   }
 

@@ -1,7 +1,7 @@
 // View Order: its lines, tax split and totals, its status; Pay (from credits or online) while it
 // awaits payment; and Download Invoice once invoicing has issued it.
 import { get, keysPerBody, post } from "../api.js";
-import { date, h, money, notice, status, table, useCurrency } from "../ui.js";
+import { date, fill, h, money, notice, status, table, useCurrency } from "../ui.js";
 import { downloadButton } from "./invoices.js";
 import { orderPath } from "./orders.js";
 
@@ -101,12 +101,12 @@ function payPanel(context, order, balance) {
       return context.navigate(`${orderPath(order.order_id)}?paid=credits`, { replace: true });
     } catch (error) {
       if (error.code === "insufficient_credits") {
-        message.replaceChildren(h("div", { class: "notice bad", role: "alert" },
+        fill(message, h("div", { class: "notice bad", role: "alert" },
           `Your balance (${money(balance.balance)}) does not cover this order's total (${money(order.total)}). Pay online, or `,
           h("a", { href: "/billing/add-credits", "data-link": true }, "add credits"), " first."));
         online.focus();
       } else {
-        message.replaceChildren(notice(error.message, "bad"));
+        fill(message, notice(error.message, "bad"));
       }
     } finally {
       buttons.forEach((b) => { b.disabled = false; });
@@ -132,18 +132,18 @@ function invoicePanel(order) {
     try {
       invoice = (await get(`/api/invoices?kind=invoice&order_id=${encodeURIComponent(order.order_id)}`)).items[0] ?? null;
     } catch {
-      body.replaceChildren(h("p", { class: "muted" }, "Invoices cannot be reached right now; try again in a moment."));
+      fill(body, h("p", { class: "muted" }, "Invoices cannot be reached right now; try again in a moment."));
       return;
     }
     // Invoicing hears of the order (and of its payment) from billing's events, a moment later.
     const current = invoice && !(order.status === "paid" && invoice.status === "due");
     if (invoice) {
-      body.replaceChildren(h("p", {}, "Invoice ", h("strong", {}, invoice.number), " · ", status(invoice.status)),
+      fill(body, h("p", {}, "Invoice ", h("a", { href: `/invoices/${encodeURIComponent(invoice.id)}`, "data-link": true }, invoice.number), " · ", status(invoice.status)),
         h("div", { class: "actions" }, downloadButton(invoice, "Download Invoice")));
     } else if (left <= 0) {
-      body.replaceChildren(h("p", { class: "muted" }, "The invoice is not issued yet; it appears here shortly."));
+      fill(body, h("p", { class: "muted" }, "The invoice is not issued yet; it appears here shortly."));
     } else {
-      body.replaceChildren(h("p", { class: "muted" }, "The invoice is being prepared…"));
+      fill(body, h("p", { class: "muted" }, "The invoice is being prepared…"));
     }
     if (!current && left > 0) setTimeout(look, INVOICE_POLL_MS);
   }

@@ -1,7 +1,7 @@
 // Users (administrators): the account's users; add one, reset their 2FA, deactivate them.
 // Destructive actions ask once more in the row itself.
 import { ApiError, del, get, patch, post } from "../api.js";
-import { date, field, form, h, notice, pager, table } from "../ui.js";
+import { add, confirmation, date, field, fill, form, h, notice, pager, table } from "../ui.js";
 
 const PAGE_SIZE = 20;
 
@@ -11,37 +11,36 @@ export default async function users(context) {
   let page = 1;
 
   function said(text, kind = "good") {
-    result.replaceChildren(notice(text, kind));
+    fill(result, notice(text, kind));
   }
 
   async function load(wanted = page) {
     const answer = await get(`/api/account/users?page=${wanted}&page_size=${PAGE_SIZE}`);
     page = answer.page;
-    listSlot.replaceChildren(...[
+    fill(listSlot, [
       table(
         [["Email"], ["Role"], ["Status"], ["2FA"], ["Added"], ["Actions"]],
         answer.items.map(row),
         "No users yet."),
       pager(answer, (next) => load(next).catch((error) => said(error.message, "bad"))),
-    ].filter(Boolean)); // pager() is null on a single page
+    ]);
   }
 
-  /** Replace a row's actions with "are you sure?" and the button that does it. */
-  function confirmIn(cell, question, yesLabel, action, restore) {
-    const yes = h("button", { type: "button", class: "danger", onclick: async () => {
-      yes.disabled = true;
-      yes.textContent = "Working…";
-      try {
-        await action();
-      } catch (error) {
-        said(error instanceof ApiError ? error.message : String(error), "bad");
-        restore();
-      }
-    } }, yesLabel);
-    cell.replaceChildren(h("div", { class: "confirm", role: "group", "aria-label": question },
-      h("span", {}, question), yes,
-      h("button", { type: "button", class: "secondary", onclick: restore }, "Cancel")));
-    yes.focus();
+  /** Replace a row's actions with "are you sure?" and the button that does it (Escape or Cancel: back). */
+  function confirmIn(cell, question, yesLabel, action, restore, opener) {
+    confirmation(cell, {
+      question, yesLabel, opener, onCancel: restore,
+      onYes: async (yes) => {
+        yes.disabled = true;
+        yes.textContent = "Working…";
+        try {
+          await action();
+        } catch (error) {
+          said(error instanceof ApiError ? error.message : String(error), "bad");
+          restore();
+        }
+      },
+    });
   }
 
   function row(user) {
@@ -49,25 +48,25 @@ export default async function users(context) {
     const actions = h("td", {});
     function showActions() {
       actions.replaceChildren();
-      if (yourself) return actions.append(h("span", { class: "muted" }, "You"));
-      if (!user.active) return actions.append(h("span", { class: "muted" }, "—"));
-      actions.append(h("div", { class: "row-actions" },
+      if (yourself) return add(actions, h("span", { class: "muted" }, "You"));
+      if (!user.active) return add(actions, h("span", { class: "muted" }, "—"));
+      add(actions, h("div", { class: "row-actions" },
         user.totp_enrolled
-          ? h("button", { type: "button", class: "secondary", "aria-label": `Reset 2FA of ${user.email}`, onclick: () =>
+          ? h("button", { type: "button", class: "secondary", "aria-label": `Reset 2FA of ${user.email}`, onclick: (event) =>
               confirmIn(actions, `Reset the 2FA of ${user.email}? Their authenticator and recovery codes stop working and their sessions end.`,
                 "Yes, reset 2FA", async () => {
                   await del(`/api/account/users/${user.id}/totp`);
                   said(`The 2FA of ${user.email} is reset. If 2FA is enforced, they set it up again at their next login.`);
                   await load();
-                }, showActions) }, "Reset 2FA")
+                }, showActions, event.currentTarget) }, "Reset 2FA")
           : null,
-        h("button", { type: "button", class: "danger", "aria-label": `Deactivate ${user.email}`, onclick: () =>
+        h("button", { type: "button", class: "danger", "aria-label": `Deactivate ${user.email}`, onclick: (event) =>
           confirmIn(actions, `Deactivate ${user.email}? They can no longer log in, their sessions end now, and this cannot be undone.`,
             "Yes, deactivate", async () => {
               await patch(`/api/account/users/${user.id}`, { active: false });
               said(`${user.email} is deactivated.`);
               await load();
-            }, showActions) }, "Deactivate")));
+            }, showActions, event.currentTarget) }, "Deactivate")));
     }
     showActions();
     return h("tr", { dataset: { userId: user.id } },
