@@ -144,9 +144,10 @@ class AuthClient:
             self.keep_tokens(user, verified.json())
         return verified
 
-    async def enforce(self, admin: User, on: bool = True) -> None:
-        answer = await self.call("PUT", "/api/account/security", admin, json={"enforce_totp": on})
-        assert answer.status_code == 200 and answer.json() == {"enforce_totp": on}, answer.text
+    async def enforce(self, admin: User, on: bool = True, *, grace_days: int = 0) -> None:
+        policy = {"enforce_totp": on, "grace_days": grace_days}
+        answer = await self.call("PUT", "/api/account/security", admin, json=policy)
+        assert answer.status_code == 200 and answer.json() == policy, answer.text
 
 
 async def finance_staff(client: AuthClient, system: Any, monkeypatch: pytest.MonkeyPatch) -> User:
