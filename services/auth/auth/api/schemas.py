@@ -61,6 +61,8 @@ class TotpSetupAnswer(BaseModel):
     secret: str
     otpauth_uri: str
     qr_svg: str
+    email: str = Field(description="the user enrolling, as the authenticator app will name them")
+    account_name: str | None = Field(description="the account they belong to (null for platform staff)")
 
 
 class TotpVerifyRequest(Strict):

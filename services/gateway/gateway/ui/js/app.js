@@ -18,6 +18,7 @@ const ROUTES = [
   ["/certificates/orders", "orders.js", "user"],
   ["/certificates/orders/:id", "order.js", "user"],
   ["/audit-log", "audit_log.js", "admin"],
+  ["/two-factor", "two_factor.js", "user"],
   ["/finance", "finance.js", "finance"],
 ];
 
@@ -134,7 +135,8 @@ export async function render() {
   }
   const heading = view.querySelector("h2");
   if (heading) document.title = `${heading.textContent} · Tollgate`;
-  view.focus();
+  // A page may name where the cursor starts (the login's first field); otherwise the page itself.
+  (view.querySelector("[data-autofocus]") ?? view).focus();
 }
 
 onSessionExpired(() => { toLogin(); });

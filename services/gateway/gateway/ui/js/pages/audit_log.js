@@ -16,6 +16,7 @@ const ACTIONS = {
   "user.deactivated": "Deactivated a user",
   "security.totp_enforced": "Enforced 2FA",
   "security.totp_relaxed": "Stopped enforcing 2FA",
+  "security.totp_grace_changed": "Changed the days to set up 2FA",
   "ip_rule.created": "Added an IP rule",
   "ip_rule.changed": "Changed an IP rule",
   "ip_rule.deleted": "Deleted an IP rule",
