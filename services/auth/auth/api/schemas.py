@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
+from auth.domain.lockout_preview import PreviewAction
 from auth.domain.login import NextStep
 from auth.domain.records import User
 from auth.domain.roles import AccountRole
@@ -136,6 +137,28 @@ class IpRuleUpdate(Strict):
     enabled: bool | None = None
     description: str | None = Field(default=None, max_length=255)
     confirm_self_lockout: bool = False
+
+
+class IpRulePreviewRequest(Strict):
+    action: PreviewAction = Field(
+        strict=False, description="add, update (the rule changed as given, enabled), disable, delete"
+    )
+    rule_id: str | None = Field(default=None, max_length=36, description="update, disable, delete: the rule")
+    start_ip: str | None = Field(default=None, max_length=45)
+    end_ip: str | None = Field(default=None, max_length=45)
+    user_id: str | None = Field(default=None, max_length=36, description="the rule's user; null: all users")
+
+
+class LockedOutRead(BaseModel):
+    user_id: str
+    email: str
+    last_seen_ip: str
+    last_seen_at: Timestamp
+
+
+class IpRulePreview(BaseModel):
+    locked_out: list[LockedOutRead]
+    you_are_locked_out: bool
 
 
 class IpRuleRead(BaseModel):

@@ -89,3 +89,13 @@ class NotOnYourself(DomainError):
 
 class SelfLockout(DomainError):
     status, code, title = 409, "self_lockout", "This change would lock you out"
+
+
+class MissingFields(DomainError):
+    """Fields a request needs for what it asks (422, like schema errors), all named at once."""
+
+    status, code, title = 422, "validation_error", "Invalid request"
+
+    def __init__(self, fields: list[str]) -> None:
+        errors = [{"field": name, "message": "is required for this action"} for name in fields]
+        super().__init__("One or more fields are invalid.", errors=errors)
