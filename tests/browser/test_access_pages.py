@@ -172,3 +172,74 @@ async def test_the_login_and_its_2fa_steps_put_the_cursor_where_the_typing_goes(
     selected = await focused(page)
     assert (selected["name"], selected["start"], selected["end"]) == ("code", 0, 8), selected
     await shot(page, "totp-code-wrong")
+
+
+@pytest.fixture
+async def proxied(start_system: Any) -> Any:
+    """The whole system with the gateway trusting loopback's X-Forwarded-For: API clients choose their address,
+    the browser (which sends none) is 127.0.0.1."""
+    return await start_system(
+        services=("auth", "billing", "invoicing"), gateway_settings={"trusted_proxies": "127.0.0.1/32"}
+    )
+
+
+async def test_ip_rule_changes_show_whom_they_would_lock_out_before_they_are_made(proxied: Any, page: Page) -> None:
+    async with httpx.AsyncClient(base_url=proxied.gateway, timeout=30) as http:
+        admin = await AuthClient(http).sign_up()
+        remote = await AuthClient(http).add_user(admin)
+        await AuthClient(http, client_ip="198.51.100.20").log_in(remote)
+    await log_in(page, proxied.gateway, admin)
+    await page.get_by_test_id("balance").wait_for()
+    await page.get_by_role("link", name="IP Restrictions").click()
+
+    # Adding: the preview names the user it would lock out; Cancel leaves everything as it was.
+    await page.get_by_label("Allowed IP start address").fill("127.0.0.1")
+    await page.get_by_label("Allowed IP end address").fill("127.0.0.10")
+    await page.get_by_role("button", name="Add rule").click()
+    warning = page.get_by_test_id("lockout-warning")
+    await expect(warning).to_be_focused()
+    await expect(warning.get_by_test_id("locked-out")).to_have_text(
+        re.compile(rf"^{re.escape(remote.email)} \(last seen from 198\.51\.100\.20 on \d{{1,2}} \w{{3}} \d{{4}}\)$")
+    )
+    await expect(warning).to_contain_text("This would lock out 1 user")
+    await expect(warning).not_to_contain_text("This would lock you out")
+    await shot(page, "ip-restrictions-lockout-preview", document=True)
+    await warning.get_by_role("button", name="Cancel").click()
+    await expect(warning).to_have_count(0)
+    await expect(page.get_by_text("No rules: every user may connect from any address.")).to_be_visible()
+
+    await page.get_by_role("button", name="Add rule").click()
+    await page.get_by_test_id("lockout-warning").get_by_role("button", name="I understand, save anyway").click()
+    await expect(page.get_by_test_id("ip-result")).to_contain_text("is saved")
+    rule = page.get_by_role("row").filter(has_text="127.0.0.10")
+
+    # Disabling locks nobody out: done at once. Enabling again asks, with the preview.
+    await rule.get_by_role("button", name="Disable").click()
+    await expect(page.get_by_test_id("ip-result")).to_contain_text("is disabled")
+    await rule.get_by_role("button", name="Enable").click()
+    await expect(warning).to_contain_text(remote.email)
+    await warning.get_by_role("button", name="I understand, enable anyway").click()
+    await expect(page.get_by_test_id("ip-result")).to_contain_text("is enabled")
+
+    # Deleting always asks; here nobody would be locked out.
+    await rule.get_by_role("button", name="Delete").click()
+    await expect(warning).to_contain_text("Nobody who logged in during the last 30 days would be locked out.")
+    await shot(page, "ip-restrictions-delete-preview")
+    await warning.get_by_role("button", name="Yes, delete").click()
+    await expect(page.get_by_test_id("ip-result")).to_contain_text("is deleted")
+
+    # A rule leaving the administrator's own address out: both in one confirmation, the administrator marked.
+    await page.get_by_label("Allowed IP start address").fill("203.0.113.0")
+    await page.get_by_label("Allowed IP end address").fill("203.0.113.255")
+    await page.get_by_role("button", name="Add rule").click()
+    await expect(warning).to_contain_text("This would lock out 2 users")
+    await expect(warning).to_contain_text(f"{admin.email} — you")
+    await expect(warning).to_contain_text("This would lock you out.")
+    await expect(warning).to_contain_text("Your current address 127.0.0.1")
+    await warning.get_by_role("button", name="Cancel").click()
+    await expect(page.get_by_text("No rules: every user may connect from any address.")).to_be_visible()
+
+    # Invalid addresses are named by the preview, next to their fields, before anything is saved.
+    await page.get_by_label("Allowed IP start address").fill("10.0.0.300")
+    await page.get_by_role("button", name="Add rule").click()
+    await expect(page.get_by_label("Allowed IP start address")).to_have_attribute("aria-invalid", "true")
