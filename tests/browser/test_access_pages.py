@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 
 from tests.support.auth_client import AuthClient, User, away_from_step_boundary, days_pass
 from tests.support.browser import shot
+from tests.support.harness import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -243,3 +244,54 @@ async def test_ip_rule_changes_show_whom_they_would_lock_out_before_they_are_mad
     await page.get_by_label("Allowed IP start address").fill("10.0.0.300")
     await page.get_by_role("button", name="Add rule").click()
     await expect(page.get_by_label("Allowed IP start address")).to_have_attribute("aria-invalid", "true")
+
+
+async def test_a_user_blocked_by_an_ip_rule_is_told_why_mid_session_after_a_reload_and_at_login(
+    proxied: Any, page: Page
+) -> None:
+    async with httpx.AsyncClient(base_url=proxied.gateway, timeout=30) as http:
+        office = AuthClient(http, client_ip="203.0.113.10")
+        admin = await office.sign_up()
+        member = await office.add_user(admin)
+        await log_in(page, proxied.gateway, member)
+        await page.get_by_test_id("balance").wait_for()
+
+        # The administrator restricts the member to the office; the browser is at 127.0.0.1.
+        rule = {"user_id": member.id, "start_ip": "203.0.113.0", "end_ip": "203.0.113.255"}
+        assert (await office.call("POST", "/api/account/ip-restrictions", admin, json=rule)).status_code == 201
+        cookies = {cookie["name"]: cookie["value"] for cookie in await page.context.cookies()}
+        member.access_token = cookies["tg_access"]
+
+        async def refused() -> bool:
+            return (await http.get("/api/auth/me", headers=member.auth)).status_code == 403
+
+        await wait_for(refused)
+
+    # Mid-session: the next page says what happened, not "Something went wrong".
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="Invoices").click()
+    heading = page.get_by_role("heading", name="Access from this address is not allowed")
+    await expect(heading).to_be_visible()
+    await expect(heading).to_be_focused()
+    blocked = page.get_by_test_id("ip-blocked")
+    await expect(page.get_by_test_id("blocked-ip")).to_have_text("127.0.0.1")
+    await expect(blocked).to_contain_text("The IP restrictions set by the administrators of Acme do not allow it.")
+    await expect(blocked).to_contain_text("Ask an administrator of Acme to allow this address")
+    await expect(page.get_by_text("Something went wrong")).to_have_count(0)
+    await shot(page, "ip-blocked-mid-session", document=True)
+
+    # A reload stays on that page instead of dropping to the login.
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Access from this address is not allowed")).to_be_visible()
+    await expect(page.get_by_test_id("blocked-ip")).to_have_text("127.0.0.1")
+    assert "/login" not in page.url
+    await shot(page, "ip-blocked-after-reload")
+
+    # At login, the same words.
+    await page.context.clear_cookies()
+    await log_in(page, proxied.gateway, member)
+    await expect(page.get_by_role("heading", name="Access from this address is not allowed")).to_be_focused()
+    await expect(page.get_by_test_id("blocked-ip")).to_have_text("127.0.0.1")
+    await expect(page.get_by_test_id("ip-blocked")).to_contain_text("Ask an administrator of your account")
+    await shot(page, "ip-blocked-at-login")
+    await page.get_by_role("button", name="Back to log in").click()
+    await expect(page.get_by_label("Email")).to_be_focused()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tollgate_shared import ip_refusal
 from tollgate_shared.errors import Conflict, DomainError
 
 
@@ -17,10 +18,10 @@ class InvalidCredentials(Refusal):
 
 
 class IpNotAllowed(Refusal):
-    status, code, title = 403, "ip_not_allowed", "Access from this address is not allowed"
+    status, code, title = 403, ip_refusal.CODE, ip_refusal.TITLE
 
     def __init__(self, ip: str) -> None:
-        super().__init__(ip=ip)
+        super().__init__(ip_refusal.detail(ip), **ip_refusal.fields(ip))
 
 
 class TooManyAttempts(Refusal):

@@ -1,6 +1,7 @@
 // Log in: password, then the authenticator code step, or the TOTP setup step
 // (QR code, the secret as text, the code) ending with the recovery codes, shown once.
 import { post } from "../api.js";
+import { blockedView, isIpRefusal } from "../ip_blocked.js";
 import { recoveryCodesStep, setupStep, showIn } from "../totp_enrolment.js";
 import { field, form, h, notice } from "../ui.js";
 
@@ -49,7 +50,14 @@ export default function login(context) {
         submitLabel: "Log in",
         busyLabel: "Logging in…",
         submit: async ({ email, password }) => {
-          const answer = await post("/api/auth/login", { email, password });
+          let answer;
+          try {
+            answer = await post("/api/auth/login", { email, password });
+          } catch (error) {
+            if (!isIpRefusal(error)) throw error;
+            const back = h("button", { type: "button", class: "secondary", onclick: () => passwordStep() }, "Back to log in");
+            return show(blockedView(error.problem, null, [back], "login-title"));
+          }
           if (answer.status === "ok") return finish(answer);
           if (answer.status === "totp_required") return codeStep(answer.challenge);
           return enrolStep(answer.challenge);
