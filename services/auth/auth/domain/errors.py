@@ -21,7 +21,7 @@ class IpNotAllowed(Refusal):
     status, code, title = 403, ip_refusal.CODE, ip_refusal.TITLE
 
     def __init__(self, ip: str) -> None:
-        super().__init__(ip_refusal.detail(ip), **ip_refusal.fields(ip))
+        super().__init__(ip_refusal.detail(ip), ip=ip)  # the members of ip_refusal.fields
 
 
 class TooManyAttempts(Refusal):
