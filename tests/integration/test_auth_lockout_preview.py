@@ -124,6 +124,8 @@ async def test_bad_previews_are_refused_and_another_accounts_ids_are_not_found(g
     assert fields(await preview(office, admin, action="add", start_ip="10.0.0.1", end_ip="2001:db8::1")) == ["end_ip"]
     assert fields(await preview(office, admin, action="add")) == ["end_ip", "start_ip"]
     assert fields(await preview(office, admin, action="disable")) == ["rule_id"]
+    assert fields(await preview(office, admin, action="delete", rule_id=None)) == ["rule_id"]
+    assert fields(await preview(office, admin, action="add", start_ip=None, end_ip="10.0.0.1")) == ["start_ip"]
     assert fields(await preview(office, admin, action="enable", rule_id=theirs.json()["id"])) == ["action"]
     assert fields(await office.call("POST", PREVIEW, admin, json={})) == ["action"]
 

@@ -28,10 +28,10 @@ SEEN = [
 
 
 def test_each_action_says_what_it_needs() -> None:
-    assert missing_fields(PreviewAction.ADD, {"start_ip"}) == ["end_ip"]
-    assert missing_fields(PreviewAction.ADD, set()) == ["start_ip", "end_ip"]
-    assert missing_fields(PreviewAction.DELETE, {"start_ip"}) == ["rule_id"]
-    assert missing_fields(PreviewAction.UPDATE, {"rule_id"}) == []
+    assert missing_fields(PreviewAction.ADD, {"start_ip": "10.0.0.1"}) == ["end_ip"]
+    assert missing_fields(PreviewAction.ADD, {}) == ["start_ip", "end_ip"]
+    assert missing_fields(PreviewAction.DELETE, {"start_ip": "10.0.0.1", "rule_id": None}) == ["rule_id"]
+    assert missing_fields(PreviewAction.UPDATE, {"rule_id": "r1"}) == []
 
 
 def test_the_rules_as_they_would_be_after_each_action() -> None:

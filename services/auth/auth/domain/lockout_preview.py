@@ -8,7 +8,7 @@ no login in the window is not listed: there is nothing to judge them by.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -34,9 +34,9 @@ REQUIRED: dict[PreviewAction, tuple[str, ...]] = {
 }
 
 
-def missing_fields(action: PreviewAction, given: Iterable[str]) -> list[str]:
-    present = set(given)
-    return [name for name in REQUIRED[action] if name not in present]
+def missing_fields(action: PreviewAction, values: Mapping[str, str | None]) -> list[str]:
+    """The fields `action` needs that are absent or null in `values`."""
+    return [name for name in REQUIRED[action] if values.get(name) is None]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ NEW_RULE_ID = "new"
 @dataclass(frozen=True)
 class ProposedChange:
     action: PreviewAction
-    given: frozenset[str]  # the fields the request named (user_id may be named as null: all users)
+    given: frozenset[str]  # the fields the request named: user_id named as null means all users
     rule_id: str | None = None
     start_ip: str | None = None
     end_ip: str | None = None
@@ -37,7 +37,8 @@ class LockoutPreview:
 
 
 async def preview_ip_rule_change(db: AsyncSession, admin: Caller, change: ProposedChange, *, ip: str) -> LockoutPreview:
-    missing = missing_fields(change.action, change.given)
+    values = {"rule_id": change.rule_id, "start_ip": change.start_ip, "end_ip": change.end_ip}
+    missing = missing_fields(change.action, values)
     if missing:
         raise MissingFields(missing)
     target = await _target(db, admin, change)
