@@ -37,9 +37,14 @@ async def focused(page: Page) -> dict[str, Any]:
 
 
 async def secret_shown(page: Page) -> str:
-    text = (await page.get_by_test_id("totp-secret").inner_text()).strip()
-    assert re.fullmatch(r"([A-Z2-7]{4} ){7}[A-Z2-7]{4}", text), text  # 32 characters in groups of four
-    return text.replace(" ", "")
+    """The secret as shown: 32 characters in eight groups of four, set apart by the style sheet alone."""
+    shown = page.get_by_test_id("totp-secret")
+    groups = await shown.locator("span").all_inner_texts()
+    assert len(groups) == 8 and all(re.fullmatch(r"[A-Z2-7]{4}", group) for group in groups), groups
+    assert await shown.locator("span").nth(1).evaluate("(span) => getComputedStyle(span).marginLeft") != "0px"
+    text = (await shown.inner_text()).strip()
+    assert text == "".join(groups), text  # selecting it by hand copies no spaces
+    return text
 
 
 async def test_inside_the_grace_a_user_sees_the_deadline_everywhere_and_enrols_from_the_portal(
