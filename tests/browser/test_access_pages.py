@@ -300,3 +300,19 @@ async def test_a_user_blocked_by_an_ip_rule_is_told_why_mid_session_after_a_relo
     await shot(page, "ip-blocked-at-login")
     await page.get_by_role("button", name="Back to log in").click()
     await expect(page.get_by_label("Email")).to_be_focused()
+
+
+async def test_the_2fa_pages_read_on_a_phone_width_screen(portal: Any, page: Page) -> None:
+    await page.set_viewport_size({"width": 390, "height": 800})
+    async with httpx.AsyncClient(base_url=portal.gateway, timeout=30) as http:
+        api = AuthClient(http)
+        admin = await api.sign_up()
+        await api.enforce(admin, grace_days=5)
+    await log_in(page, portal.gateway, admin)
+    await expect(page.get_by_test_id("totp-deadline")).to_be_visible()
+    await page.goto(f"{portal.gateway}/two-factor")  # the gateway serves the portal at the page's own address
+    await page.get_by_role("button", name="Set up an authenticator app").click()
+    await expect(page.get_by_test_id("totp-secret")).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"/two-factor scrolls sideways: {width}px"
+    await shot(page, "two-factor-phone")
