@@ -137,3 +137,18 @@ async def test_changing_the_grace_is_audited_and_restarts_it(auth: tuple[AuthCli
         ("security.totp_grace_changed", {"grace_days": 5}),
         ("security.totp_enforced", {"grace_days": 2}),
     ], actions
+
+
+async def test_the_grace_works_on_the_embedded_default(start_system: Any) -> None:
+    system = await start_system(embedded=True, services=("auth",))
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as http:
+        client = AuthClient(http)
+        admin = await client.sign_up()
+        member = await client.add_user(admin)
+        await client.enforce(admin, grace_days=7)
+        due = instant((await client.log_in(member))["totp_due_by"])
+        assert timedelta(days=6, hours=23) < due - datetime.now(UTC) <= timedelta(days=7)
+        assert (await users_by_email(client, admin))[member.email]["totp_state"] == "due"
+        await client.enforce(admin, grace_days=0)
+        assert (await client.login(member)).json()["status"] == "totp_setup_required"
+        assert (await users_by_email(client, admin))[member.email]["totp_state"] == "required"
