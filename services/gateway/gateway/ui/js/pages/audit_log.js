@@ -44,6 +44,7 @@ function action(entry) {
   if (details.reason) extra.push(REASONS[details.reason] ?? String(details.reason).replaceAll("_", " "));
   if (details.role) extra.push(`role ${details.role}`);
   if (details.enabled !== undefined) extra.push(details.enabled ? "enabled" : "disabled");
+  if (details.grace_days) extra.push(`${details.grace_days} day${details.grace_days === 1 ? "" : "s"} to set it up`);
   return [h("span", { title: entry.action }, text), extra.length ? h("span", { class: "muted" }, ` (${extra.join(", ")})`) : null];
 }
 
