@@ -109,7 +109,7 @@ async def test_ip_rules_are_added_switched_in_place_deleted_and_a_lockout_needs_
     await expect(cells.nth(4)).to_have_text("Enabled")
     await expect(rule.get_by_role("button", name="Disable")).to_be_visible()
     await rule.get_by_role("button", name="Delete").click()
-    await rule.get_by_role("button", name="Yes, delete").click()
+    await page.get_by_test_id("lockout-warning").get_by_role("button", name="Yes, delete").click()
     await expect(page.get_by_test_id("ip-result")).to_contain_text("is deleted")
     await expect(page.get_by_text("No rules: every user may connect from any address.")).to_be_visible()
 

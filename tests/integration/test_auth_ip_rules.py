@@ -184,7 +184,8 @@ async def test_users_need_an_administrator_for_account_configuration(gateway: An
     admin = await office.sign_up()
     member = await office.add_user(admin)
     await office.log_in(member)
-    assert (await office.call("GET", "/api/account/security", member)).json() == {"enforce_totp": False}
+    policy = {"enforce_totp": False, "grace_days": 0}
+    assert (await office.call("GET", "/api/account/security", member)).json() == policy
     assert (await office.call("PUT", "/api/account/security", member, json={"enforce_totp": True})).status_code == 403
     assert (await office.call("GET", "/api/account/ip-restrictions", member)).status_code == 403
     assert (await office.call("GET", "/api/account/audit-log", member)).status_code == 403

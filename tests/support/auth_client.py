@@ -7,6 +7,7 @@ import io
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ import resvg_py
 import zxingcpp
 from PIL import Image
 
-from tests.support.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY
+from tests.support.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch
 from tests.support.totp_reference import totp
 
 PASSWORD = "correct horse battery"
@@ -144,9 +145,10 @@ class AuthClient:
             self.keep_tokens(user, verified.json())
         return verified
 
-    async def enforce(self, admin: User, on: bool = True) -> None:
-        answer = await self.call("PUT", "/api/account/security", admin, json={"enforce_totp": on})
-        assert answer.status_code == 200 and answer.json() == {"enforce_totp": on}, answer.text
+    async def enforce(self, admin: User, on: bool = True, *, grace_days: int = 0) -> None:
+        policy = {"enforce_totp": on, "grace_days": grace_days}
+        answer = await self.call("PUT", "/api/account/security", admin, json=policy)
+        assert answer.status_code == 200 and answer.json() == policy, answer.text
 
 
 async def finance_staff(client: AuthClient, system: Any, monkeypatch: pytest.MonkeyPatch) -> User:
@@ -164,3 +166,13 @@ async def finance_staff(client: AuthClient, system: Any, monkeypatch: pytest.Mon
     assert await asyncio.to_thread(main, ["staff", "create", "--email", staff.email, "--role", "finance"]) == 0
     await client.enrol(staff)
     return staff
+
+
+async def days_pass(auth_database_url: str, account_id: str, days: int) -> None:
+    """As if `days` had passed for the account's 2FA grace: its start and its users' creation move back
+    (auth reads the wall clock; its stored timestamps are what the tests can move)."""
+    back = timedelta(days=days)
+    since = "UPDATE account SET totp_policy_since = totp_policy_since - $2::interval WHERE id = $1"
+    await fetch(auth_database_url, since, account_id, back)
+    created = 'UPDATE "user" SET created_at = created_at - $2::interval WHERE account_id = $1'
+    await fetch(auth_database_url, created, account_id, back)

@@ -13,7 +13,7 @@ from gateway.credentials import CredentialRefused, credential_of
 from gateway.edge_policy import is_public, is_rate_limited, takes_optional_credential
 from gateway.ip_index import IpRuleIndex
 from gateway.rate_limit import RateLimiter, retry_after
-from tollgate_shared import callers
+from tollgate_shared import callers, ip_refusal
 from tollgate_shared.access_tokens import InvalidToken, Principal
 from tollgate_shared.callers import SAFE_METHODS, csrf_token
 from tollgate_shared.jwks import JwksCache
@@ -31,6 +31,8 @@ class Refusal:
     code: str
     detail: str
     headers: tuple[tuple[bytes, bytes], ...] = ()
+    title: str | None = None  # None: the status's phrase
+    fields: tuple[tuple[str, str], ...] = ()  # the problem's extension members
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,14 @@ class EdgeAccess:
                 "ip_not_allowed",
                 extra={"user_id": principal.user_id, "account_id": principal.account_id, "client_ip": client_ip},
             )
-            return Refusal(403, "ip_not_allowed", f"Access from {client_ip} is not allowed for this user.")
+            # The words auth says at login (tollgate_shared.ip_refusal), so the portal shows one message.
+            return Refusal(
+                403,
+                ip_refusal.CODE,
+                ip_refusal.detail(client_ip),
+                title=ip_refusal.TITLE,
+                fields=tuple(ip_refusal.fields(client_ip).items()),
+            )
         return Admitted(principal)
 
     def _csrf_ok(self, scope: Scope, principal: Principal) -> bool:

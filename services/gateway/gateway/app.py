@@ -125,6 +125,8 @@ class Gateway:
                         decision.detail,
                         request_id_of(scope),
                         list(decision.headers),
+                        title=decision.title,
+                        fields=decision.fields,
                     )
                     return
                 await proxy(

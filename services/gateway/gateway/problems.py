@@ -13,15 +13,25 @@ from tollgate_shared.no_store import NO_STORE
 
 
 async def send_problem(
-    send: Send, status: int, code: str, detail: str, request_id: str, headers: list[tuple[bytes, bytes]] | None = None
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    request_id: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    title: str | None = None,
+    fields: tuple[tuple[str, str], ...] = (),
 ) -> None:
+    """A problem details answer; `title` defaults to the status's phrase, `fields` are extension members."""
     body = json.dumps(
         {
             "type": problem_type(code),
-            "title": HTTPStatus(status).phrase,
+            "title": title or HTTPStatus(status).phrase,
             "status": status,
             "code": code,
             "detail": detail,
+            **dict(fields),
         }
     ).encode()
     await send(

@@ -28,6 +28,7 @@ UI_PAGES = frozenset(
         "invoices",
         "certificates",
         "audit-log",
+        "two-factor",
         "finance",
     }
 )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import account
 from auth.domain.records import Account
+from auth.domain.totp_grace import TotpPolicy
 
 
 def account_of(row: Row[Any]) -> Account:
@@ -19,6 +20,8 @@ def account_of(row: Row[Any]) -> Account:
         enforce_totp=bool(row.enforce_totp),
         ip_rules_revision=int(row.ip_rules_revision),
         created_at=row.created_at,
+        totp_grace_days=int(row.totp_grace_days),
+        totp_policy_since=row.totp_policy_since,
     )
 
 
@@ -34,15 +37,23 @@ async def find_account(db: AsyncSession, account_id: str) -> Account | None:
     return None if row is None else account_of(row)
 
 
-async def enforces_totp(db: AsyncSession, account_id: str | None) -> bool:
-    """Whether the account requires 2FA of its users (staff have no account: False, no query)."""
+async def totp_policy(db: AsyncSession, account_id: str | None) -> TotpPolicy | None:
+    """The account's 2FA policy (staff have no account: None, no query)."""
     if account_id is None:
-        return False
-    return bool(await db.scalar(select(account.c.enforce_totp).where(account.c.id == account_id)))
+        return None
+    columns = (account.c.enforce_totp, account.c.totp_grace_days, account.c.totp_policy_since)
+    row = (await db.execute(select(*columns).where(account.c.id == account_id))).first()
+    if row is None:
+        return None
+    return TotpPolicy(enforce=bool(row.enforce_totp), grace_days=int(row.totp_grace_days), since=row.totp_policy_since)
 
 
-async def set_enforce_totp(db: AsyncSession, account_id: str, enforce_totp: bool) -> None:
-    await db.execute(update(account).where(account.c.id == account_id).values(enforce_totp=enforce_totp))
+async def set_totp_policy(db: AsyncSession, account_id: str, policy: TotpPolicy) -> None:
+    await db.execute(
+        update(account)
+        .where(account.c.id == account_id)
+        .values(enforce_totp=policy.enforce, totp_grace_days=policy.grace_days, totp_policy_since=policy.since)
+    )
 
 
 async def bump_ip_rules_revision(db: AsyncSession, account_id: str) -> int:

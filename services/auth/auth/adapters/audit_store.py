@@ -7,11 +7,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.adapters.tables import audit_entry
 from auth.domain.audit import AuditAction
+from auth.domain.lockout_preview import SeenAddress
 from auth.domain.records import AuditEntry, Caller
 from tollgate_shared.pagination import PageParams, fetch_page
 
@@ -89,3 +90,24 @@ async def page_of_audit_entries(db: AsyncSession, account_id: str, paging: PageP
         db, query, order_by=[audit_entry.c.created_at.desc(), audit_entry.c.id], paging=paging
     )
     return [audit_entry_of(row) for row in rows], total
+
+
+async def recent_login_addresses(db: AsyncSession, account_id: str, *, since: datetime) -> list[SeenAddress]:
+    """Each (user, address) of the account's successful logins since `since`, with the latest time.
+
+    The audit log already holds every login's address: no second record is written at login.
+    """
+    latest = func.max(audit_entry.c.created_at)
+    query = (
+        select(audit_entry.c.actor_id, audit_entry.c.ip, latest.label("last_seen_at"))
+        .where(
+            audit_entry.c.account_id == account_id,
+            audit_entry.c.created_at >= since,
+            audit_entry.c.action == AuditAction.LOGIN_SUCCEEDED.value,
+            audit_entry.c.actor_id.is_not(None),
+            audit_entry.c.ip.is_not(None),
+        )
+        .group_by(audit_entry.c.actor_id, audit_entry.c.ip)
+    )
+    rows = (await db.execute(query)).all()
+    return [SeenAddress(user_id=row.actor_id, ip=row.ip, last_seen_at=row.last_seen_at) for row in rows]

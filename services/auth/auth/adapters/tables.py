@@ -36,9 +36,13 @@ account = Table(
     Column("id", String(36), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("enforce_totp", Boolean, nullable=False, default=False, server_default="0"),
+    # The grace of enforced 2FA in days, and when it (or enforcement) last started: see domain/totp_grace.py.
+    Column("totp_grace_days", Integer, nullable=False, default=0, server_default="0"),
+    Column("totp_policy_since", UtcDateTime(), nullable=True),
     # Grows with every change of the account's IP rules; gateways keep the newest.
     Column("ip_rules_revision", BigInteger, nullable=False, default=0, server_default="0"),
     Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint("totp_grace_days BETWEEN 0 AND 30", name="totp_grace_days"),
 )
 
 user = Table(

@@ -83,6 +83,12 @@ async def find_account_user(db: AsyncSession, account_id: str, user_id: str) -> 
     return None if row is None else user_of(row)
 
 
+async def active_account_users(db: AsyncSession, account_id: str) -> list[User]:
+    """Every active user of the account."""
+    rows = (await db.execute(select(user).where(user.c.account_id == account_id, user.c.active.is_(True)))).all()
+    return [user_of(row) for row in rows]
+
+
 async def page_of_users(db: AsyncSession, account_id: str, paging: PageParams) -> tuple[list[User], int]:
     """The account's users, newest first."""
     query = select(user).where(user.c.account_id == account_id)

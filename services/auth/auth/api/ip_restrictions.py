@@ -13,10 +13,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from auth.api.deps import AdminDep
-from auth.api.schemas import IpRuleCreate, IpRuleList, IpRuleRead, IpRuleUpdate
+from auth.api.schemas import (
+    IpRuleCreate,
+    IpRuleList,
+    IpRulePreview,
+    IpRulePreviewRequest,
+    IpRuleRead,
+    IpRuleUpdate,
+    LockedOutRead,
+)
 from auth.use_cases.change_ip_rule import IpRuleChange, change_ip_rule
 from auth.use_cases.create_ip_rule import NewIpRule, create_ip_rule
 from auth.use_cases.delete_ip_rule import delete_ip_rule
+from auth.use_cases.preview_ip_rule_change import ProposedChange, preview_ip_rule_change
 from auth.use_cases.read_ip_rules import list_ip_rules
 from tollgate_shared.openapi import problems
 from tollgate_shared.pagination import PageDep
@@ -52,6 +61,27 @@ async def create_rule(body: IpRuleCreate, admin: AdminDep, db: SessionDep, edge:
     )
     rule = await create_ip_rule(db, admin, new, ip=edge.client_ip)
     return IpRuleRead.model_validate(rule, from_attributes=True)
+
+
+@router.post("/preview", responses=problems(404))
+async def preview_change(body: IpRulePreviewRequest, admin: AdminDep, db: SessionDep, edge: EdgeDep) -> IpRulePreview:
+    """Whom a change would lock out, judged by each active user's login addresses of the last 30 days.
+
+    Changes nothing.
+    """
+    change = ProposedChange(
+        action=body.action,
+        given=frozenset(body.model_fields_set),
+        rule_id=body.rule_id,
+        start_ip=body.start_ip,
+        end_ip=body.end_ip,
+        user_id=body.user_id,
+    )
+    preview = await preview_ip_rule_change(db, admin, change, ip=edge.client_ip)
+    return IpRulePreview(
+        locked_out=[LockedOutRead.model_validate(user, from_attributes=True) for user in preview.locked_out],
+        you_are_locked_out=preview.you_are_locked_out,
+    )
 
 
 @router.patch("/{rule_id}", responses=problems(409))

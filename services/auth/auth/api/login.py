@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -10,6 +11,8 @@ from auth.api.cookies import REFRESH_COOKIE, clear_session_cookies, set_session_
 from auth.api.deps import CallerDep, ContextDep
 from auth.api.schemas import ChallengeAnswer, LoginRequest, Me, RefreshRequest, SessionAnswer, session_answer
 from auth.domain.login import NextStep
+from auth.domain.records import Caller
+from auth.domain.totp_grace import enrolment_due_by
 from auth.use_cases.log_in import log_in
 from auth.use_cases.log_out import log_out
 from auth.use_cases.refresh_session import refresh_session
@@ -31,7 +34,7 @@ async def login(
     )
     if outcome.session is not None:
         set_session_cookies(response, context, outcome.session)
-        return session_answer(outcome.session)
+        return session_answer(outcome.session, totp_due_by=outcome.totp_due_by)
     assert outcome.challenge is not None and outcome.step is not NextStep.SESSION
     return ChallengeAnswer(status=outcome.step, challenge=outcome.challenge)
 
@@ -71,8 +74,16 @@ async def me(caller: CallerDep) -> Me:
         account_id=caller.user.account_id,
         account_name=caller.account.name if caller.account is not None else None,
         totp_enrolled=caller.user.totp_enrolled,
+        totp_due_by=totp_due_by(caller),
         amr=list(caller.amr),
     )
+
+
+def totp_due_by(caller: Caller) -> datetime | None:
+    """By when the caller must set up 2FA: staff enrol at login, the enrolled have nothing due."""
+    if caller.user.totp_enrolled or caller.account is None:
+        return None
+    return enrolment_due_by(caller.account.totp_policy, user_created_at=caller.user.created_at)
 
 
 @router.get("/jwks.json", openapi_extra=PUBLIC)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
 
 from auth.domain.ip_rules import parse_ip, range_problem
+from auth.domain.lockout_preview import PreviewAction
 from auth.domain.login import NextStep
 from auth.domain.passwords import check_password_policy
 from auth.domain.records import User
 from auth.domain.roles import AccountRole
+from auth.domain.totp_grace import MAX_GRACE_DAYS, TotpPolicy, TotpState, enrolment_due_by, totp_state
 from auth.use_cases.issue_session import IssuedSession
 from tollgate_shared.fields import OnlyFalse, RequestBody, Timestamp
 
@@ -52,6 +55,8 @@ class UserRead(BaseModel):
     role: str
     active: bool = True
     totp_enrolled: bool = False
+    totp_state: TotpState = TotpState.OPTIONAL
+    totp_due_by: Timestamp | None = Field(default=None, description="enrol by then (null: enrolled or not enforced)")
     created_at: Timestamp | None = None
 
 
@@ -75,6 +80,8 @@ class TotpSetupAnswer(BaseModel):
     secret: str
     otpauth_uri: str
     qr_svg: str
+    email: str = Field(description="the user enrolling, as the authenticator app will name them")
+    account_name: str | None = Field(description="the account they belong to (null for platform staff)")
 
 
 class TotpVerifyRequest(Strict):
@@ -98,6 +105,9 @@ class SessionAnswer(BaseModel):
     expires_in: int
     refresh_token: str
     recovery_codes: list[str] | None = None
+    totp_due_by: Timestamp | None = Field(
+        default=None, description="inside the grace of enforced 2FA: set up an authenticator by then"
+    )
 
 
 class Me(BaseModel):
@@ -107,11 +117,18 @@ class Me(BaseModel):
     account_id: str | None
     account_name: str | None
     totp_enrolled: bool
+    totp_due_by: Timestamp | None = Field(description="when 2FA must be set up by; null when nothing is due")
     amr: list[str]
 
 
 class SecurityPolicy(Strict):
     enforce_totp: bool
+    grace_days: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_GRACE_DAYS,
+        description="days users without an authenticator may still log in without one (0: set it up at the next login)",
+    )
 
 
 class UserCreate(Strict):
@@ -142,6 +159,28 @@ class IpRuleUpdate(Strict):
     enabled: bool | None = None
     description: str | None = Field(default=None, max_length=255)
     confirm_self_lockout: bool = False
+
+
+class IpRulePreviewRequest(Strict):
+    action: PreviewAction = Field(
+        strict=False, description="add, update (the rule changed as given, enabled), disable, delete"
+    )
+    rule_id: str | None = Field(default=None, max_length=36, description="update, disable, delete: the rule")
+    start_ip: str | None = Field(default=None, max_length=45)
+    end_ip: str | None = Field(default=None, max_length=45)
+    user_id: str | None = Field(default=None, max_length=36, description="the rule's user; null: all users")
+
+
+class LockedOutRead(BaseModel):
+    user_id: str
+    email: str
+    last_seen_ip: str
+    last_seen_at: Timestamp
+
+
+class IpRulePreview(BaseModel):
+    locked_out: list[LockedOutRead]
+    you_are_locked_out: bool
 
 
 class IpRuleRead(BaseModel):
@@ -175,21 +214,29 @@ class AuditEntryRead(BaseModel):
     created_at: Timestamp
 
 
-def user_read(user: User) -> UserRead:
+def user_read(user: User, policy: TotpPolicy | None = None) -> UserRead:
+    """The user as administrators see it; `policy` (the account's) says what their 2FA state is."""
+    policy = policy or TotpPolicy(enforce=False)
+    enrolled = user.totp_enrolled
     return UserRead(
         id=user.id,
         email=user.email,
         role=user.role,
         active=user.active,
-        totp_enrolled=user.totp_enrolled,
+        totp_enrolled=enrolled,
+        totp_state=totp_state(policy, enrolled=enrolled, user_created_at=user.created_at, now=datetime.now(UTC)),
+        totp_due_by=None if enrolled else enrolment_due_by(policy, user_created_at=user.created_at),
         created_at=user.created_at,
     )
 
 
-def session_answer(issued: IssuedSession, *, recovery_codes: list[str] | None = None) -> SessionAnswer:
+def session_answer(
+    issued: IssuedSession, *, recovery_codes: list[str] | None = None, totp_due_by: datetime | None = None
+) -> SessionAnswer:
     return SessionAnswer(
         access_token=issued.access_token,
         expires_in=issued.expires_in,
         refresh_token=issued.refresh_token,
         recovery_codes=recovery_codes,
+        totp_due_by=totp_due_by,
     )

@@ -1,4 +1,4 @@
-"""The account's security policy: enforce 2FA via TOTP."""
+"""The account's security policy: enforce 2FA via TOTP, with a grace to set it up."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ router = APIRouter(prefix="/api/account/security", tags=["security"])
 @router.get("")
 async def get_policy(caller: AccountUserDep) -> SecurityPolicy:
     """The account's policy (any user of the account)."""
-    return SecurityPolicy(enforce_totp=caller.member_of().enforce_totp)
+    policy = caller.member_of().totp_policy
+    return SecurityPolicy(enforce_totp=policy.enforce, grace_days=policy.grace_days)
 
 
 @router.put("")
 async def put_policy(body: SecurityPolicy, admin: AdminDep, db: SessionDep, edge: EdgeDep) -> SecurityPolicy:
-    """Enforce or relax 2FA for the account's next logins (administrators)."""
-    enforced = await change_security_policy(db, admin, enforce_totp=body.enforce_totp, ip=edge.client_ip)
-    return SecurityPolicy(enforce_totp=enforced)
+    """Enforce or relax 2FA for the account's next logins, with the days users get to set it up (administrators)."""
+    policy = await change_security_policy(
+        db, admin, enforce_totp=body.enforce_totp, grace_days=body.grace_days, ip=edge.client_ip
+    )
+    return SecurityPolicy(enforce_totp=policy.enforce, grace_days=policy.grace_days)

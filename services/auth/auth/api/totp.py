@@ -27,7 +27,12 @@ async def setup(body: TotpSetupRequest, request: Request, db: SessionDep, contex
     volunteer = None if body.challenge is not None else (await current_caller(request, db)).user
     started = await set_up_totp(db, context, challenge=body.challenge, volunteer=volunteer)
     return TotpSetupAnswer(
-        challenge=started.challenge, secret=started.secret, otpauth_uri=started.otpauth_uri, qr_svg=started.qr_svg
+        challenge=started.challenge,
+        secret=started.secret,
+        otpauth_uri=started.otpauth_uri,
+        qr_svg=started.qr_svg,
+        email=started.email,
+        account_name=started.account_name,
     )
 
 

@@ -21,7 +21,8 @@ router = APIRouter(prefix="/api/account/users", tags=["users"])
 async def list_users(admin: AdminDep, db: SessionDep, paging: PageDep) -> Page[UserRead]:
     """The account's users, newest first."""
     users, total = await read_users.list_users(db, admin.account_id, paging)
-    return Page(items=[user_read(u) for u in users], total=total, page=paging.page, page_size=paging.page_size)
+    policy = admin.member_of().totp_policy
+    return Page(items=[user_read(u, policy) for u in users], total=total, page=paging.page, page_size=paging.page_size)
 
 
 @router.post("", status_code=201, responses=problems(409))
@@ -30,22 +31,24 @@ async def create_user(body: UserCreate, admin: AdminDep, db: SessionDep, edge: E
     created = await add_account_user(
         db, admin, email=str(body.email), password=body.password, role=body.role, ip=edge.client_ip
     )
-    return user_read(created)
+    return user_read(created, admin.member_of().totp_policy)
 
 
 @router.get("/{user_id}")
 async def get_user(user_id: str, admin: AdminDep, db: SessionDep) -> UserRead:
     """One user of the account."""
-    return user_read(await read_users.account_user(db, admin.account_id, user_id))
+    return user_read(await read_users.account_user(db, admin.account_id, user_id), admin.member_of().totp_policy)
 
 
 @router.patch("/{user_id}", responses=problems(409))
 async def deactivate_user(user_id: str, body: UserUpdate, admin: AdminDep, db: SessionDep, edge: EdgeDep) -> UserRead:
     """Deactivate a user (`{active: false}`): no more logins, every session revoked."""
-    return user_read(await deactivation.deactivate_user(db, admin, user_id=user_id, ip=edge.client_ip))
+    deactivated = await deactivation.deactivate_user(db, admin, user_id=user_id, ip=edge.client_ip)
+    return user_read(deactivated, admin.member_of().totp_policy)
 
 
 @router.delete("/{user_id}/totp", responses=problems(409))
 async def reset_totp(user_id: str, admin: AdminDep, db: SessionDep, edge: EdgeDep) -> UserRead:
     """Reset a user's 2FA: their seed and recovery codes are gone; enforcement makes them enrol again."""
-    return user_read(await resetting.reset_totp(db, admin, user_id=user_id, ip=edge.client_ip))
+    reset = await resetting.reset_totp(db, admin, user_id=user_id, ip=edge.client_ip)
+    return user_read(reset, admin.member_of().totp_policy)

@@ -18,10 +18,14 @@ class AuditAction(StrEnum):
     TOTP_RESET = "totp.reset"
     TOTP_ENFORCED = "security.totp_enforced"
     TOTP_RELAXED = "security.totp_relaxed"
+    TOTP_GRACE_CHANGED = "security.totp_grace_changed"
     IP_RULE_CREATED = "ip_rule.created"
     IP_RULE_CHANGED = "ip_rule.changed"
     IP_RULE_DELETED = "ip_rule.deleted"
 
 
-def policy_change(enforce_totp: bool) -> AuditAction:
+def policy_change(enforce_totp: bool, *, was_enforced: bool) -> AuditAction:
+    """What an administrator's change of the 2FA policy is called in the log."""
+    if enforce_totp == was_enforced:
+        return AuditAction.TOTP_GRACE_CHANGED
     return AuditAction.TOTP_ENFORCED if enforce_totp else AuditAction.TOTP_RELAXED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tollgate_shared import ip_refusal
 from tollgate_shared.errors import Conflict, DomainError
 
 
@@ -17,10 +18,10 @@ class InvalidCredentials(Refusal):
 
 
 class IpNotAllowed(Refusal):
-    status, code, title = 403, "ip_not_allowed", "Access from this address is not allowed"
+    status, code, title = 403, ip_refusal.CODE, ip_refusal.TITLE
 
     def __init__(self, ip: str) -> None:
-        super().__init__(ip=ip)
+        super().__init__(ip_refusal.detail(ip), ip=ip)  # the members of ip_refusal.fields
 
 
 class TooManyAttempts(Refusal):
@@ -89,3 +90,13 @@ class NotOnYourself(DomainError):
 
 class SelfLockout(DomainError):
     status, code, title = 409, "self_lockout", "This change would lock you out"
+
+
+class MissingFields(DomainError):
+    """Fields a request needs for what it asks (422, like schema errors), all named at once."""
+
+    status, code, title = 422, "validation_error", "Invalid request"
+
+    def __init__(self, fields: list[str]) -> None:
+        errors = [{"field": name, "message": "is required for this action"} for name in fields]
+        super().__init__("One or more fields are invalid.", errors=errors)

@@ -35,7 +35,8 @@ def password_refusal(user: User | None, *, password_ok: bool) -> LoginFailure | 
 
 
 def must_enrol_totp(user: User, *, account_enforces_totp: bool) -> bool:
-    """Staff always; account users while their account enforces it."""
+    """Staff always; account users while their account's enforcement applies to them
+    (`account_enforces_totp`: enforced and any grace over, `totp_grace.enrolment_required`)."""
     return user.account_id is None or account_enforces_totp
 
 

@@ -10,6 +10,7 @@ from auth.domain.challenges import ChallengePurpose
 from auth.domain.errors import AccountRequired
 from auth.domain.ip_rules import Rule, parse_ip
 from auth.domain.roles import Role
+from auth.domain.totp_grace import TotpPolicy
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,12 @@ class Account:
     enforce_totp: bool
     ip_rules_revision: int
     created_at: datetime
+    totp_grace_days: int = 0
+    totp_policy_since: datetime | None = None  # when enforcement came on or the grace was last set
+
+    @property
+    def totp_policy(self) -> TotpPolicy:
+        return TotpPolicy(enforce=self.enforce_totp, grace_days=self.totp_grace_days, since=self.totp_policy_since)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from auth.adapters.account_store import enforces_totp
+from auth.adapters.account_store import totp_policy
 from auth.adapters.challenge_store import open_challenge
 from auth.adapters.context import AuthContext
 from auth.adapters.throttle_store import password_wait
@@ -19,6 +19,7 @@ from auth.domain.login import LoginFailure, NextStep, next_step, password_refusa
 from auth.domain.passwords import verify_password
 from auth.domain.records import User
 from auth.domain.sessions import PASSWORD_ONLY
+from auth.domain.totp_grace import enrolment_due_by, enrolment_required
 from auth.use_cases.check_ip_access import may_connect
 from auth.use_cases.issue_session import IssuedSession
 from auth.use_cases.login_attempts import count_failed_login, start_session
@@ -29,6 +30,7 @@ class LoginOutcome:
     step: NextStep
     session: IssuedSession | None = None  # when the step is SESSION
     challenge: str | None = None  # otherwise
+    totp_due_by: datetime | None = None  # a session inside the grace of enforced 2FA: enrol by then
 
 
 async def log_in(
@@ -62,12 +64,16 @@ async def log_in(
 
 async def _next_step(db: AsyncSession, context: AuthContext, *, user: User, ip: str) -> LoginOutcome:
     # An enrolled user's next step does not depend on the account's policy: no query then.
-    enforced = not user.totp_enrolled and await enforces_totp(db, user.account_id)
+    policy = None if user.totp_enrolled else await totp_policy(db, user.account_id)
+    now = datetime.now(UTC)
+    enforced = policy is not None and enrolment_required(policy, user_created_at=user.created_at, now=now)
     step = next_step(user, account_enforces_totp=enforced)
     if step is NextStep.SESSION:
-        return LoginOutcome(step, session=await start_session(db, context, user=user, ip=ip, amr=PASSWORD_ONLY))
+        due = None if policy is None else enrolment_due_by(policy, user_created_at=user.created_at)
+        session = await start_session(db, context, user=user, ip=ip, amr=PASSWORD_ONLY)
+        return LoginOutcome(step, session=session, totp_due_by=due)
     purpose = ChallengePurpose.TOTP if step is NextStep.TOTP_REQUIRED else ChallengePurpose.TOTP_SETUP
-    return LoginOutcome(step, challenge=await open_challenge(db, owner=user, purpose=purpose, now=datetime.now(UTC)))
+    return LoginOutcome(step, challenge=await open_challenge(db, owner=user, purpose=purpose, now=now))
 
 
 async def _who_and_whether_blocked(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.adapters.account_store import enforces_totp
+from auth.adapters.account_store import totp_policy
 from auth.adapters.audit_store import record_audit
 from auth.adapters.context import AuthContext
 from auth.adapters.session_store import find_refresh_token, find_session
@@ -16,6 +16,7 @@ from auth.domain.errors import InvalidRefreshToken, NoRefreshToken, SessionEnded
 from auth.domain.login import session_needs_code
 from auth.domain.records import Session, User
 from auth.domain.sessions import Amr, RevocationReason, has_ended
+from auth.domain.totp_grace import enrolment_required
 from auth.use_cases.check_ip_access import refuse_unless_allowed
 from auth.use_cases.issue_session import IssuedSession, rotate_refresh_token
 from auth.use_cases.revoke_sessions import revoke_sessions
@@ -54,5 +55,6 @@ async def _revoke_stolen(db: AsyncSession, session: Session, *, ip: str) -> None
 async def _needs_code(db: AsyncSession, session: Session, user: User) -> bool:
     # The account's policy matters only to a session without a code for a user not enrolled: no query otherwise.
     asks_policy = Amr.ONE_TIME_PASSWORD not in session.amr and not user.totp_enrolled
-    enforced = asks_policy and await enforces_totp(db, user.account_id)
+    policy = await totp_policy(db, user.account_id) if asks_policy else None
+    enforced = policy is not None and enrolment_required(policy, user_created_at=user.created_at, now=datetime.now(UTC))
     return session_needs_code(session.amr, user, account_enforces_totp=enforced)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.adapters.account_store import find_account
 from auth.adapters.challenge_store import open_challenge, remember_pending_secret
 from auth.adapters.context import AuthContext
 from auth.adapters.qr import qr_svg
@@ -23,6 +24,8 @@ class TotpSetup:
     secret: str
     otpauth_uri: str
     qr_svg: str
+    email: str
+    account_name: str | None  # whose account the authenticator is for (None for staff)
 
 
 async def set_up_totp(
@@ -38,7 +41,15 @@ async def set_up_totp(
         raise InvalidChallenge()
     secret = await _pending_secret(db, context, found)
     uri = totp.otpauth_uri(secret, email=owner.email, issuer=context.settings.totp_issuer)
-    return TotpSetup(challenge=challenge, secret=secret, otpauth_uri=uri, qr_svg=qr_svg(uri))
+    account = None if owner.account_id is None else await find_account(db, owner.account_id)
+    return TotpSetup(
+        challenge=challenge,
+        secret=secret,
+        otpauth_uri=uri,
+        qr_svg=qr_svg(uri),
+        email=owner.email,
+        account_name=None if account is None else account.name,
+    )
 
 
 async def _open_for_volunteer(db: AsyncSession, volunteer: User) -> str:

@@ -26,11 +26,13 @@ let refreshing = null;
 
 async function refreshSession() {
   // One refresh at a time, however many requests found the access token expired.
+  // Answers true, or the refusal's problem when the session may not be renewed from this address.
   refreshing ??= fetch("/api/auth/refresh", {
     method: "POST",
     headers: { "X-CSRF-Token": csrfToken() },
     credentials: "same-origin",
-  }).then((r) => r.ok).catch(() => false).finally(() => { refreshing = null; });
+  }).then(async (r) => r.ok || (r.status === 403 ? r.json().catch(() => false) : false))
+    .catch(() => false).finally(() => { refreshing = null; });
   return refreshing;
 }
 
@@ -52,7 +54,9 @@ export async function api(method, path, body, { raw = false, retry = true, heade
   }
   const authStep = path.startsWith("/api/auth/") || path === "/api/accounts";
   if (response.status === 401 && retry && !authStep) {
-    if (await refreshSession()) return api(method, path, body, { raw, retry: false, headers: extra });
+    const refreshed = await refreshSession();
+    if (refreshed === true) return api(method, path, body, { raw, retry: false, headers: extra });
+    if (refreshed?.code === "ip_not_allowed") throw new ApiError(403, refreshed); // not a lost session: a refused address
     listeners.forEach((listener) => listener());
   }
   if (!response.ok) {

@@ -1,6 +1,7 @@
 // The portal: a router over page modules, the session, and the navigation.
 import { get, onSessionExpired, post } from "./api.js";
 import { renderBanners } from "./banners.js";
+import { blockedView, isIpRefusal } from "./ip_blocked.js";
 import { add, fill, h } from "./ui.js";
 
 // path pattern → [module, who may open it]: "public", "user" (of an account), "admin", "finance".
@@ -19,6 +20,7 @@ const ROUTES = [
   ["/certificates/orders", "orders.js", "user"],
   ["/certificates/orders/:id", "order.js", "user"],
   ["/audit-log", "audit_log.js", "admin"],
+  ["/two-factor", "two_factor.js", "user"],
   ["/finance", "finance.js", "finance"],
 ];
 
@@ -35,6 +37,7 @@ const NAV = [
 ];
 
 let me = null; // GET /api/auth/me, or null without a session
+let refused = null; // the last 403 ip_not_allowed of GET /api/auth/me: a session this address may not use
 
 function match(pathname) {
   for (const [pattern, module, access] of ROUTES) {
@@ -62,13 +65,33 @@ export function navigate(path, { replace = false } = {}) {
   return render();
 }
 
-async function loadMe() {
+/** The signed-in user; an expired access token is renewed first, so a refusal of the renewal says why. */
+async function fetchMe() {
   try {
-    me = await get("/api/auth/me");
-  } catch {
+    return await get("/api/auth/me");
+  } catch (error) {
+    if (error.status !== 401) throw error;
+    await post("/api/auth/refresh");
+    return get("/api/auth/me");
+  }
+}
+
+async function loadMe() {
+  refused = null;
+  try {
+    me = await fetchMe();
+  } catch (error) {
     me = null;
+    if (isIpRefusal(error)) refused = error;
   }
   return me;
+}
+
+/** The IP refusal instead of the page (never a silent trip to the login). */
+function showBlocked(view, error) {
+  renderChrome();
+  const again = h("button", { type: "button", onclick: () => location.reload() }, "Try again");
+  fill(view, blockedView(error.problem, me, [again]));
 }
 
 function renderChrome() {
@@ -109,7 +132,11 @@ export async function render() {
     fill(view, h("h2", {}, "Page not found"), h("p", {}, h("a", { href: "/", "data-link": true }, "Go to the dashboard")));
     return;
   }
-  if (route.access !== "public" && !me && !(await loadMe())) return toLogin();
+  if (route.access !== "public" && !me && !(await loadMe())) {
+    if (!refused) return toLogin();
+    showBlocked(view, refused);
+    return focusPage(view);
+  }
   if (!allowed(route.access)) {
     if (me && me.role === "finance" && route.module === "dashboard.js") return navigate("/finance", { replace: true });
     fill(view, h("h2", {}, "Not available"), h("p", {}, "Your role does not include this page."));
@@ -131,11 +158,17 @@ export async function render() {
     fill(view, content);
   } catch (error) {
     if (ticket !== rendering) return;
-    fill(view, h("h2", {}, "Something went wrong"), h("p", { role: "alert" }, error.message || String(error)));
+    if (isIpRefusal(error)) showBlocked(view, error);
+    else fill(view, h("h2", {}, "Something went wrong"), h("p", { role: "alert" }, error.message || String(error)));
   }
+  focusPage(view);
+}
+
+function focusPage(view) {
   const heading = view.querySelector("h2");
   if (heading) document.title = `${heading.textContent} · Tollgate`;
-  view.focus();
+  // A page may name where the cursor starts (the login's first field); otherwise the page itself.
+  (view.querySelector("[data-autofocus]") ?? view).focus();
 }
 
 onSessionExpired(() => { toLogin(); });

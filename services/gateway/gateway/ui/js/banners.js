@@ -2,9 +2,10 @@
 // Each source in js/banners/ exports `default async (me) => Node | null`; a source
 // that fails shows nothing rather than breaking the page it sits above.
 
+import totpDeadline from "./banners/totp_deadline.js";
 import { fill } from "./ui.js";
 
-const SOURCES = [];
+const SOURCES = [totpDeadline];
 
 /** Fills `slot` with the banners that apply to `me` now, in the order of SOURCES. */
 export async function renderBanners(slot, me) {

@@ -16,8 +16,9 @@ function securityCard(policy, me) {
   const result = h("div", { "data-testid": "security-result" });
   const explanation = h("div", { class: "hint", id: "enforce-explained" },
     h("p", {}, "When this is on, every user of the account who has not set up an authenticator app ",
-      "must do so at their next login: they scan a QR code (or type the secret), enter the 6-digit code, ",
-      "and receive one-time recovery codes. Only then do they get in."),
+      "must do so at their next login — or, with days to set it up, by that many days from now (users added later ",
+      "get as many days from when they are added): until then they may log in without it and see the date on every page. ",
+      "They scan a QR code (or type the secret), enter the 6-digit code, and receive one-time recovery codes."),
     h("p", {}, "Sessions that were opened without a code end at their next renewal, within minutes, ",
       "and ask to log in again. Users who already use an authenticator are asked for a code at every login either way."),
     h("p", {}, "Turning it off stops requiring it at new logins; users who set up an authenticator keep using it."));
@@ -25,14 +26,24 @@ function securityCard(policy, me) {
     form({
       fields: [
         checkbox("Enforce 2FA via T-OTP authentication mode", "enforce_totp", policy.enforce_totp),
+        field("Days to set it up", "grace_days", {
+          type: "number", min: 0, max: 30, step: 1, inputmode: "numeric", value: String(policy.grace_days ?? 0),
+          hint: "0 to 30. With 0, users set up their authenticator at their next login. Changing it starts the days again.",
+        }),
         explanation,
       ],
       submitLabel: "Save 2FA setting",
       busyLabel: "Saving…",
-      submit: async ({ enforce_totp }) => {
+      submit: async ({ enforce_totp, grace_days }) => {
         result.replaceChildren();
-        const saved = await put("/api/account/security", { enforce_totp });
+        // A whole number goes as a number; anything else as typed, so the API says what is wrong with it.
+        const days = /^\d{1,3}$/.test(grace_days) ? Number(grace_days) : grace_days;
+        const saved = await put("/api/account/security", { enforce_totp, grace_days: days });
         if (!saved.enforce_totp) return said(result, "2FA is no longer enforced for new logins.");
+        if (saved.grace_days > 0) {
+          return said(result, `2FA is enforced. Users without an authenticator have ${saved.grace_days} `
+            + `day${saved.grace_days === 1 ? "" : "s"} to set one up; the Users page shows each one's date.`);
+        }
         said(result, me.totp_enrolled
           ? "2FA is enforced. Users without an authenticator set one up at their next login."
           : "2FA is enforced. Users without an authenticator set one up at their next login — you too, the next time you log in.");

@@ -16,6 +16,7 @@ const ACTIONS = {
   "user.deactivated": "Deactivated a user",
   "security.totp_enforced": "Enforced 2FA",
   "security.totp_relaxed": "Stopped enforcing 2FA",
+  "security.totp_grace_changed": "Changed the days to set up 2FA",
   "ip_rule.created": "Added an IP rule",
   "ip_rule.changed": "Changed an IP rule",
   "ip_rule.deleted": "Deleted an IP rule",
@@ -43,6 +44,7 @@ function action(entry) {
   if (details.reason) extra.push(REASONS[details.reason] ?? String(details.reason).replaceAll("_", " "));
   if (details.role) extra.push(`role ${details.role}`);
   if (details.enabled !== undefined) extra.push(details.enabled ? "enabled" : "disabled");
+  if (details.grace_days) extra.push(`${details.grace_days} day${details.grace_days === 1 ? "" : "s"} to set it up`);
   return [h("span", { title: entry.action }, text), extra.length ? h("span", { class: "muted" }, ` (${extra.join(", ")})`) : null];
 }
 

@@ -1,9 +1,11 @@
 // IP Restrictions (administrators): the ranges users may connect from.
-// A change that would shut out the administrator's own address is refused by auth
-// (409 self_lockout) until it is sent again with confirm_self_lockout: the page shows
-// the warning and sends it again only after "I understand".
+// Before a rule is added, enabled, disabled or deleted, the page asks auth whom the change
+// would lock out (lockout_preview.js) and, when anyone (the administrator included), shows
+// them in a confirmation; a change locking out the administrator is sent with
+// confirm_self_lockout only after "I understand". Deleting always asks once more.
 import { ApiError, del, get, patch, post } from "../api.js";
-import { cancelOnEscape, confirmation, field, fill, form, h, notice, refocus, table } from "../ui.js";
+import { confirmInto, locksAnyoneOut, previewChange } from "../lockout_preview.js";
+import { field, fill, form, h, notice, table } from "../ui.js";
 
 const PAGE_SIZE = 100; // the API's largest page; accounts keep a handful of rules
 
@@ -15,7 +17,7 @@ function describe(rule) {
   return `${rule.start_ip} – ${rule.end_ip}`;
 }
 
-export default async function ipRestrictions() {
+export default async function ipRestrictions(context) {
   const result = h("div", { "data-testid": "ip-result" });
   const formWarning = h("div", {});
   const listWarning = h("div", {});
@@ -51,98 +53,85 @@ export default async function ipRestrictions() {
     render();
   }
 
-  /** The self-lockout warning in `slot`; `proceed` repeats the change with the confirmation. */
-  function warn(slot, error, { what, anyway, proceed, cancel = () => {}, opener = document.activeElement }) {
-    const go = h("button", { type: "button", class: "danger", onclick: async () => {
-      go.disabled = true;
-      try {
-        await proceed();
-        slot.replaceChildren();
-      } catch (again) {
-        slot.replaceChildren();
-        said(again.message, "bad");
-        cancel();
-      }
-    } }, anyway);
-    const address = error.problem.your_ip || yourIp.textContent;
-    // Cancel or Escape: focus goes back to the button that made the change.
-    const back = () => { slot.replaceChildren(); cancel(); refocus(opener, document.getElementById("view")); };
-    const panel = h("div", { class: "notice warn lockout", role: "alert", tabindex: "-1", "data-testid": "lockout-warning" },
-      h("p", {}, h("strong", {}, "This would lock you out.")),
-      h("p", {}, `${what} leaves your current address ${address} outside every enabled rule that applies to you. `,
-        "Tollgate would refuse your requests from that address at once, this page included; ",
-        "only someone connecting from an allowed address could undo it."),
-      h("div", { class: "actions" },
-        go,
-        h("button", { type: "button", class: "secondary", onclick: back }, "Cancel")));
-    fill(slot, cancelOnEscape(panel, back));
-    panel.focus();
+  /**
+   * Preview the change, then either do it at once (nobody would be locked out and `always` is false)
+   * or ask in `slot` with the preview. `send(confirmSelfLockout)` does the change.
+   * A 409 self_lockout (the rules changed since the preview) asks again, now with the administrator named.
+   */
+  async function guarded(slot, body, { question, anyway, always = false, send, cancel, opener = document.activeElement }) {
+    const preview = await previewChange(body);
+    const ask = (shown) => confirmInto(slot, shown, {
+      question, anyway, yourIp: yourIp.textContent, you: context.me.user_id, proceed: send, cancel, opener,
+      failed: (error) => said(error.message, "bad"),
+    });
+    if (always || locksAnyoneOut(preview)) return ask(preview);
+    try {
+      await send(false);
+    } catch (error) {
+      if (!isLockout(error)) throw error;
+      ask({ ...preview, you_are_locked_out: true });
+    }
   }
 
   async function setEnabled(button, rule, enabled) {
-    result.replaceChildren();
-    listWarning.replaceChildren();
-    const send = (confirm) => patch(`/api/account/ip-restrictions/${rule.id}`, { enabled, confirm_self_lockout: confirm });
-    const done = async (saved) => {
-      said(`The rule ${describe(saved)} is ${saved.enabled ? "enabled" : "disabled"}.`);
-      rules = rules.map((r) => (r.id === saved.id ? saved : r));
-      await reload();
-    };
+    fill(result);
+    fill(listWarning);
+    const range = describe(rule);
     button.disabled = true;
     try {
-      await done(await send(false));
-    } catch (error) {
-      if (!isLockout(error)) return said(error.message, "bad");
-      warn(listWarning, error, {
-        what: `${enabled ? "Enabling" : "Disabling"} the rule ${describe(rule)}`,
+      await guarded(listWarning, { action: enabled ? "update" : "disable", rule_id: rule.id }, {
+        question: `${enabled ? "Enable" : "Disable"} the rule ${range}?`,
         anyway: `I understand, ${enabled ? "enable" : "disable"} anyway`,
-        proceed: async () => done(await send(true)),
         opener: button,
+        send: async (confirm) => {
+          const saved = await patch(`/api/account/ip-restrictions/${rule.id}`, { enabled, confirm_self_lockout: confirm });
+          said(`The rule ${describe(saved)} is ${saved.enabled ? "enabled" : "disabled"}.`);
+          rules = rules.map((r) => (r.id === saved.id ? saved : r));
+          await reload();
+        },
       });
+    } catch (error) {
+      said(error.message, "bad");
     } finally {
       button.disabled = false;
     }
   }
 
-  async function remove(button, rule, restore) {
-    result.replaceChildren();
-    listWarning.replaceChildren();
-    const send = (confirm) => del(`/api/account/ip-restrictions/${rule.id}${confirm ? "?confirm_self_lockout=true" : ""}`);
-    const done = async () => {
-      said(`The rule ${describe(rule)} is deleted.`);
-      rules = rules.filter((r) => r.id !== rule.id);
-      await reload();
-    };
+  async function remove(button, rule) {
+    fill(result);
+    fill(listWarning);
     button.disabled = true;
     try {
-      await send(false);
-      await done();
-    } catch (error) {
-      restore();
-      if (!isLockout(error)) return said(error.message, "bad");
-      warn(listWarning, error, {
-        what: `Deleting the rule ${describe(rule)}`,
-        anyway: "I understand, delete anyway",
-        proceed: async () => { await send(true); await done(); },
+      await guarded(listWarning, { action: "delete", rule_id: rule.id }, {
+        question: `Delete the rule ${describe(rule)}?`,
+        anyway: "Yes, delete",
+        opener: button,
+        always: true, // deleting asks once more, whoever it affects
+        send: async (confirm) => {
+          await del(`/api/account/ip-restrictions/${rule.id}${confirm ? "?confirm_self_lockout=true" : ""}`);
+          said(`The rule ${describe(rule)} is deleted.`);
+          rules = rules.filter((r) => r.id !== rule.id);
+          await reload();
+        },
       });
+    } catch (error) {
+      said(error.message, "bad");
+    } finally {
+      button.disabled = false;
     }
   }
 
   function row(rule) {
-    const actions = h("td", {});
     const range = describe(rule);
-    function showActions() {
-      fill(actions, h("div", { class: "row-actions" },
-        h("button", {
-          type: "button", class: "secondary", "aria-label": `${rule.enabled ? "Disable" : "Enable"} the rule ${range}`,
-          onclick: (event) => setEnabled(event.currentTarget, rule, !rule.enabled),
-        }, rule.enabled ? "Disable" : "Enable"),
-        h("button", { type: "button", class: "danger", "aria-label": `Delete the rule ${range}`, onclick: (event) => {
-          confirmation(actions, { question: "Delete this rule?", yesLabel: "Yes, delete", opener: event.currentTarget,
-            onYes: (yes) => remove(yes, rule, showActions), onCancel: showActions });
-        } }, "Delete")));
-    }
-    showActions();
+    const actions = h("td", {}, h("div", { class: "row-actions" },
+      h("button", {
+        type: "button", class: "secondary", "aria-label": `${rule.enabled ? "Disable" : "Enable"} the rule ${range}`,
+        onclick: (event) => setEnabled(event.currentTarget, rule, !rule.enabled),
+      }, rule.enabled ? "Disable" : "Enable"),
+      h("button", {
+        type: "button", class: "danger", "aria-label": `Delete the rule ${range}`,
+        onclick: (event) => remove(event.currentTarget, rule),
+      }, "Delete")));
     return h("tr", { dataset: { ruleId: rule.id } },
       h("td", {}, who(rule)),
       h("td", {}, h("code", {}, rule.start_ip)),
@@ -188,27 +177,21 @@ export default async function ipRestrictions() {
     submitLabel: "Add rule",
     busyLabel: "Saving…",
     submit: async ({ user_id, start_ip, end_ip, description }, element) => {
-      result.replaceChildren();
-      formWarning.replaceChildren();
+      fill(result);
+      fill(formWarning);
       const body = { user_id: user_id || null, start_ip, end_ip, description };
-      const send = (confirm) => post("/api/account/ip-restrictions", { ...body, confirm_self_lockout: confirm });
-      const done = async (created) => {
-        element.reset();
-        said(`The rule ${describe(created)} for ${created.user_id === null ? "all users" : who(created)} is saved.`);
-        rules = [created, ...rules];
-        await reload();
-      };
-      try {
-        await done(await send(false));
-      } catch (error) {
-        if (!isLockout(error)) throw error; // field errors go next to their fields
-        warn(formWarning, error, {
-          what: `The rule ${start_ip} – ${end_ip}`,
-          anyway: "I understand, save anyway",
-          proceed: async () => done(await send(true)),
-          opener: element.querySelector('button[type="submit"]'),
-        });
-      }
+      // The preview checks the addresses first: its field errors go next to their fields.
+      await guarded(formWarning, { action: "add", user_id: body.user_id, start_ip, end_ip }, {
+        question: `Add the rule ${start_ip} – ${end_ip}?`,
+        anyway: "I understand, save anyway",
+        send: async (confirm) => {
+          const created = await post("/api/account/ip-restrictions", { ...body, confirm_self_lockout: confirm });
+          element.reset();
+          said(`The rule ${describe(created)} for ${created.user_id === null ? "all users" : who(created)} is saved.`);
+          rules = [created, ...rules];
+          await reload();
+        },
+      });
     },
   });
 

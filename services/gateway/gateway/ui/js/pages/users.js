@@ -5,6 +5,14 @@ import { add, confirmation, date, field, fill, form, h, notice, pager, table } f
 
 const PAGE_SIZE = 20;
 
+/** A user's 2FA as the API says it: on, due by the grace's deadline, required at their next login, or not set up. */
+function twoFactorState(user) {
+  if (user.totp_state === "enrolled") return "On";
+  if (user.totp_state === "due") return `Due by ${date(user.totp_due_by)}`;
+  if (user.totp_state === "required") return "Required at next login";
+  return "Not set up";
+}
+
 export default async function users(context) {
   const result = h("div", { "data-testid": "users-result" });
   const listSlot = h("div", {});
@@ -73,7 +81,7 @@ export default async function users(context) {
       h("td", {}, user.email),
       h("td", {}, user.role === "admin" ? "Administrator" : "User"),
       h("td", {}, h("span", { class: `status ${user.active ? "active" : "inactive"}` }, user.active ? "Active" : "Deactivated")),
-      h("td", {}, user.totp_enrolled ? "On" : "Not set up"),
+      h("td", {}, twoFactorState(user)),
       h("td", {}, date(user.created_at)),
       actions);
   }
