@@ -140,7 +140,7 @@ async def test_the_login_and_its_2fa_steps_put_the_cursor_where_the_typing_goes(
     # Cancel goes back to the login; logging in again starts a new enrolment.
     await page.get_by_role("button", name="Cancel and log out").click()
     await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    await expect(page.get_by_text("Login cancelled.")).to_be_visible()
+    await expect(page.locator("#view").get_by_text("Login cancelled.")).to_be_visible()
     await expect(page.get_by_label("Email")).to_be_focused()
     await page.get_by_label("Email").fill(admin.email)
     await page.get_by_label("Password").fill(admin.password)
