@@ -22,6 +22,7 @@ from billing.domain.ledger import Applied, BalanceLimit, InsufficientCredits
 from billing.domain.orders import Item
 from billing.use_cases.apply_to_wallet import apply_to_wallet
 from billing.use_cases.place_order import place_order
+from tests.support.billing import store_profile
 from tests.support.harness import DatabaseFactory
 from tests.support.settings import settings_for
 from tollgate_shared.money import MAX_MINOR
@@ -118,6 +119,8 @@ async def test_an_order_is_paid_and_announced_once_and_one_not_covered_is_announ
     settings = settings_for("billing")
     items = [Item("OV SSL certificate, 1 year", "998319", 1, Decimal("500.00"))]  # 590.00 with GST
     await apply(sessions, 1000_00, "top-up")
+    async with sessions() as db, db.begin():
+        await store_profile(db, ACCOUNT)  # what an order needs
     for order_id in ("paid", "short"):
         async with sessions() as db, db.begin():
             await place_order(db, account_id=ACCOUNT, order_id=order_id, items=items, settings=settings)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.support.auth_client import AuthClient, User
-from tests.support.billing import GOOD_CARD, apply, balance, pay_on_page
+from tests.support.billing import GOOD_CARD, apply, balance, pay_on_page, sign_up_buyer
 from tests.support.harness import fetch
 
 pytestmark = pytest.mark.integration
@@ -54,7 +54,7 @@ async def ledger(system: Any, account_id: str) -> list[tuple[str, int]]:
 
 async def test_paying_an_order_online_charges_only_what_the_balance_lacks(shop: Any) -> None:
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     assert await awaiting_order(client, admin, "ORD-1") == "1180.00"
     await apply(system, admin.account_id, 500_00, "earlier credits")
 
@@ -74,7 +74,7 @@ async def test_paying_an_order_online_charges_only_what_the_balance_lacks(shop: 
 
 async def test_a_shortfall_below_the_minimum_is_charged_the_minimum_and_the_rest_stays_as_credits(shop: Any) -> None:
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     assert await awaiting_order(client, admin, "small", {**CERTIFICATE, "unit_price": "10.00"}) == "11.80"
 
     answer = await pay_online(client, admin, "small")
@@ -88,7 +88,7 @@ async def test_a_shortfall_below_the_minimum_is_charged_the_minimum_and_the_rest
 
 async def test_a_shortfall_above_the_maximum_is_a_422_naming_the_limit_and_opens_no_checkout(shop: Any) -> None:
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     await awaiting_order(client, admin, "ORD-2")  # 1,180.00 with no credits: above the 1,000.00 limit
 
     refused = await pay_online(client, admin, "ORD-2")
@@ -105,7 +105,7 @@ async def test_a_shortfall_above_the_maximum_is_a_422_naming_the_limit_and_opens
 
 async def test_an_order_the_balance_covers_is_paid_from_credits_without_a_checkout(shop: Any) -> None:
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     await awaiting_order(client, admin, "ORD-3")
     await apply(system, admin.account_id, 2000_00, "credits arrived since")
 

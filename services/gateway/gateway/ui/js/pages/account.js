@@ -70,7 +70,7 @@ function profileCard(profile, accepted) {
   // The states and union territories billing accepts, from billing itself.
   const names = accepted.map((state) => state.name);
   const states = profile.state && !names.includes(profile.state) ? [...names, profile.state] : names;
-  return card("profile-title", "Billing profile",
+  const section = card("profile-title", "Billing profile",
     h("p", { class: "muted" }, "Invoices name the account by these details; the state decides whether GST is CGST + SGST or IGST."),
     profile.configured ? null : notice("The billing profile is not set yet.", "warn"),
     form({
@@ -98,6 +98,12 @@ function profileCard(profile, accepted) {
       },
     }),
     result);
+  section.id = "billing-profile"; // Orders link here (/account#billing-profile) while the profile is missing
+  if (location.hash === "#billing-profile") {
+    // After the router has focused the page: bring the form into view, ready to type.
+    setTimeout(() => { section.scrollIntoView(); section.querySelector("[name=legal_name]")?.focus(); }, 0);
+  }
+  return section;
 }
 
 export default async function account(context) {

@@ -1,0 +1,130 @@
+"""Billing in the portal, as issue 18 left it: an order needs the billing profile, paying an order charges
+only what the credits lack, offline top-ups show where to pay, the low-balance message on every page, and
+when the credits run out."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.support.auth_client import AuthClient, User
+from tests.support.browser import shot, sign_up
+from tests.support.money_pages import PROFILE, pay_online, place_order
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery staple"
+SUCCEEDING_CARD = "4242424242424242"
+
+
+def new_email() -> str:
+    return f"{uuid.uuid4().hex[:10]}@example.com"
+
+
+async def session_of(page: Page, email: str) -> User:
+    """The browser's user, for steps taken through the API (its session cookie as a Bearer token)."""
+    cookies = {cookie["name"]: cookie["value"] for cookie in await page.context.cookies()}
+    return User(email, PASSWORD, access_token=cookies["tg_access"])
+
+
+async def log_in(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
+    await page.goto(f"{base}/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_test_id("balance").wait_for()
+
+
+async def test_an_order_needs_the_billing_profile_and_the_portal_leads_there_first(portal: Any, page: Page) -> None:
+    admin_email = new_email()
+    await sign_up(page, portal.gateway, admin_email, PASSWORD)
+    admin = await session_of(page, admin_email)
+    async with httpx.AsyncClient(base_url=portal.gateway, timeout=10) as http:
+        member = await AuthClient(http).add_user(admin)
+
+    # A user who is not an administrator is told whom to ask, and gets no form that would fail.
+    await page.get_by_role("button", name="Log out").click()
+    await log_in(page, portal.gateway, member.email, member.password)
+    await page.get_by_role("link", name="Orders", exact=True).click()
+    needed = page.get_by_test_id("profile-needed")
+    await expect(needed).to_contain_text("Ask an administrator of your account")
+    await expect(needed.get_by_role("link")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Place order")).to_have_count(0)
+    await shot(page, "order-needs-profile-user")
+
+    # The administrator is led to the profile form, and back to a form that places the order.
+    await page.get_by_role("button", name="Log out").click()
+    await log_in(page, portal.gateway, admin_email)
+    await page.get_by_role("link", name="Orders", exact=True).click()
+    await expect(needed).to_contain_text("Add your billing profile first")
+    await expect(page.get_by_role("button", name="Place order")).to_have_count(0)
+    await shot(page, "order-needs-profile")
+    await needed.get_by_role("link", name="Add the billing profile").click()
+    await expect(page.get_by_role("heading", name="Account Configuration")).to_be_visible()
+    profile = page.get_by_role("region", name="Billing profile")
+    await expect(profile.get_by_label("Legal name")).to_be_focused()
+    await profile.get_by_label("Legal name").fill(PROFILE["legal_name"])
+    await profile.get_by_label("Address").fill(PROFILE["address"])
+    await profile.get_by_label("State").select_option(PROFILE["state"])
+    await profile.get_by_role("button", name="Save billing profile").click()
+    await expect(page.get_by_test_id("profile-result")).to_contain_text("Billing profile saved")
+
+    await page.get_by_role("link", name="Orders", exact=True).click()
+    await expect(needed).to_have_count(0)
+    await page.get_by_label("Description").fill("OV SSL certificate, 1 year")
+    await page.get_by_label("Unit price").fill("1000")
+    await page.get_by_role("button", name="Place order").click()
+    await expect(page.get_by_role("heading", name="View Order")).to_be_visible()
+    await expect(page.get_by_text(PROFILE["legal_name"])).to_be_visible()  # the invoice's buyer
+
+
+async def test_paying_an_order_online_charges_only_what_the_credits_lack(portal: Any, page: Page) -> None:
+    await sign_up(page, portal.gateway, new_email(), PASSWORD)
+    await pay_online(page, portal.gateway, "500", SUCCEEDING_CARD)
+    order_id = await place_order(page, portal.gateway, "OV SSL certificate, 1 year", "1", "1000")  # 1,180.00
+    await expect(page.get_by_test_id("order-status")).to_have_text("awaiting payment")
+    await expect(page.get_by_test_id("pay-online-share")).to_have_text(
+        "Pay ₹680.00 online — your credits cover ₹500.00."
+    )
+    from_credits = page.get_by_role("button", name="Pay from credits")
+    await expect(from_credits).to_be_disabled()
+    await expect(from_credits).to_have_accessible_description(
+        "Your balance (₹500.00) does not cover the total (₹1,180.00)."
+    )
+    await shot(page, "order-pay-shortfall")
+    await page.get_by_role("button", name="Pay ₹680.00 online").click()
+    await page.wait_for_url("**/sandbox/checkout/**")
+    await expect(page.get_by_role("button", name="Pay INR 680.00")).to_be_visible()  # the shortfall only
+    await page.get_by_label("Card number").fill(SUCCEEDING_CARD)
+    await page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    await page.wait_for_url(re.compile(rf"/certificates/orders/{order_id}\?payment_id="))
+    await expect(page.get_by_test_id("order-status")).to_have_text("paid")
+    await page.goto(f"{portal.gateway}/billing/add-credits")
+    await expect(page.get_by_test_id("balance")).to_have_text("₹0.00")
+
+
+@pytest.fixture
+async def small_online_payments(start_system: Any) -> Any:
+    """The whole system with online payments of at most 1,000.00."""
+    return await start_system(
+        services=("auth", "billing", "invoicing"), billing_settings={"online_payment_max": "1000.00"}
+    )
+
+
+async def test_a_shortfall_beyond_the_largest_online_payment_is_explained(
+    small_online_payments: Any, page: Page
+) -> None:
+    base = small_online_payments.gateway
+    await sign_up(page, base, new_email(), PASSWORD)
+    await place_order(page, base, "EV SSL certificate, 1 year", "1", "5000")  # 5,900.00
+    await page.get_by_role("button", name="Pay ₹5,900.00 online").click()
+    refusal = page.get_by_role("alert").filter(has_text="more than the largest online payment")
+    await expect(refusal).to_contain_text("Paying online would charge 5900.00")
+    await expect(refusal).to_contain_text("the largest online payment, 1000.00")
+    await expect(refusal.get_by_role("link", name="Add credits")).to_be_visible()
+    await shot(page, "order-pay-beyond-online-maximum")
