@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,8 +14,11 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.support.auth_client import AuthClient, User
+from tests.support.billing import publish_decision
 from tests.support.browser import shot, sign_up
+from tests.support.harness import wait_for
 from tests.support.money_pages import PROFILE, pay_online, place_order
+from tollgate_shared.events.models import OfflinePaymentDecided
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +132,77 @@ async def test_a_shortfall_beyond_the_largest_online_payment_is_explained(
     await expect(refusal).to_contain_text("the largest online payment, 1000.00")
     await expect(refusal.get_by_role("link", name="Add credits")).to_be_visible()
     await shot(page, "order-pay-beyond-online-maximum")
+
+
+BANK = {
+    "bank_account_name": "Tollgate Technologies Private Limited",
+    "bank_account_number": "50200012345678",
+    "bank_ifsc": "HDFC0001234",
+    "bank_name": "HDFC Bank",
+}
+
+
+@pytest.fixture
+async def bank_office(start_system: Any) -> Any:
+    """The whole system with the platform's bank details set; finance decisions published as the test broker's
+    user (guest) count."""
+    return await start_system(
+        services=("auth", "billing", "invoicing"), billing_settings={**BANK, "finance_broker_user": "guest"}
+    )
+
+
+def india_today() -> date:
+    return (datetime.now(UTC) + timedelta(hours=5, minutes=30)).date()
+
+
+async def test_an_offline_top_up_shows_where_to_pay_refuses_a_future_date_and_a_rejection_reaches_the_dashboard(
+    bank_office: Any, page: Page, amqp_url: str
+) -> None:
+    base = bank_office.gateway
+    await sign_up(page, base, new_email(), PASSWORD)
+    await page.goto(f"{base}/billing/add-credits?tab=offline")
+    offline = page.get_by_role("tabpanel", name="Offline")
+    bank = offline.get_by_role("region", name="Pay into this account")
+    for shown in BANK.values():
+        await expect(bank).to_contain_text(shown)
+    await shot(page, "offline-bank-details")
+
+    await offline.get_by_label("Amount").fill("2500")
+    await offline.get_by_label("Reference (UTR or cheque number)").fill("UTR77001")
+    await offline.get_by_label("Paid on").fill((india_today() + timedelta(days=1)).isoformat())
+    await offline.get_by_role("button", name="Make Payment").click()
+    paid_on = offline.get_by_label("Paid on")
+    await expect(paid_on).to_have_attribute("aria-invalid", "true")
+    await expect(offline.get_by_text("cannot be in the future")).to_be_visible()
+    await expect(page.get_by_test_id("offline-review")).to_be_hidden()  # not on to the review step
+    await shot(page, "offline-future-date")
+    await paid_on.fill(india_today().isoformat())
+    await offline.get_by_role("button", name="Make Payment").click()
+    await offline.get_by_role("button", name="Submit Offline Payment").click()
+    await expect(offline.get_by_text("Thank you.")).to_be_visible()
+
+    listed = await page.evaluate("fetch('/api/billing/offline-payments').then((r) => r.json())")
+    decided = OfflinePaymentDecided(
+        offline_payment_id=listed["items"][0]["id"],
+        decision="reject",
+        reason="No transfer with this UTR reached our account",
+        decided_by="finance-desk",
+    )
+    await publish_decision(amqp_url, decided, user_id="guest")
+
+    async def rejected() -> bool:
+        answer = await page.evaluate("fetch('/api/billing/offline-payments').then((r) => r.json())")
+        return bool(answer["items"][0]["status"] == "rejected")
+
+    await wait_for(rejected)
+    await page.get_by_role("link", name="Dashboard").click()
+    rejections = page.get_by_test_id("rejections")
+    await expect(rejections).to_contain_text("₹2,500.00")
+    await expect(rejections).to_contain_text("UTR77001")
+    await expect(rejections).to_contain_text("No transfer with this UTR reached our account")
+    await shot(page, "dashboard-offline-rejected")
+    await rejections.get_by_role("button", name="Dismiss").click()
+    await expect(rejections).to_have_count(0)
+    await page.reload()  # dismissed stays dismissed
+    await expect(page.get_by_test_id("balance")).to_be_visible()
+    await expect(page.get_by_test_id("rejections")).to_have_count(0)

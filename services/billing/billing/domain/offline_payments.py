@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from tollgate_shared.errors import Conflict, DomainError, InvalidField
@@ -105,10 +105,19 @@ def reference_key(reference: str) -> str:
     return _NOT_PART_OF_A_REFERENCE.sub("", reference).upper()
 
 
+# The calendar a payer in India dates a transfer by (IST, UTC+05:30 all year: India keeps no summer time).
+INDIA = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+def india_today(now: datetime) -> date:
+    """The date in India at `now` (an aware time): the latest "paid on" a transfer may carry."""
+    return now.astimezone(INDIA).date()
+
+
 def check_submission(*, reference: str, paid_on: date, today: date) -> str:
     """A submission's input checked (422 on the field): its reference key."""
     if paid_on > today:
-        raise InvalidField("paid_on", "must not be in the future")
+        raise InvalidField("paid_on", f"must not be in the future (today is {today.isoformat()} in India)")
     key = reference_key(reference)
     if not key:
         raise InvalidField("reference", "must contain letters or digits")

@@ -19,9 +19,10 @@ export function billingTabs(current) {
     h("a", { href: path, "data-link": true, "aria-current": path === current ? "page" : null }, text)));
 }
 
+/** Today in India (YYYY-MM-DD), the calendar billing dates transfers by, wherever the browser is. */
 function today() {
-  const now = new Date();
-  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Kolkata", year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(new Date());
 }
 
 function paymentMessage(payment, cancelled) {
@@ -177,6 +178,22 @@ function recheckForm(refreshBalance) {
   ];
 }
 
+/** The platform's bank account to pay into (billing's settings), before the form that reports a payment. */
+async function bankDetails() {
+  const bank = await get("/api/billing/offline-payments/instructions");
+  const section = h("section", { class: "bank-details", "aria-labelledby": "bank-title", "data-testid": "bank-details" },
+    h("h3", { id: "bank-title" }, "Pay into this account"));
+  if (!bank.configured) {
+    section.append(h("p", {}, "The bank details are not published here yet; ask support for the account to pay into."));
+    return section;
+  }
+  const rows = [["Account name", bank.account_name], ["Account number", bank.account_number], ["IFSC", bank.ifsc], ["Bank", bank.bank]];
+  section.append(
+    h("dl", { class: "review" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, h("code", {}, value))])),
+    h("p", { class: "muted" }, "By NEFT, RTGS, IMPS or cheque, in ", bank.currency, ". Then report the payment below with its UTR or cheque number."));
+  return section;
+}
+
 async function offlineSection() {
   const requests = h("div", { "data-testid": "offline-requests" });
   async function listRequests(page = 1) {
@@ -214,11 +231,13 @@ async function offlineSection() {
       if (!MONEY.test(values.amount)) invalid.amount = "Enter an amount such as 5000 or 5000.00.";
       if (!values.reference) invalid.reference = "Enter the UTR or cheque number.";
       if (!values.paid_on) invalid.paid_on = "Enter the date you paid.";
+      else if (values.paid_on > today()) invalid.paid_on = `The date you paid cannot be in the future: today is ${date(today())}.`;
       if (Object.keys(invalid).length) throw new Invalid(invalid);
       showReview(values);
     },
   });
-  details.append(h("h3", { tabindex: -1 }, "Offline payment details"),
+  details.append(await bankDetails(),
+    h("h3", { tabindex: -1 }, "Offline payment details"),
     h("p", { class: "muted" }, "Paid by bank transfer or cheque? Tell us the details; finance credits your account once the money arrives."),
     detailsForm);
 

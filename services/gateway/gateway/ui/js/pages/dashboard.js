@@ -1,12 +1,14 @@
 // Dashboard: the balance, and the low-balance message with its way to Add Credits.
 import { get } from "../api.js";
+import { rejectedPayments } from "../rejections.js";
 import { h, money, useCurrency } from "../ui.js";
 
 export default async function dashboard(context) {
-  const balance = await get("/api/billing/balance");
+  const [balance, rejections] = await Promise.all([get("/api/billing/balance"), rejectedPayments().catch(() => null)]);
   useCurrency(balance.currency);
   return [
     h("h2", {}, `Welcome${context.me.account_name ? `, ${context.me.account_name}` : ""}`),
+    rejections,
     balance.below_threshold
       ? h("div", { class: "notice warn", role: "status", "data-testid": "low-balance" },
           "Your balance is below the threshold — ",
