@@ -221,7 +221,7 @@ async def test_a_threshold_above_the_balance_shows_the_add_credits_message(porta
 
     await page.get_by_role("link", name="Dashboard").click()
     message = page.get_by_test_id("low-balance")
-    await expect(message).to_have_text("Your balance is below the threshold — Add Credits")
+    await expect(message).to_have_text("Your balance (₹0.00) is below the threshold (₹500.00) — Add Credits")
     await expect(message.get_by_role("link", name="Add Credits")).to_have_attribute("href", "/billing/add-credits")
 
 

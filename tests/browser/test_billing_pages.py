@@ -206,3 +206,40 @@ async def test_an_offline_top_up_shows_where_to_pay_refuses_a_future_date_and_a_
     await page.reload()  # dismissed stays dismissed
     await expect(page.get_by_test_id("balance")).to_be_visible()
     await expect(page.get_by_test_id("rejections")).to_have_count(0)
+
+
+async def test_the_low_balance_message_is_on_every_page_and_follows_the_balance_and_threshold(
+    portal: Any, page: Page
+) -> None:
+    await sign_up(page, portal.gateway, new_email(), PASSWORD)
+    await pay_online(page, portal.gateway, "1000", SUCCEEDING_CARD)
+    message = page.get_by_test_id("low-balance")
+    await expect(message).to_have_count(0)
+
+    # Raised above the balance on Account Configuration: the message appears there at once.
+    await page.goto(f"{portal.gateway}/account")
+    await page.get_by_label("Low-balance threshold (INR)").fill("2000")
+    await page.get_by_role("button", name="Save threshold").click()
+    await expect(message).to_have_text("Your balance (₹1,000.00) is below the threshold (₹2,000.00) — Add Credits")
+    await shot(page, "low-balance-account")
+    for path, heading in (("/invoices", "Invoices"), ("/certificates/orders", "Orders"), ("/dashboard", "Welcome")):
+        await page.goto(portal.gateway + path)
+        await expect(page.get_by_role("heading", level=2, name=re.compile(heading))).to_be_visible()
+        await expect(message).to_contain_text("₹1,000.00")
+        await expect(message.get_by_role("link", name="Add Credits")).to_have_attribute("href", "/billing/add-credits")
+    await shot(page, "low-balance-dashboard")
+
+    # An order paid from credits lowers the balance: the message says so on the next page.
+    await place_order(page, portal.gateway, "DV SSL certificate, 1 year", "1", "500")  # 590.00, paid
+    await expect(page.get_by_test_id("order-status")).to_have_text("paid")
+    await expect(message).to_contain_text("Your balance (₹410.00)")
+
+    # Lowered below the balance: gone, on this page and the next.
+    await page.goto(f"{portal.gateway}/account")
+    await page.get_by_label("Low-balance threshold (INR)").fill("100")
+    await page.get_by_role("button", name="Save threshold").click()
+    await expect(page.get_by_test_id("threshold-result")).to_contain_text("Threshold set to ₹100.00")
+    await expect(message).to_have_count(0)
+    await page.get_by_role("link", name="Orders", exact=True).click()
+    await expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
+    await expect(message).to_have_count(0)

@@ -2,7 +2,9 @@
 // Each source in js/banners/ exports `default async (me) => Node | null`; a source
 // that fails shows nothing rather than breaking the page it sits above.
 
-const SOURCES = [];
+import lowBalance from "./banners/low_balance.js";
+
+const SOURCES = [lowBalance];
 
 /** Fills `slot` with the banners that apply to `me` now, in the order of SOURCES. */
 export async function renderBanners(slot, me) {

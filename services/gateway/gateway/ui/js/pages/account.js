@@ -1,6 +1,7 @@
 // Account Configuration (administrators): enforce 2FA, the low-balance threshold, the billing profile.
 // Each is its own form, saved on its own, with its own confirmation.
 import { get, put } from "../api.js";
+import { balanceChanged } from "../banners/low_balance.js";
 import { checkbox, field, form, h, money, notice, useCurrency } from "../ui.js";
 
 /** A card holding one form and the place its success message appears. */
@@ -57,8 +58,9 @@ function thresholdCard(balance) {
       submit: async ({ low_balance_threshold }) => {
         result.replaceChildren();
         const saved = await put("/api/billing/threshold", { low_balance_threshold });
+        balanceChanged();
         said(result, saved.below_threshold
-          ? `Threshold set to ${money(saved.low_balance_threshold)}. The balance (${money(saved.balance)}) is below it: the dashboard now asks to add credits.`
+          ? `Threshold set to ${money(saved.low_balance_threshold)}. The balance (${money(saved.balance)}) is below it: every page now asks to add credits.`
           : `Threshold set to ${money(saved.low_balance_threshold)}.`);
       },
     }),

@@ -1,6 +1,7 @@
 // Billing & Payments > Add Credits: the balance; online (the provider's checkout, then the
 // result here), Recheck Payment Status; offline (details → review → thank you) and its requests.
 import { get, idempotencyKey, keysPerBody, post } from "../api.js";
+import { balanceChanged } from "../banners/low_balance.js";
 import { clearErrors, date, field, form, h, money, notice, pager, showErrors, status, table, useCurrency } from "../ui.js";
 
 const MODES = [["neft", "NEFT"], ["rtgs", "RTGS"], ["imps", "IMPS"], ["cheque", "Cheque"], ["wire", "Wire transfer"]];
@@ -44,6 +45,7 @@ export default async function addCredits(context) {
   async function refreshBalance() {
     try { balanceText.textContent = money((await get("/api/billing/balance")).balance); }
     catch { /* the figure stays as it was; the next visit shows it */ }
+    balanceChanged(); // the low-balance message above the page too
   }
 
   const returned = context.query.get("payment_id");

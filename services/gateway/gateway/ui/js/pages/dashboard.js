@@ -1,4 +1,4 @@
-// Dashboard: the balance, and the low-balance message with its way to Add Credits.
+// Dashboard: the balance (the low-balance message is a banner above every page: js/banners/low_balance.js).
 import { get } from "../api.js";
 import { rejectedPayments } from "../rejections.js";
 import { h, money, useCurrency } from "../ui.js";
@@ -9,11 +9,6 @@ export default async function dashboard(context) {
   return [
     h("h2", {}, `Welcome${context.me.account_name ? `, ${context.me.account_name}` : ""}`),
     rejections,
-    balance.below_threshold
-      ? h("div", { class: "notice warn", role: "status", "data-testid": "low-balance" },
-          "Your balance is below the threshold — ",
-          h("a", { href: "/billing/add-credits", "data-link": true }, "Add Credits"))
-      : null,
     h("div", { class: "grid" },
       h("section", { class: "card", "aria-labelledby": "balance-title" },
         h("h3", { id: "balance-title" }, "Balance"),
