@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import StrEnum
 
+from billing.domain.calendar import india_today as india_today  # the latest "paid on" a transfer may carry
 from tollgate_shared.errors import Conflict, DomainError, InvalidField
 from tollgate_shared.events.vocabulary import DecisionKind as DecisionKind
 from tollgate_shared.money import format_money, from_minor
@@ -103,15 +104,6 @@ def reference_key(reference: str) -> str:
     (U+017F) upper-cases to `"S"`.
     """
     return _NOT_PART_OF_A_REFERENCE.sub("", reference).upper()
-
-
-# The calendar a payer in India dates a transfer by (IST, UTC+05:30 all year: India keeps no summer time).
-INDIA = timezone(timedelta(hours=5, minutes=30), "IST")
-
-
-def india_today(now: datetime) -> date:
-    """The date in India at `now` (an aware time): the latest "paid on" a transfer may carry."""
-    return now.astimezone(INDIA).date()
 
 
 def check_submission(*, reference: str, paid_on: date, today: date) -> str:
