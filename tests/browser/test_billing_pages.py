@@ -243,3 +243,35 @@ async def test_the_low_balance_message_is_on_every_page_and_follows_the_balance_
     await page.get_by_role("link", name="Orders", exact=True).click()
     await expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
     await expect(message).to_have_count(0)
+
+
+async def test_the_dashboard_charts_the_balance_and_says_when_the_credits_run_out(portal: Any, page: Page) -> None:
+    await sign_up(page, portal.gateway, new_email(), PASSWORD)
+    await expect(page.get_by_test_id("runs-out")).to_contain_text("Nothing was spent in the last 30 days")
+    await pay_online(page, portal.gateway, "5000", SUCCEEDING_CARD)
+    for description in ("OV SSL certificate, 1 year", "Wildcard certificate, 1 year"):
+        await place_order(page, portal.gateway, description, "1", "1000")  # 1,180.00 each, paid from credits
+        await expect(page.get_by_test_id("order-status")).to_have_text("paid")
+
+    await page.get_by_role("link", name="Dashboard").click()
+    # 2,360.00 in 30 days is 78.67 a day; 2,640.00 lasts 2,640 x 30 // 2,360 = 33 whole days.
+    runs_out = page.get_by_test_id("runs-out")
+    await expect(runs_out).to_contain_text("₹78.67 a day")
+    await expect(runs_out).to_contain_text("33 more days")
+    await expect(runs_out).to_have_attribute("data-runs-out-on", (india_today() + timedelta(days=33)).isoformat())
+    chart = page.get_by_test_id("balance-chart")
+    await expect(chart.locator("canvas")).to_be_visible()
+    summary = page.get_by_test_id("balance-summary")
+    await expect(summary).to_contain_text("Balance over the last 90 days: ₹0.00 on")
+    await expect(summary).to_contain_text("₹2,640.00 today")
+    await expect(summary).to_contain_text("they run out on")
+    await shot(page, "dashboard-balance-chart", document=True)
+
+    # On a phone the chart takes the screen's width, and the page does not scroll sideways.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.reload()
+    await expect(chart.locator("canvas")).to_be_visible()
+    box = await chart.locator("canvas").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await shot(page, "dashboard-balance-chart-phone")

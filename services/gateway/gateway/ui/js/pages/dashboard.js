@@ -1,10 +1,12 @@
 // Dashboard: the balance (the low-balance message is a banner above every page: js/banners/low_balance.js).
 import { get } from "../api.js";
+import { balanceCard } from "../balance_chart.js";
 import { rejectedPayments } from "../rejections.js";
 import { h, money, useCurrency } from "../ui.js";
 
 export default async function dashboard(context) {
-  const [balance, rejections] = await Promise.all([get("/api/billing/balance"), rejectedPayments().catch(() => null)]);
+  const [balance, rejections, trend] = await Promise.all([
+    get("/api/billing/balance"), rejectedPayments().catch(() => null), balanceCard().catch(() => null)]);
   useCurrency(balance.currency);
   return [
     h("h2", {}, `Welcome${context.me.account_name ? `, ${context.me.account_name}` : ""}`),
@@ -22,5 +24,6 @@ export default async function dashboard(context) {
           h("li", {}, h("a", { href: "/invoices", "data-link": true }, "Invoices")),
           h("li", {}, h("a", { href: "/billing/history", "data-link": true }, "Payments and ledger history")),
           context.me.role === "admin" ? h("li", {}, h("a", { href: "/account", "data-link": true }, "Account Configuration")) : null))),
+    trend,
   ];
 }
