@@ -1,7 +1,6 @@
 // The portal: a router over page modules, the session, and the navigation.
 import { get, onSessionExpired, post } from "./api.js";
 import { renderBanners } from "./banners.js";
-import { BALANCE_CHANGED } from "./banners/low_balance.js";
 import { h } from "./ui.js";
 
 // path pattern → [module, who may open it]: "public", "user" (of an account), "admin", "finance".
@@ -139,7 +138,6 @@ export async function render() {
 }
 
 onSessionExpired(() => { toLogin(); });
-window.addEventListener(BALANCE_CHANGED, () => renderBanners(document.getElementById("banners"), me));
 
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-link]");

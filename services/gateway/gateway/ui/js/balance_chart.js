@@ -15,11 +15,12 @@ let library = null;
 function loadUPlot() {
   if (window.uPlot) return Promise.resolve(window.uPlot);
   library ??= new Promise((resolve, reject) => {
-    document.head.append(h("link", { rel: "stylesheet", href: `${UPLOT}uPlot.min.css` }));
+    // One element each into <head>, never page content: appendChild, not the ui.js helpers pages use.
+    document.head.appendChild(h("link", { rel: "stylesheet", href: `${UPLOT}uPlot.min.css` }));
     const script = h("script", { src: `${UPLOT}uPlot.iife.min.js` });
     script.addEventListener("load", () => resolve(window.uPlot));
     script.addEventListener("error", () => { library = null; reject(new Error("The chart could not be loaded.")); });
-    document.head.append(script);
+    document.head.appendChild(script);
   });
   return library;
 }
@@ -110,7 +111,7 @@ export async function balanceCard() {
 
 async function draw(plot, history, forecast) {
   let uPlot;
-  try { uPlot = await loadUPlot(); } catch (error) { plot.replaceChildren(h("p", { class: "muted" }, error.message)); return; }
+  try { uPlot = await loadUPlot(); } catch (error) { plot.textContent = error.message; return; }
   // Drawn once the dashboard is in the page (its width is known then); never, if the user went elsewhere.
   for (let frame = 0; frame < 120 && !plot.isConnected; frame += 1) {
     await new Promise((resolve) => requestAnimationFrame(resolve));

@@ -20,21 +20,22 @@ export async function rejectedPayments() {
   const dismissed = seen();
   const rejected = list.items.filter((item) => item.status === "rejected" && !dismissed.has(item.id));
   if (!rejected.length) return null;
-  const box = h("section", { "aria-labelledby": "rejections-title", "data-testid": "rejections" },
-    h("h3", { id: "rejections-title" }, "Offline payments not accepted"));
-  for (const item of rejected) {
+  const cards = rejected.map((item) => {
     const card = h("div", { class: "notice bad", role: "alert" },
       h("p", {}, `Finance did not accept your offline payment of ${money(item.amount)} `,
         `(reference ${item.reference}, paid on ${date(item.paid_on)}).`),
       h("p", {}, "Reason: ", h("strong", {}, item.reason || "none given")),
       h("div", { class: "actions" },
         h("a", { class: "button", href: "/billing/add-credits?tab=offline", "data-link": true }, "Report the payment again"),
-        h("button", { type: "button", class: "secondary", onclick: () => {
-          markSeen(item.id);
-          card.remove();
-          if (!box.querySelector(".notice")) box.remove();
-        } }, "Dismiss")));
-    box.append(card);
+        h("button", { type: "button", class: "secondary", onclick: () => dismiss(item.id, card) }, "Dismiss")));
+    return card;
+  });
+  const box = h("section", { "aria-labelledby": "rejections-title", "data-testid": "rejections" },
+    h("h3", { id: "rejections-title" }, "Offline payments not accepted"), cards);
+  function dismiss(id, card) {
+    markSeen(id);
+    card.remove();
+    if (!box.querySelector(".notice")) box.remove();
   }
   return box;
 }

@@ -1,17 +1,19 @@
 // The "Add Credits" message above every page while the account's balance is below its low-balance threshold.
-// Pages that change the balance or the threshold without leaving the page call `balanceChanged()`; the
-// portal then draws the banners again.
+// Pages that change the balance or the threshold without leaving the page call `balanceChanged()`, which
+// draws the banners again; every navigation draws them anyway.
 import { get } from "../api.js";
+import { renderBanners } from "../banners.js";
 import { h, money, useCurrency } from "../ui.js";
 
-export const BALANCE_CHANGED = "tollgate:balance-changed";
+let shownTo = null; // the user the banners were last drawn for
 
-/** Tell the portal the balance or the threshold changed (the banners above the page are drawn again). */
+/** Tell the portal the balance or the threshold changed: the banners above the page are drawn again. */
 export function balanceChanged() {
-  window.dispatchEvent(new Event(BALANCE_CHANGED));
+  if (shownTo) renderBanners(document.getElementById("banners"), shownTo);
 }
 
 export default async function lowBalance(me) {
+  shownTo = me;
   if (!me.account_id) return null; // platform staff have no wallet
   const balance = await get("/api/billing/balance");
   useCurrency(balance.currency);

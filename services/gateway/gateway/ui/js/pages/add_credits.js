@@ -183,17 +183,13 @@ function recheckForm(refreshBalance) {
 /** The platform's bank account to pay into (billing's settings), before the form that reports a payment. */
 async function bankDetails() {
   const bank = await get("/api/billing/offline-payments/instructions");
-  const section = h("section", { class: "bank-details", "aria-labelledby": "bank-title", "data-testid": "bank-details" },
-    h("h3", { id: "bank-title" }, "Pay into this account"));
-  if (!bank.configured) {
-    section.append(h("p", {}, "The bank details are not published here yet; ask support for the account to pay into."));
-    return section;
-  }
   const rows = [["Account name", bank.account_name], ["Account number", bank.account_number], ["IFSC", bank.ifsc], ["Bank", bank.bank]];
-  section.append(
-    h("dl", { class: "review" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, h("code", {}, value))])),
-    h("p", { class: "muted" }, "By NEFT, RTGS, IMPS or cheque, in ", bank.currency, ". Then report the payment below with its UTR or cheque number."));
-  return section;
+  return h("section", { class: "bank-details", "aria-labelledby": "bank-title", "data-testid": "bank-details" },
+    h("h3", { id: "bank-title" }, "Pay into this account"),
+    bank.configured
+      ? [h("dl", { class: "review" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, h("code", {}, value))])),
+        h("p", { class: "muted" }, "By NEFT, RTGS, IMPS or cheque, in ", bank.currency, ". Then report the payment below with its UTR or cheque number.")]
+      : h("p", {}, "The bank details are not published here yet; ask support for the account to pay into."));
 }
 
 async function offlineSection() {
@@ -238,8 +234,7 @@ async function offlineSection() {
       showReview(values);
     },
   });
-  details.append(await bankDetails(),
-    h("h3", { tabindex: -1 }, "Offline payment details"),
+  details.append(h("h3", { tabindex: -1 }, "Offline payment details"),
     h("p", { class: "muted" }, "Paid by bank transfer or cheque? Tell us the details; finance credits your account once the money arrives."),
     detailsForm);
 
@@ -287,5 +282,5 @@ async function offlineSection() {
   }
 
   await listRequests();
-  return [details, review, thanks, h("h3", {}, "Your offline payments"), requests];
+  return [await bankDetails(), details, review, thanks, h("h3", {}, "Your offline payments"), requests];
 }

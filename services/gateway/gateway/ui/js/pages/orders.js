@@ -16,7 +16,7 @@ export function orderPath(orderId) {
   return `/certificates/orders/${encodeURIComponent(orderId)}`;
 }
 
-function newOrderForm(context, slot) {
+function newOrderForm(context, profileMissing) {
   // One id per order the user means: a retried or double submission of the same items is charged once
   // (the API answers the first result); other items get a new id.
   let orderId = newOrderId();
@@ -40,7 +40,7 @@ function newOrderForm(context, slot) {
         await post("/api/billing/orders", { order_id: orderId, items });
       } catch (error) {
         if (error.status === 422) lastItems = null; // nothing was created: the same id stays free
-        if (error.code === "billing_profile_required") return slot.replaceChildren(profileNeeded(context.me));
+        if (error.code === "billing_profile_required") return profileMissing();
         throw error;
       }
       context.navigate(orderPath(orderId));
@@ -73,14 +73,12 @@ export default async function orders(context) {
 
 /** The New order form, or (while the billing profile lacks what an invoice names) what to do first. */
 function newOrderSlot(context, balance, profile) {
-  const slot = h("div", {});
-  if (!profile.configured) {
-    slot.append(profileNeeded(context.me));
-    return slot;
-  }
-  slot.append(
+  const needed = profileNeeded(context.me);
+  const placing = h("div", {},
     h("p", { class: "muted" }, `GST is added to the price. The order is paid from your credits (balance ${money(balance.balance)}) `,
       "when they cover its total; otherwise it waits for payment, online or from credits."),
-    newOrderForm(context, slot));
-  return slot;
+    newOrderForm(context, () => { placing.hidden = true; needed.hidden = false; }));
+  needed.hidden = profile.configured;
+  placing.hidden = !profile.configured;
+  return h("div", {}, needed, placing);
 }
