@@ -112,6 +112,19 @@ async def test_paying_an_order_online_charges_only_what_the_credits_lack(portal:
     await expect(page.get_by_test_id("balance")).to_have_text("₹0.00")
 
 
+async def test_a_shortfall_below_the_smallest_online_payment_says_what_stays_as_credits(
+    portal: Any, page: Page
+) -> None:
+    await sign_up(page, portal.gateway, new_email(), PASSWORD)
+    await pay_online(page, portal.gateway, "1100", SUCCEEDING_CARD)
+    await place_order(page, portal.gateway, "OV SSL certificate, 1 year", "1", "1000")  # 1,180.00: 80.00 short
+    await expect(page.get_by_test_id("pay-online-share")).to_contain_text(
+        "Pay ₹100.00 online — your credits cover ₹1,100.00."
+    )
+    await expect(page.get_by_test_id("pay-online-share")).to_contain_text("₹20.00 left over stays as credits")
+    await expect(page.get_by_role("button", name="Pay ₹100.00 online")).to_be_visible()
+
+
 @pytest.fixture
 async def small_online_payments(start_system: Any) -> Any:
     """The whole system with online payments of at most 1,000.00."""

@@ -122,3 +122,26 @@ async def test_online_top_ups_keep_the_same_limits(shop: Any) -> None:
     for amount, status in (("99.99", 422), ("100.00", 201), ("1000.00", 201), ("1000.01", 422)):
         answer = await client.call("POST", "/api/billing/credits/online", admin, json={"amount": amount})
         assert answer.status_code == status, (amount, answer.text)
+
+
+async def test_an_awaiting_order_says_what_paying_it_online_would_charge_now(shop: Any) -> None:
+    client, system = shop
+    admin = await sign_up_buyer(client)
+    await awaiting_order(client, admin, "ORD-Q")  # 1,180.00
+
+    async def quoted() -> Any:
+        answer = await client.call("GET", "/api/billing/orders/ORD-Q", admin)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["online_charge"]
+
+    assert await quoted() is None  # 1,180.00 lacking: above the 1,000.00 limit, it cannot be paid online
+    await apply(system, admin.account_id, 500_00, "some credits")
+    assert await quoted() == "680.00"  # the shortfall
+    await apply(system, admin.account_id, 600_00, "more credits")
+    assert await quoted() == "100.00"  # 80.00 lacking: the smallest online payment, the rest stays as credits
+    answer = await pay_online(client, admin, "ORD-Q")
+    assert answer.json()["payment"]["amount"] == "100.00", answer.text  # what was quoted
+    await apply(system, admin.account_id, 100_00, "enough")
+    assert await quoted() == "0.00"  # the credits cover it
+    listed = (await client.call("GET", "/api/billing/orders", admin)).json()["items"]
+    assert listed[0]["online_charge"] is None  # quoted only on the order's own page

@@ -86,13 +86,15 @@ async function outcome(context) {
     : `The provider has not confirmed the payment yet (payment ID ${payment.payment_id}); Recheck Payment Status on Add Credits asks again.`, "warn");
 }
 
-/** What paying this order takes: the credits it may use and what is left to pay online (exact, in paise). */
+/** What paying this order takes: the credits it uses and what paying online charges (exact, in paise): the
+ * API's quote (`online_charge`: the shortfall, at least the smallest online payment), else the shortfall. */
 function shares(order, balance) {
   const total = toMinor(order.total);
   const credits = toMinor(balance.balance);
   const covered = credits >= total; // a hint only; the API decides
   const used = covered ? total : (credits > 0n ? credits : 0n);
-  return { covered, fromCredits: fromMinor(used), online: fromMinor(total - used) };
+  const charge = order.online_charge && !covered ? toMinor(order.online_charge) : total - used;
+  return { covered, fromCredits: fromMinor(used), online: fromMinor(charge), extra: fromMinor(charge - (total - used)) };
 }
 
 function payPanel(context, order, balance) {
@@ -142,7 +144,8 @@ function payPanel(context, order, balance) {
     ? `Your balance (${money(balance.balance)}) covers it: paying online takes it from your credits too, with no card payment.`
     : share.fromCredits === "0.00"
       ? `Paying online charges ${money(share.online)}, the whole total.`
-      : `Pay ${money(share.online)} online — your credits cover ${money(share.fromCredits)}.`;
+      : `Pay ${money(share.online)} online — your credits cover ${money(share.fromCredits)}.`
+        + (share.extra !== "0.00" ? ` That is the smallest online payment: the ${money(share.extra)} left over stays as credits.` : "");
   return h("section", { class: "card", "aria-labelledby": "pay-title" },
     h("h3", { id: "pay-title" }, "Pay this order"),
     h("p", {}, `This order awaits payment of ${money(order.total)}. Your balance is ${money(balance.balance)}.`),
