@@ -31,6 +31,10 @@ class SetupFailed(Exception):
     """A step of the setup answered something it never answers when all is well."""
 
 
+# What every account's billing profile says: within the seller's state, no GSTIN.
+PROFILE = {"legal_name": "", "address": "1 MG Road, Bengaluru", "state": "Karnataka", "gstin": None}
+
+
 @dataclass
 class Account:
     id: str
@@ -73,7 +77,17 @@ async def sign_up(session: aiohttp.ClientSession, gateway: str, number: int) -> 
     )
     if login.get("status") != "ok":
         raise SetupFailed(f"login of {email}: {login}")
-    return Account(str(created["account"]["id"]), email, password, str(login["access_token"]))
+    token = str(login["access_token"])
+    # An order needs the account's billing profile (legal name, address, state).
+    await _call(
+        session,
+        "PUT",
+        f"{gateway}/api/billing/profile",
+        {**PROFILE, "legal_name": body["account_name"]},
+        status=200,
+        token=token,
+    )
+    return Account(str(created["account"]["id"]), email, password, token)
 
 
 async def sign_up_accounts(gateway: str, count: int, *, concurrency: int = 4) -> list[Account]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import uuid
 from typing import Any
 
 import httpx
@@ -13,16 +12,12 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.support.auth_client import AuthClient, User, decode_qr
-from tests.support.browser import shot, sign_up
+from tests.support.browser import new_email, shot, sign_up
 from tests.support.harness import signed_headers, wait_for
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "correct horse battery staple"
-
-
-def new_email() -> str:
-    return f"{uuid.uuid4().hex[:10]}@example.com"
 
 
 async def access_token(page: Page) -> str:
@@ -221,7 +216,7 @@ async def test_a_threshold_above_the_balance_shows_the_add_credits_message(porta
 
     await page.get_by_role("link", name="Dashboard").click()
     message = page.get_by_test_id("low-balance")
-    await expect(message).to_have_text("Your balance is below the threshold — Add Credits")
+    await expect(message).to_have_text("Your balance (₹0.00) is below the threshold (₹500.00) — Add Credits")
     await expect(message.get_by_role("link", name="Add Credits")).to_have_attribute("href", "/billing/add-credits")
 
 

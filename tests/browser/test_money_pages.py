@@ -13,37 +13,11 @@ import pyotp
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
-from tests.support.browser import shot, sign_up
+from tests.support.browser import new_email, shot, sign_up
 from tests.support.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY
+from tests.support.money_pages import DECLINED_CARD, SLOW, SUCCEEDING_CARD, pay_online, place_order
 
-SUCCEEDING_CARD = "4242424242424242"
-DECLINED_CARD = "4000000000000002"
 PDF_NAME = re.compile(r"^[A-Z]+-\d\d-\d\d-\d{6}\.pdf$")  # INV/25-26/000001 saved as INV-25-26-000001.pdf
-SLOW = 15_000  # ms: documents come from invoicing after billing's event crosses the broker
-
-
-def new_email() -> str:
-    return f"{uuid.uuid4().hex[:10]}@example.com"
-
-
-async def pay_online(page: Page, base: str, amount: str, card: str, *, screenshot: bool = False) -> str:
-    """Add Credits > Online > Pay, the sandbox's checkout with `card`, and back; the payment id from the address."""
-    await page.goto(f"{base}/billing/add-credits")
-    online = page.get_by_role("tabpanel", name="Online")
-    await online.get_by_label("Amount").fill(amount)
-    if screenshot:
-        await shot(page, "add-credits", document=True)
-    await online.get_by_role("button", name="Pay", exact=True).click()
-    await page.wait_for_url("**/sandbox/checkout/**")
-    await expect(page.get_by_role("heading", name="Sandbox checkout")).to_be_visible()
-    if screenshot:
-        await shot(page, "sandbox-checkout", document=True)
-    await page.get_by_label("Card number").fill(card)
-    await page.get_by_role("button", name=re.compile(r"^Pay ")).click()
-    await page.wait_for_url(re.compile(r"/billing/add-credits\?payment_id="))
-    payment_id = page.url.split("payment_id=")[1].split("&")[0]
-    await expect(page.get_by_test_id("payment-id")).to_have_text(payment_id)
-    return payment_id
 
 
 async def lose_the_first_answer(page: Page, path: str) -> list[str]:
@@ -61,17 +35,6 @@ async def lose_the_first_answer(page: Page, path: str) -> list[str]:
 
     await page.route(path, lose)
     return keys
-
-
-async def place_order(page: Page, base: str, description: str, quantity: str, unit_price: str) -> str:
-    """Orders > New order; lands on View Order and answers its id."""
-    await page.goto(f"{base}/certificates/orders")
-    await page.get_by_label("Description").fill(description)
-    await page.get_by_label("Quantity").fill(quantity)
-    await page.get_by_label("Unit price").fill(unit_price)
-    await page.get_by_role("button", name="Place order").click()
-    await expect(page.get_by_role("heading", name="View Order")).to_be_visible()
-    return page.url.rsplit("/", 1)[1].split("?")[0]
 
 
 async def test_pay_pressed_again_after_a_lost_answer_opens_one_checkout(portal: Any, page: Page) -> None:
@@ -303,9 +266,9 @@ async def test_an_order_the_credits_do_not_cover_is_paid_online_from_its_invoice
     await page.get_by_role("link", name="Invoices", exact=True).click()
     await page.get_by_role("row", name=re.compile(order_id)).get_by_role("link", name=re.compile("^Pay ")).click()
     await expect(page.get_by_role("heading", name="View Order")).to_be_visible()
-    await page.get_by_role("button", name="Pay from credits").click()
-    await expect(page.get_by_role("alert").filter(has_text="does not cover")).to_contain_text("₹590.00")
-    await page.get_by_role("button", name="Pay online").click()
+    await expect(page.get_by_role("button", name="Pay from credits")).to_be_disabled()
+    await expect(page.get_by_text("does not cover the total")).to_contain_text("₹590.00")
+    await page.get_by_role("button", name="Pay ₹590.00 online").click()
     await page.wait_for_url("**/sandbox/checkout/**")
     await page.get_by_label("Card number").fill(SUCCEEDING_CARD)
     await page.get_by_role("button", name=re.compile(r"^Pay ")).click()

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from tests.browser.test_money_pages import SLOW, SUCCEEDING_CARD, pay_online, place_order
-from tests.support.browser import assert_no_stray_text, shot, sign_up
-
-
-def new_email() -> str:
-    return f"{uuid.uuid4().hex[:10]}@example.com"
+from tests.support.browser import assert_no_stray_text, new_email, shot, sign_up
+from tests.support.money_pages import SLOW, SUCCEEDING_CARD, pay_online, place_order
 
 
 async def test_the_stray_text_check_names_what_it_finds(page: Page) -> None:

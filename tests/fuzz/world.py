@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.support.auth_client import AuthClient, User, finance_staff
+from tests.support.billing import sign_up_buyer
 from tests.support.harness import wait_for
 
 CERTIFICATE = {"description": "OV SSL certificate, 1 year", "sac": "998319", "quantity": 1, "unit_price": "500.00"}
@@ -35,7 +36,7 @@ class World:
 
 
 async def build_world(client: AuthClient, system: Any, monkeypatch: pytest.MonkeyPatch) -> World:
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     member = await client.add_user(admin)
     await client.log_in(member)
     world = World(admin, member, await finance_staff(client, system, monkeypatch))

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from billing.adapters.tables import idempotency_key
 from billing.use_cases.idempotency import KEEP_KEYS_FOR, forget_expired_keys
 from tests.support.auth_client import AuthClient, User, finance_staff
-from tests.support.billing import GOOD_CARD, apply, balance, pay_on_page
+from tests.support.billing import GOOD_CARD, apply, balance, pay_on_page, sign_up_buyer
 from tests.support.harness import fetch
 
 pytestmark = pytest.mark.integration
@@ -138,7 +138,7 @@ async def test_a_retried_online_top_up_answers_the_same_checkout(shop: Any) -> N
 
 async def test_a_retried_order_payment_answers_the_first_answer_and_moves_money_once(shop: Any) -> None:
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     for order_id in ("ORD-1", "ORD-2"):
         placed = await client.call(
             "POST", "/api/billing/orders", admin, json={"order_id": order_id, "items": [CERTIFICATE]}

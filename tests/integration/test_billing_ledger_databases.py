@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.adapters.tables import ledger_entry, messaging, metadata, wallet
+from billing.domain.calendar import india_today, start_of_day
 from billing.domain.ledger import Applied, BalanceLimit, InsufficientCredits
 from billing.domain.orders import Item
 from billing.use_cases.apply_to_wallet import apply_to_wallet
+from billing.use_cases.forecast_credits import balance_history, forecast_of
 from billing.use_cases.place_order import place_order
+from tests.support.billing import store_profile
 from tests.support.harness import DatabaseFactory
 from tests.support.settings import settings_for
 from tollgate_shared.money import MAX_MINOR
@@ -118,6 +122,8 @@ async def test_an_order_is_paid_and_announced_once_and_one_not_covered_is_announ
     settings = settings_for("billing")
     items = [Item("OV SSL certificate, 1 year", "998319", 1, Decimal("500.00"))]  # 590.00 with GST
     await apply(sessions, 1000_00, "top-up")
+    async with sessions() as db, db.begin():
+        await store_profile(db, ACCOUNT)  # what an order needs
     for order_id in ("paid", "short"):
         async with sessions() as db, db.begin():
             await place_order(db, account_id=ACCOUNT, order_id=order_id, items=items, settings=settings)
@@ -136,3 +142,25 @@ async def test_an_order_is_paid_and_announced_once_and_one_not_covered_is_announ
         ("billing.order.placed", "short", "awaiting_payment"),  # the paid announcement taken back
     ]
     assert announced[2][1]["payment_reference"] == entry_id
+
+
+async def test_the_balance_history_closes_india_days_and_the_forecast_sums_debits_on_both_databases(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    today = india_today(now)
+    await apply(sessions, 1000_00, "late-yesterday")
+    await apply(sessions, -300_00, "early-today")
+    async with sessions() as db, db.begin():
+        for reference, moment in (
+            ("late-yesterday", start_of_day(today) - timedelta(minutes=1)),  # 23:59 in India
+            ("early-today", start_of_day(today) + timedelta(minutes=1)),  # 00:01 in India
+        ):
+            await db.execute(
+                update(ledger_entry).where(ledger_entry.c.reference == reference).values(created_at=moment)
+            )
+    async with sessions() as db:
+        _, points = await balance_history(db, ACCOUNT, days=3, currency="INR", now=now)
+        assert points == [(today - timedelta(days=2), 0), (today - timedelta(days=1), 1000_00), (today, 700_00)]
+        found = await forecast_of(db, ACCOUNT, now=now)
+    assert (found.daily_spend_minor, found.days_left) == (10_00, 70)  # 300.00 / 30; 700.00 lasts 70 days

@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 
 from tests.support.auth_client import finance_staff
-from tests.support.billing import GOOD_CARD, apply, balance, pay_on_page, publish_decision, submit, top_up
+from tests.support.billing import (
+    GOOD_CARD,
+    apply,
+    balance,
+    pay_on_page,
+    publish_decision,
+    sign_up_buyer,
+    submit,
+    top_up,
+)
 from tests.support.harness import fetch, wait_for
 from tollgate_shared.events.models import OfflinePaymentDecided
 from tollgate_shared.money import MAX_AMOUNT, to_minor
@@ -56,7 +65,7 @@ async def test_an_order_whose_total_is_beyond_the_maximum_is_a_422_and_records_n
     office: Any, items: list[dict[str, Any]]
 ) -> None:
     client, system = office
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     answer = await client.call("POST", "/api/billing/orders", admin, json={"order_id": "huge", "items": items})
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
@@ -69,7 +78,7 @@ async def test_an_order_whose_total_is_beyond_the_maximum_is_a_422_and_records_n
 
 async def test_an_order_of_exactly_the_maximum_is_taken(office: Any) -> None:
     client, _ = office
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     # 847,457,627,118.64 + 9 % CGST + 9 % SGST (76,271,186,440.68 each) = 1,000,000,000,000.00.
     items = [{**LINE, "unit_price": "847457627118.64"}]
     answer = await client.call("POST", "/api/billing/orders", admin, json={"order_id": "largest", "items": items})

@@ -4,19 +4,72 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import aio_pika
 import httpx
 import pytest
 
-from tests.support.auth_client import finance_staff
+from tests.support.auth_client import AuthClient, finance_staff
 from tests.support.billing import balance, publish_decision, submit
 from tests.support.harness import fetch, wait_for
 from tollgate_shared.events.models import OfflinePaymentDecided
 
 pytestmark = pytest.mark.integration
+
+BANK = {
+    "bank_account_name": "Tollgate Technologies Private Limited",
+    "bank_account_number": "50200012345678",
+    "bank_ifsc": "HDFC0001234",
+    "bank_name": "HDFC Bank",
+}
+
+
+def india_today() -> date:
+    """Today in India (UTC+05:30), the calendar transfers are dated by."""
+    return (datetime.now(UTC) + timedelta(hours=5, minutes=30)).date()
+
+
+async def test_paid_on_is_judged_by_indias_calendar(office: Any) -> None:
+    client, _ = office
+    admin = await client.sign_up()
+    tomorrow = india_today() + timedelta(days=1)
+    refused = await submit(client, admin, reference="UTR-IST-1", paid_on=str(tomorrow))
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "paid_on" and error["message"].startswith("must not be in the future"), error
+    assert (await client.call("GET", "/api/billing/offline-payments", admin)).json()["total"] == 0
+    # India's today is taken even while it is still yesterday in UTC (before 05:30 in India).
+    taken = await submit(client, admin, reference="UTR-IST-1", paid_on=str(india_today()))
+    assert taken.status_code == 202, taken.text
+
+
+async def test_the_bank_account_to_pay_into_is_served_to_users(start_system: Any) -> None:
+    system = await start_system(services=("auth", "billing"), billing_settings=BANK)
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=30) as http:
+        client = AuthClient(http)
+        admin = await client.sign_up()
+        member = await client.add_user(admin)
+        await client.log_in(member)
+        answer = await client.call("GET", "/api/billing/offline-payments/instructions", member)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {
+            "configured": True,
+            "account_name": "Tollgate Technologies Private Limited",
+            "account_number": "50200012345678",
+            "ifsc": "HDFC0001234",
+            "bank": "HDFC Bank",
+            "currency": "INR",
+        }
+        assert (await http.get("/api/billing/offline-payments/instructions")).status_code == 401
+
+
+async def test_without_bank_details_the_instructions_say_they_are_not_set(office: Any) -> None:
+    client, _ = office
+    admin = await client.sign_up()
+    answer = (await client.call("GET", "/api/billing/offline-payments/instructions", admin)).json()
+    assert answer["configured"] is False and answer["account_number"] is None
 
 
 async def test_submission_is_thanked_queued_for_finance_and_checked(office: Any, amqp_url: str) -> None:
@@ -26,7 +79,7 @@ async def test_submission_is_thanked_queued_for_finance_and_checked(office: Any,
     assert answer.status_code == 202 and answer.json()["status"] == "pending_approval"
     assert "Thank you" in answer.json()["message"]
     assert (await submit(client, admin)).status_code == 409  # the same reference is pending
-    future = await submit(client, admin, reference="UTR0002", paid_on=str(date.today() + timedelta(days=1)))
+    future = await submit(client, admin, reference="UTR0002", paid_on=str(india_today() + timedelta(days=1)))
     assert future.status_code == 422 and future.json()["errors"][0]["field"] == "paid_on"
     for bad in ({"amount": 100.0}, {"amount": "0.00"}, {"mode": "cash"}):
         assert (await submit(client, admin, reference="UTR0003", **bad)).status_code == 422

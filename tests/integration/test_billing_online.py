@@ -14,7 +14,7 @@ import stripe
 
 from billing.app import sandbox_webhook_secret
 from tests.support.auth_client import AuthClient, User
-from tests.support.billing import DECLINED_CARD, GOOD_CARD, pay_on_page, top_up
+from tests.support.billing import DECLINED_CARD, GOOD_CARD, pay_on_page, sign_up_buyer, top_up
 from tests.support.harness import fetch
 
 pytestmark = pytest.mark.integration
@@ -178,7 +178,7 @@ async def test_another_accounts_payment_is_a_404(billing: Any) -> None:
 
 async def test_an_order_paid_online_is_credited_then_paid_from_credits(billing: Any) -> None:
     client, system = billing
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     item = {"description": "DV SSL, 1 year", "sac": "998319", "quantity": 1, "unit_price": "1000.00"}
     placed = await client.call("POST", "/api/billing/orders", admin, json={"order_id": "ORD-1", "items": [item]})
     assert placed.status_code == 201 and placed.json()["status"] == "awaiting_payment"

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.support.auth_client import AuthClient, User
-from tests.support.billing import GOOD_CARD, apply, balance, pay_on_page
+from tests.support.billing import GOOD_CARD, apply, balance, pay_on_page, sign_up_buyer
 from tests.support.harness import fetch
 
 pytestmark = pytest.mark.integration
@@ -54,7 +54,7 @@ async def ledger(system: Any, account_id: str) -> list[tuple[str, int]]:
 
 async def test_paying_an_order_online_charges_only_what_the_balance_lacks(shop: Any) -> None:
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     assert await awaiting_order(client, admin, "ORD-1") == "1180.00"
     await apply(system, admin.account_id, 500_00, "earlier credits")
 
@@ -74,7 +74,7 @@ async def test_paying_an_order_online_charges_only_what_the_balance_lacks(shop: 
 
 async def test_a_shortfall_below_the_minimum_is_charged_the_minimum_and_the_rest_stays_as_credits(shop: Any) -> None:
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     assert await awaiting_order(client, admin, "small", {**CERTIFICATE, "unit_price": "10.00"}) == "11.80"
 
     answer = await pay_online(client, admin, "small")
@@ -88,7 +88,7 @@ async def test_a_shortfall_below_the_minimum_is_charged_the_minimum_and_the_rest
 
 async def test_a_shortfall_above_the_maximum_is_a_422_naming_the_limit_and_opens_no_checkout(shop: Any) -> None:
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     await awaiting_order(client, admin, "ORD-2")  # 1,180.00 with no credits: above the 1,000.00 limit
 
     refused = await pay_online(client, admin, "ORD-2")
@@ -105,7 +105,7 @@ async def test_a_shortfall_above_the_maximum_is_a_422_naming_the_limit_and_opens
 
 async def test_an_order_the_balance_covers_is_paid_from_credits_without_a_checkout(shop: Any) -> None:
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     await awaiting_order(client, admin, "ORD-3")
     await apply(system, admin.account_id, 2000_00, "credits arrived since")
 
@@ -122,3 +122,26 @@ async def test_online_top_ups_keep_the_same_limits(shop: Any) -> None:
     for amount, status in (("99.99", 422), ("100.00", 201), ("1000.00", 201), ("1000.01", 422)):
         answer = await client.call("POST", "/api/billing/credits/online", admin, json={"amount": amount})
         assert answer.status_code == status, (amount, answer.text)
+
+
+async def test_an_awaiting_order_says_what_paying_it_online_would_charge_now(shop: Any) -> None:
+    client, system = shop
+    admin = await sign_up_buyer(client)
+    await awaiting_order(client, admin, "ORD-Q")  # 1,180.00
+
+    async def quoted() -> Any:
+        answer = await client.call("GET", "/api/billing/orders/ORD-Q", admin)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["online_charge"]
+
+    assert await quoted() is None  # 1,180.00 lacking: above the 1,000.00 limit, it cannot be paid online
+    await apply(system, admin.account_id, 500_00, "some credits")
+    assert await quoted() == "680.00"  # the shortfall
+    await apply(system, admin.account_id, 600_00, "more credits")
+    assert await quoted() == "100.00"  # 80.00 lacking: the smallest online payment, the rest stays as credits
+    answer = await pay_online(client, admin, "ORD-Q")
+    assert answer.json()["payment"]["amount"] == "100.00", answer.text  # what was quoted
+    await apply(system, admin.account_id, 100_00, "enough")
+    assert await quoted() == "0.00"  # the credits cover it
+    listed = (await client.call("GET", "/api/billing/orders", admin)).json()["items"]
+    assert listed[0]["online_charge"] is None  # quoted only on the order's own page

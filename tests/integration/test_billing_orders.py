@@ -14,7 +14,15 @@ import pytest
 
 import billing.api.orders
 from tests.support.auth_client import AuthClient, User
-from tests.support.billing import CERTIFICATE, SELLER_STATE_GSTIN, apply, balance, set_profile
+from tests.support.billing import (
+    CERTIFICATE,
+    SELLER_STATE_GSTIN,
+    apply,
+    balance,
+    give_profile,
+    set_profile,
+    sign_up_buyer,
+)
 from tests.support.harness import fetch, wait_for
 
 pytestmark = pytest.mark.integration
@@ -90,17 +98,47 @@ async def test_intra_state_order_without_credits_awaits_payment_then_is_paid(sho
     assert again.status_code == 200 and (await balance(client, admin))["balance"] == "0.00"
 
 
-async def test_an_account_without_a_profile_is_named_and_taxed_within_the_sellers_state(shop: Any) -> None:
-    client, _ = shop
+async def test_an_order_without_a_billing_profile_is_refused_naming_what_is_missing_and_changes_nothing(
+    shop: Any,
+) -> None:
+    client, system = shop
     admin = await client.sign_up()
-    body = (await order(client, admin)).json()
-    assert body["buyer"]["legal_name"] == "Acme" and body["buyer"]["gstin"] is None  # the account's name
-    assert body["tax"]["cgst"] == "90.00" and body["tax"]["igst"] == "0.00"
+    await apply(system, admin.account_id, 5000_00, "top-up")
+    url = system.database_urls["billing"]
+    events_before = await fetch(url, "SELECT count(*) AS n FROM outbox")
+
+    refused = await order(client, admin, order_id="ord-nopro")
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["code"] == "billing_profile_required"
+    assert [e["field"] for e in problem["errors"]] == [
+        "billing_profile.legal_name",
+        "billing_profile.address",
+        "billing_profile.state",
+    ]
+    assert "legal name, address and state are missing" in problem["detail"]
+    # Nothing changed: no order, no money, no event.
+    assert (await client.call("GET", "/api/billing/orders", admin)).json()["total"] == 0
+    assert (await balance(client, admin))["balance"] == "5000.00"
+    assert await fetch(url, "SELECT count(*) AS n FROM outbox") == events_before
+    assert await fetch(url, "SELECT 1 FROM ledger_entry WHERE kind = 'order'") == []
+
+    # Once the profile is set, the same order id is placed (the refusal was not kept as its answer).
+    await give_profile(client, admin)
+    placed = await order(client, admin, order_id="ord-nopro")
+    assert placed.status_code == 201 and placed.json()["status"] == "paid", placed.text
+    assert placed.json()["buyer"] == {
+        "legal_name": "Acme Private Limited",
+        "address": "1 MG Road",
+        "state": "Karnataka",
+        "gstin": None,
+    }
+    assert (await balance(client, admin))["balance"] == "3820.00"
 
 
 async def test_the_same_order_id_is_charged_once_even_concurrently(shop: Any) -> None:
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     await apply(system, admin.account_id, 5000_00, "top-up")
     answers = await asyncio.gather(*(order(client, admin, order_id="same") for _ in range(8)))
     assert {a.status_code for a in answers} == {201}
@@ -126,7 +164,7 @@ async def test_the_same_order_id_is_charged_once_even_concurrently(shop: Any) ->
 )
 async def test_bad_orders_are_422_and_change_nothing(shop: Any, body: dict[str, Any], field: str) -> None:
     client, _ = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     answer = await client.call("POST", "/api/billing/orders", admin, json=body)
     assert answer.status_code == 422 and field in [e["field"] for e in answer.json()["errors"]], answer.text
     assert (await client.call("GET", "/api/billing/orders", admin)).json()["total"] == 0
@@ -161,7 +199,7 @@ async def test_the_states_a_profile_may_name_are_listed_and_each_is_accepted(sho
 
 async def test_another_accounts_order_is_404(shop: Any) -> None:
     client, _ = shop
-    alice, bob = await client.sign_up(), await client.sign_up()
+    alice, bob = await sign_up_buyer(client), await client.sign_up()
     await order(client, alice, order_id="alice-1")
     assert (await client.call("GET", "/api/billing/orders/alice-1", bob)).status_code == 404
     assert (
@@ -198,7 +236,7 @@ async def a_backend_waits_for_a_lock(url: str) -> bool:
 async def test_an_order_takes_its_wallets_lock_last_with_the_order_and_its_events_written(shop: Any) -> None:
     """One account's orders queue on its wallet's lock: an order takes it in its last statement."""
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     await apply(system, admin.account_id, 1180_00, "top-up")
     url = system.database_urls["billing"]
     async with holding_the_wallet(url, admin.account_id):
@@ -224,7 +262,7 @@ async def test_paying_an_order_takes_the_wallet_lock_before_the_orders(shop: Any
     """A credited online payment holds the wallet, then locks its order: paying the order from credits
     meanwhile must wait for the wallet without holding the order, or the two would deadlock."""
     client, system = shop
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
     assert (await order(client, admin, order_id="ord-lock")).json()["status"] == "awaiting_payment"
     await apply(system, admin.account_id, 1180_00, "top-up")
     url = system.database_urls["billing"]
@@ -266,7 +304,7 @@ async def test_a_process_lets_two_of_one_accounts_orders_in_at_once_and_other_ac
     monkeypatch.setattr(billing.api.orders, "place_order", place_order_slowly)
     async with httpx.AsyncClient(base_url=system.gateway, timeout=30) as http:
         client = AuthClient(http)
-        busy, other = await client.sign_up(), await client.sign_up()
+        busy, other = await sign_up_buyer(client), await sign_up_buyer(client)
         await apply(system, busy.account_id, 20_000_00, "top-up")
         answers = await asyncio.gather(
             *(order(client, busy, order_id=f"busy-{n}") for n in range(8)), order(client, other, order_id="other")

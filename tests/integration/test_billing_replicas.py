@@ -36,6 +36,7 @@ import pytest
 
 from billing.handlers import DECISIONS_QUEUE
 from tests.support.auth_client import AuthClient, User, finance_staff
+from tests.support.billing import sign_up_buyer
 from tests.support.harness import DatabaseFactory, fetch, free_port_pair, wait_for
 from tests.support.replicas import Replica, SpanCollector, replica_environment, replicas
 from tollgate_shared.bus import topology
@@ -151,7 +152,7 @@ async def test_two_billing_processes_keep_one_account_exact_under_200_concurrent
 ) -> None:
     billing = two_billing_processes
     client, db = billing.client, billing.database_url
-    admin = await client.sign_up()
+    admin = await sign_up_buyer(client)
 
     async def wallet_opened() -> list[Any]:
         return await fetch(db, "SELECT 1 FROM wallet WHERE account_id = $1", admin.account_id)

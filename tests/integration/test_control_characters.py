@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.support.auth_client import PASSWORD, AuthClient, User, new_email
+from tests.support.billing import sign_up_buyer
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +51,7 @@ async def test_anonymous_sign_up_and_login_with_a_nul_are_refused(portal: AuthCl
 
 
 async def test_control_characters_deep_in_a_body_are_refused_by_where_they_are(portal: AuthClient) -> None:
-    admin = await portal.sign_up()
+    admin = await sign_up_buyer(portal)
     order = {"order_id": "o-1", "items": [CERTIFICATE, {**CERTIFICATE, "description": "wildcard\u0007"}]}
 
     assert refused(await portal.call("POST", "/api/billing/orders", admin, json=order), "items.1.description")

@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from invoicing.use_cases.issue_invoice_for_order import issue_invoice_for_order
 from tests.support.auth_client import AuthClient, User
+from tests.support.billing import sign_up_buyer
 from tests.support.harness import fetch, wait_for
 from tests.support.invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, valid_gstin
 from tollgate_shared.events import Envelope, new_event
@@ -232,7 +233,7 @@ async def test_concurrent_orders_are_numbered_without_gaps_and_the_year_rolls_ov
 
 async def test_another_accounts_document_is_a_404_and_bad_filters_are_422(system: Any) -> None:
     client, _ = system
-    alice, bob = await client.sign_up(), await client.sign_up()
+    alice, bob = await sign_up_buyer(client), await client.sign_up()
     await client.call("POST", "/api/billing/orders", alice, json={"order_id": "ORD-9", "items": [ITEM]})
     due = await invoice_of(client, alice, "ORD-9", "due")
     for path in (f"/api/invoices/{due['id']}", f"/api/invoices/{due['id']}/pdf"):

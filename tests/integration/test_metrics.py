@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support.auth_client import AuthClient
+from tests.support.billing import give_profile
 from tests.support.harness import signed_headers, wait_for
 from tests.support.observability import METRICS
 from tests.support.scrapes import Scrape, scrape
@@ -30,6 +31,7 @@ async def _load(http: httpx.AsyncClient) -> dict[str, str]:
     """Sign up, log in (and fail once), top up online, order, submit a transfer, get refused by an IP rule."""
     office = AuthClient(http, client_ip=OFFICE)
     admin = await office.sign_up()  # a login too
+    await give_profile(office, admin)  # what an order needs
     wrong = await office.call("POST", "/api/auth/login", json={"email": admin.email, "password": "not it at all"})
     assert wrong.status_code == 401, wrong.text
     started = await office.call("POST", "/api/billing/credits/online", admin, json={"amount": "1000.00"})

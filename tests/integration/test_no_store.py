@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support.auth_client import AuthClient
+from tests.support.billing import sign_up_buyer
 from tests.support.harness import free_port_pair, wait_for
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,7 @@ def no_store(answer: httpx.Response) -> str:
 
 
 async def test_the_services_answers_and_problems_are_not_stored(portal: AuthClient) -> None:
-    admin = await portal.sign_up()
+    admin = await sign_up_buyer(portal)
     answers = {
         "balance": await portal.call("GET", "/api/billing/balance", admin),
         "me": await portal.call("GET", "/api/auth/me", admin),

@@ -8,9 +8,11 @@ from typing import Any
 
 import aio_pika
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.handlers import DECISIONS_QUEUE
 from billing.use_cases.apply_to_wallet import apply_to_wallet
+from billing.use_cases.profiles import set_profile as set_profile_of
 from tests.support.auth_client import AuthClient, User
 from tollgate_shared.bus import topology
 from tollgate_shared.events import new_event
@@ -73,8 +75,35 @@ SELLER_STATE_GSTIN = "29AAGCB7383J1Z4"  # Karnataka, the seller's state by defau
 
 
 async def set_profile(client: AuthClient, admin: User, state: str, gstin: str | None) -> httpx.Response:
-    profile = {"legal_name": "Acme Private Limited", "address": "1 MG Road", "state": state, "gstin": gstin}
+    profile = {**PROFILE, "state": state, "gstin": gstin}
     return await client.call("PUT", "/api/billing/profile", admin, json=profile)
+
+
+# The billing profile an order needs (legal name, address, state); within the seller's state, no GSTIN.
+PROFILE: dict[str, str | None] = {
+    "legal_name": "Acme Private Limited",
+    "address": "1 MG Road",
+    "state": "Karnataka",
+    "gstin": None,
+}
+
+
+async def give_profile(client: AuthClient, admin: User) -> User:
+    """Set the account's billing profile (`PROFILE`) through the API, as its administrator; `admin` again."""
+    answer = await client.call("PUT", "/api/billing/profile", admin, json=PROFILE)
+    assert answer.status_code == 200, answer.text
+    return admin
+
+
+async def store_profile(db: AsyncSession, account_id: str) -> None:
+    """Set the account's billing profile (`PROFILE`) in billing's database, for tests that call use cases."""
+    legal_name, address, state = (str(PROFILE[name]) for name in ("legal_name", "address", "state"))
+    await set_profile_of(db, account_id, legal_name=legal_name, address=address, state=state, gstin=None)
+
+
+async def sign_up_buyer(client: AuthClient) -> User:
+    """A new account's administrator whose account may place orders (its billing profile set)."""
+    return await give_profile(client, await client.sign_up())
 
 
 async def parked(amqp_url: str) -> int:

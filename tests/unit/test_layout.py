@@ -89,3 +89,16 @@ def test_no_module_is_longer_than_one_idea() -> None:
     }
 
     assert {path: lines for path, lines in lengths.items() if lines > LONGEST_MODULE} == {}
+
+
+def test_a_test_module_takes_what_it_shares_from_tests_support() -> None:
+    # A test module importing another runs that module's fixtures and collection twice, and hides shared
+    # helpers where nobody looks for them: what more than one module uses lives in tests/support/.
+    borrowed = {
+        path.relative_to(ROOT).as_posix(): sorted(
+            name for name in imported(path) if re.match(r"tests\.\w+\.(test_|conftest)", name)
+        )
+        for path in modules(ROOT / "tests")
+    }
+
+    assert {path: names for path, names in borrowed.items() if names} == {}

@@ -12,7 +12,7 @@ from billing.adapters.account_gate import AccountGate
 from billing.adapters.sandbox_provider import SandboxProvider
 from billing.adapters.stripe_provider import StripeProvider
 from billing.adapters.tables import messaging, metadata
-from billing.api import offline_payments, orders, payments, profile, sandbox, wallet
+from billing.api import forecast, offline_payments, orders, payments, profile, sandbox, wallet
 from billing.api.idempotency import install_replay
 from billing.domain.payments import PaymentProvider
 from billing.handlers import DECISIONS_QUEUE, OUTBOUND_QUEUES, event_handlers
@@ -38,6 +38,7 @@ def definition(settings: BillingSettings, consumers: Consumers | None = None) ->
         tables=messaging,
         routers=[
             wallet.router,
+            forecast.router,
             profile.router,
             orders.router,
             payments.router,

@@ -38,6 +38,13 @@ class BillingSettings(ServiceSettings):
     stripe_api_base: str = "https://api.stripe.com"
     stripe_webhook_tolerance: int = Field(default=300, ge=1, le=3600)
 
+    # The platform's bank account that offline top-ups are paid into, shown on Add Credits > Offline
+    # (`GET /api/billing/offline-payments/instructions`); unset, the page asks to contact support for it.
+    bank_account_name: str | None = Field(default=None, max_length=200)
+    bank_account_number: str | None = Field(default=None, max_length=40)
+    bank_ifsc: str | None = Field(default=None, pattern=r"^[A-Z]{4}0[A-Z0-9]{6}$")
+    bank_name: str | None = Field(default=None, max_length=200)
+
     @field_validator("seller_state")
     @classmethod
     def _known_state(cls, value: str) -> str:

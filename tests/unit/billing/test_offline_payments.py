@@ -16,10 +16,11 @@ from billing.domain.offline_payments import (
     OwnSubmission,
     TransferMode,
     check_submission,
+    india_today,
     judge,
     uncredited_approval,
 )
-from tollgate_shared.errors import InvalidField, InvalidFields
+from tollgate_shared.errors import DomainError, InvalidField, InvalidFields
 
 PENDING = OfflinePayment(
     id="p-1",
@@ -105,3 +106,14 @@ def test_a_duplicate_names_the_earlier_request_and_its_state() -> None:
     conflict = DuplicateReference.naming(PENDING)
     assert conflict.extensions == {"offline_payment_id": "p-1", "offline_payment_status": "pending_approval"}
     assert "submitted on 2026-05-10 as offline payment p-1, which is awaiting approval" in str(conflict.detail)
+
+
+def test_a_transfer_is_dated_by_indias_calendar() -> None:
+    late_evening_utc = datetime(2026, 3, 31, 19, 0, tzinfo=UTC)  # 00:30 on 1 April in India
+    assert india_today(late_evening_utc) == date(2026, 4, 1)
+    assert india_today(datetime(2026, 4, 1, 18, 29, tzinfo=UTC)) == date(2026, 4, 1)  # 23:59 in India
+    check_submission(reference="UTR1", paid_on=date(2026, 4, 1), today=india_today(late_evening_utc))
+    with pytest.raises(DomainError) as future:
+        check_submission(reference="UTR1", paid_on=date(2026, 4, 2), today=date(2026, 4, 1))
+    [error] = future.value.extensions["errors"]
+    assert error["field"] == "paid_on" and "today is 2026-04-01 in India" in error["message"]

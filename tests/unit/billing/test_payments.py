@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from billing.domain.payments import Outcome, Payment, PaymentStatus, Settlement, settlement
+from billing.domain.payments import OnlineLimits, Outcome, Payment, PaymentStatus, Settlement, settlement
 
 PAYMENT = Payment(
     id="pay-1",
@@ -54,3 +54,11 @@ def test_a_paid_outcome_of_another_amount_or_currency_is_not_credited() -> None:
     assert settlement(PAYMENT, Outcome("cs_1", S, amount_minor=500_01)) is Settlement.MISMATCH
     assert settlement(PAYMENT, Outcome("cs_1", S, currency="USD")) is Settlement.MISMATCH
     assert settlement(PAYMENT, Outcome("cs_1", S, amount_minor=500_00, currency="INR")) is Settlement.CREDIT
+
+
+def test_paying_an_order_online_is_quoted_as_the_shortfall_within_the_limits() -> None:
+    limits = OnlineLimits(min_minor=100_00, max_minor=1000_00)
+    assert limits.quote_for_order(total_minor=1180_00, balance_minor=500_00) == 680_00
+    assert limits.quote_for_order(total_minor=1180_00, balance_minor=1100_00) == 100_00  # the smallest payment
+    assert limits.quote_for_order(total_minor=1180_00, balance_minor=2000_00) == 0  # the credits cover it
+    assert limits.quote_for_order(total_minor=1180_00, balance_minor=0) is None  # above the largest

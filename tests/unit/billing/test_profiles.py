@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from billing.domain.gst import gstin_check_character
-from billing.domain.profiles import Profile, buyer, check_profile
+from billing.domain.profiles import (
+    BillingProfileRequired,
+    Profile,
+    buyer,
+    check_profile,
+    missing_for_order,
+    require_for_order,
+)
 from tollgate_shared.errors import InvalidFields
 
 NO_PROFILE = Profile("a-1", "Acme", None, None, None, None, None)
@@ -43,3 +50,29 @@ def test_a_configured_profile_is_the_buyer_and_its_state_the_place_of_supply() -
     snapshot, place = buyer(profile, "a-1", seller_state="Karnataka")
     assert (snapshot.legal_name, snapshot.address, place) == ("Acme Pvt Ltd", "1 Marine Drive", "Kerala")
     assert profile.configured and not NO_PROFILE.configured
+
+
+def test_an_order_needs_the_legal_name_address_and_state_and_the_refusal_names_each_missing_one() -> None:
+    with pytest.raises(BillingProfileRequired) as nothing:
+        require_for_order(None)
+    assert nothing.value.status == 422 and nothing.value.code == "billing_profile_required"
+    assert nothing.value.extensions["missing"] == ["legal_name", "address", "state"]
+    assert "its legal name, address and state are missing" in str(nothing.value.detail)
+    with pytest.raises(BillingProfileRequired) as named_only:
+        require_for_order(NO_PROFILE)  # the account's name is not a legal name
+    assert [e["field"] for e in named_only.value.extensions["errors"]] == [
+        "billing_profile.legal_name",
+        "billing_profile.address",
+        "billing_profile.state",
+    ]
+    blank_address = Profile("a-1", "Acme", "Acme Pvt Ltd", "  ", "Kerala", "32", None)
+    assert missing_for_order(blank_address) == ["address"]
+    with pytest.raises(BillingProfileRequired) as one:
+        require_for_order(blank_address)
+    assert "its address is missing" in str(one.value.detail)
+
+
+def test_a_profile_with_legal_name_address_and_state_may_order_without_a_gstin() -> None:
+    profile = Profile("a-1", "Acme", "Acme Pvt Ltd", "1 Marine Drive", "Kerala", "32", None)
+    assert missing_for_order(profile) == []
+    require_for_order(profile)

@@ -13,12 +13,13 @@ from billing.api.deps import SettingsDep
 from billing.api.idempotency import IdempotencyKeyDep, answer_for, conflicts, sent
 from billing.domain.offline_payments import (
     NO_REFERENCE,
-    PAID_IN_THE_FUTURE,
     THANK_YOU,
     DecisionKind,
     OfflinePayment,
     OfflinePaymentStatus,
     TransferMode,
+    india_today,
+    paid_in_the_future,
     reference_key,
 )
 from billing.use_cases.decide_offline_payment import decide
@@ -27,7 +28,7 @@ from billing.use_cases.read_offline_payments import list_own as list_account
 from billing.use_cases.read_offline_payments import offline_payment_of
 from billing.use_cases.submit_offline_payment import submit
 from tollgate_shared.access_tokens import Principal
-from tollgate_shared.auth_upstream import AccountUserDep
+from tollgate_shared.auth_upstream import AccountUserDep, account_user
 from tollgate_shared.callers import live_principal
 from tollgate_shared.errors import DomainError
 from tollgate_shared.fields import CalendarDate, RequestBody, Timestamp
@@ -59,8 +60,9 @@ class OfflinePaymentCreate(RequestBody):
     @field_validator("paid_on")
     @classmethod
     def _not_in_the_future(cls, paid_on: date) -> date:
-        if paid_on > datetime.now(UTC).date():
-            raise ValueError(PAID_IN_THE_FUTURE)
+        today = india_today(datetime.now(UTC))
+        if paid_on > today:
+            raise ValueError(paid_in_the_future(today))
         return paid_on
 
 
@@ -167,6 +169,29 @@ async def submit_offline_payment(
         answer=answer,
     )
     return sent(answer) or submitted(recorded)
+
+
+class PaymentInstructions(BaseModel):
+    configured: bool = Field(description="false until the platform's bank details are set")
+    account_name: str | None = Field(description="the beneficiary's name")
+    account_number: str | None
+    ifsc: str | None = Field(description="the branch's IFSC, for NEFT and RTGS")
+    bank: str | None
+    currency: str
+
+
+@router.get("/api/billing/offline-payments/instructions", dependencies=[Depends(account_user)])
+async def instructions(settings: SettingsDep) -> PaymentInstructions:
+    """Where an offline top-up is paid into: the platform's bank account (settings `TOLLGATE_BANK_*`)."""
+    details = (settings.bank_account_name, settings.bank_account_number, settings.bank_ifsc, settings.bank_name)
+    return PaymentInstructions(
+        configured=all(details),
+        account_name=settings.bank_account_name,
+        account_number=settings.bank_account_number,
+        ifsc=settings.bank_ifsc,
+        bank=settings.bank_name,
+        currency=settings.currency,
+    )
 
 
 @router.get("/api/billing/offline-payments")

@@ -16,7 +16,7 @@ from billing.domain.orders import Item, Order, OrderStatus, PaymentMethod
 from billing.use_cases.pay_order import Paying, pay_order_online, pay_order_with_key
 from billing.use_cases.place_order import place_order
 from billing.use_cases.read_orders import list_orders as list_account_orders
-from billing.use_cases.read_orders import order_of
+from billing.use_cases.read_orders import online_charge_of, order_of
 from tollgate_shared.auth_upstream import AccountUserDep
 from tollgate_shared.errors import InvalidField
 from tollgate_shared.events.models import BuyerSnapshot, OrderLine, TaxSplit
@@ -59,6 +59,9 @@ class OrderRead(BaseModel):
     paid_at: Timestamp | None
     # Paying online: the checkout to send the payer to; the order turns paid when the payment succeeds.
     payment: PaymentRead | None = None
+    # One awaiting order read on its own: what paying it online would charge now (the shortfall, at least
+    # the smallest online payment; "0.00" when the credits cover it); null otherwise, or beyond the largest.
+    online_charge: Money | None = None
 
 
 def order_view(placed: Order, payment: PaymentRead | None = None) -> OrderRead:
@@ -100,9 +103,12 @@ async def list_orders(caller: AccountUserDep, db: SessionDep, paging: PageDep) -
 
 
 @router.get("/{order_id}")
-async def get_order(order_id: str, caller: AccountUserDep, db: SessionDep) -> OrderRead:
-    """One order with its lines and tax (another account's order is a 404)."""
-    return order_view(await order_of(db, caller.account_id, order_id))
+async def get_order(order_id: str, caller: AccountUserDep, db: SessionDep, settings: SettingsDep) -> OrderRead:
+    """One order with its lines and tax, and while it awaits payment what paying it online would charge
+    (another account's order is a 404)."""
+    found = await order_of(db, caller.account_id, order_id)
+    charge = await online_charge_of(db, caller.account_id, found, settings.online_limits)
+    return order_view(found).model_copy(update={"online_charge": None if charge is None else from_minor(charge)})
 
 
 def paid_online_view(paying: Paying) -> OrderRead:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from billing.domain.calendar import india_today as india_today  # the latest "paid on" a transfer may carry
 from tollgate_shared.errors import Conflict, DomainError, FieldChecks, InvalidField
 from tollgate_shared.events.vocabulary import DecisionKind as DecisionKind
 from tollgate_shared.money import format_money, from_minor
@@ -105,7 +106,11 @@ def reference_key(reference: str) -> str:
     return _NOT_PART_OF_A_REFERENCE.sub("", reference).upper()
 
 
-PAID_IN_THE_FUTURE = "must not be in the future"
+def paid_in_the_future(today: date) -> str:
+    """A future "paid on" refused, with the day it is in India (before 05:30 IST the UTC date is yesterday)."""
+    return f"must not be in the future (today is {today.isoformat()} in India)"
+
+
 NO_REFERENCE = "must contain letters or digits"
 
 
@@ -113,7 +118,7 @@ def check_submission(*, reference: str, paid_on: date, today: date) -> str:
     """A submission's input checked (one 422 naming every wrong field): its reference key."""
     checks = FieldChecks()
     if paid_on > today:
-        checks.add("paid_on", PAID_IN_THE_FUTURE)
+        checks.add("paid_on", paid_in_the_future(today))
     key = reference_key(reference)
     if not key:
         checks.add("reference", NO_REFERENCE)

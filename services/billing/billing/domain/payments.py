@@ -68,6 +68,14 @@ class OnlineLimits:
             )
         return max(shortfall, self.min_minor)
 
+    def quote_for_order(self, *, total_minor: int, balance_minor: int) -> int | None:
+        """What paying the order online would charge now (`charge_for_order`); None when it cannot be paid
+        online (the shortfall is above the maximum)."""
+        try:
+            return self.charge_for_order(total_minor=total_minor, balance_minor=balance_minor)
+        except InvalidField:
+            return None
+
 
 def _shown(minor: int) -> str:
     return format_money(from_minor(minor))

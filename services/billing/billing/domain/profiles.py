@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from billing.domain.gst import InvalidGstin, validate_gstin
-from tollgate_shared.errors import FieldChecks, InvalidField
+from tollgate_shared.errors import DomainError, FieldChecks, InvalidField
 from tollgate_shared.events.models import BuyerSnapshot
 from tollgate_shared.gst_states import STATES, state_code
 
@@ -76,3 +76,41 @@ def buyer(profile: Profile | None, account_id: str, *, seller_state: str) -> tup
         legal_name=profile.legal_name, address=profile.address, state=profile.state, gstin=profile.gstin
     )
     return snapshot, profile.state
+
+
+# What an order needs of the profile, and the words a person uses for each.
+ORDER_NEEDS = (("legal_name", "legal name"), ("address", "address"), ("state", "state"))
+
+
+class BillingProfileRequired(DomainError):
+    """An order was refused because the billing profile lacks what its invoice must name (422)."""
+
+    status, code, title = 422, "billing_profile_required", "Billing profile required"
+
+
+def missing_for_order(profile: Profile | None) -> list[str]:
+    """The profile's fields an order needs that are not set, in the order invoices print them."""
+    if profile is None:
+        return [name for name, _ in ORDER_NEEDS]
+    return [name for name, _ in ORDER_NEEDS if not (getattr(profile, name) or "").strip()]
+
+
+def require_for_order(profile: Profile | None) -> None:
+    """Refuse an order (`BillingProfileRequired`) while its invoice could not name the buyer's legal name,
+    address and state: the place of supply and so the tax depend on them."""
+    missing = missing_for_order(profile)
+    if not missing:
+        return
+    words = [text for name, text in ORDER_NEEDS if name in missing]
+    listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+    verb = "is" if len(words) == 1 else "are"
+    raise BillingProfileRequired(
+        f"An order needs the account's billing profile: its {listed} {verb} missing. "
+        "An administrator adds them under Account Configuration, Billing profile.",
+        errors=[
+            {"field": f"billing_profile.{name}", "message": f"the billing profile has no {text}"}
+            for name, text in ORDER_NEEDS
+            if name in missing
+        ],
+        missing=missing,
+    )

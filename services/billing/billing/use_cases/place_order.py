@@ -27,7 +27,7 @@ from billing.domain.orders import (
 from billing.settings import BillingSettings
 from billing.use_cases.apply_to_wallet import apply_to_wallet
 from billing.use_cases.order_events import order_fields, paid_event, placed_event
-from billing.use_cases.profiles import buyer_of
+from billing.use_cases.profiles import order_buyer_of
 from tollgate_shared.events.models import BuyerSnapshot, OrderLine
 from tollgate_shared.money import to_minor
 from tollgate_shared.outbox import discard_events, record_events
@@ -38,12 +38,14 @@ async def place_order(
 ) -> Order:
     """Price and record the order once per (account, order id); pay it from credits if they cover it.
 
-    An order whose total is past the maximum is refused (`OrderTooLarge`, 422) before anything is written;
+    An account whose billing profile lacks its legal name, address or state is refused
+    (`BillingProfileRequired`, 422), as is an order whose total is past the maximum (`OrderTooLarge`), before
+    anything is written;
     the same order id with other items is an `OrderConflict` (409), with the same items the order recorded.
     """
     order_id = order_id or str(uuid.uuid4())
     fingerprint = request_hash(items)
-    buyer, place_of_supply = await buyer_of(db, account_id, seller_state=settings.seller_state)
+    buyer, place_of_supply = await order_buyer_of(db, account_id, seller_state=settings.seller_state)
     intra_state = is_intra_state(place_of_supply, settings.seller_state)
     rates = Rates(settings.cgst_rate, settings.sgst_rate, settings.igst_rate)
     priced = price_order(items, intra_state=intra_state, rates=rates)

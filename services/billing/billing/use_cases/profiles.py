@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.adapters.profile_store import read_profile, upsert_profile
-from billing.domain.profiles import Profile, buyer, check_profile
+from billing.domain.profiles import Profile, buyer, check_profile, require_for_order
 from tollgate_shared.events.models import BuyerSnapshot
 
 
@@ -38,3 +38,11 @@ async def name_account(db: AsyncSession, account_id: str, account_name: str) -> 
 async def buyer_of(db: AsyncSession, account_id: str, *, seller_state: str) -> tuple[BuyerSnapshot, str]:
     """The buyer as invoices name them, and the place of supply (`billing.domain.profiles.buyer`)."""
     return buyer(await read_profile(db, account_id), account_id, seller_state=seller_state)
+
+
+async def order_buyer_of(db: AsyncSession, account_id: str, *, seller_state: str) -> tuple[BuyerSnapshot, str]:
+    """The buyer of an order and the place of supply; `BillingProfileRequired` (422) while the profile lacks
+    the legal name, address or state."""
+    profile = await read_profile(db, account_id)
+    require_for_order(profile)
+    return buyer(profile, account_id, seller_state=seller_state)

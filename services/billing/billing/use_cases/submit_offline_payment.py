@@ -19,6 +19,7 @@ from billing.domain.offline_payments import (
     OfflinePaymentStatus,
     TransferMode,
     check_submission,
+    india_today,
 )
 from billing.use_cases.read_offline_payments import offline_payment_of
 from tollgate_shared.events.models import OfflinePaymentSubmitted
@@ -47,7 +48,7 @@ async def submit(
     With `answer` (an `Idempotency-Key`), the key is claimed after the checks of the
     input and the answer kept in this transaction.
     """
-    key = check_submission(reference=reference, paid_on=paid_on, today=datetime.now(UTC).date())
+    key = check_submission(reference=reference, paid_on=paid_on, today=india_today(datetime.now(UTC)))
     if answer is not None:
         await answer.claim(db)
     earlier = await live_request(db, account_id, key)

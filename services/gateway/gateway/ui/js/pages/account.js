@@ -1,6 +1,7 @@
 // Account Configuration (administrators): enforce 2FA, the low-balance threshold, the billing profile.
 // Each is its own form, saved on its own, with its own confirmation.
 import { get, put } from "../api.js";
+import { balanceChanged } from "../banners/low_balance.js";
 import { checkbox, field, fill, form, h, money, notice, useCurrency } from "../ui.js";
 
 /** A card holding one form and the place its success message appears. */
@@ -68,8 +69,9 @@ function thresholdCard(balance) {
       submit: async ({ low_balance_threshold }) => {
         result.replaceChildren();
         const saved = await put("/api/billing/threshold", { low_balance_threshold });
+        balanceChanged();
         said(result, saved.below_threshold
-          ? `Threshold set to ${money(saved.low_balance_threshold)}. The balance (${money(saved.balance)}) is below it: the dashboard now asks to add credits.`
+          ? `Threshold set to ${money(saved.low_balance_threshold)}. The balance (${money(saved.balance)}) is below it: every page now asks to add credits.`
           : `Threshold set to ${money(saved.low_balance_threshold)}.`);
       },
     }),
@@ -81,7 +83,7 @@ function profileCard(profile, accepted) {
   // The states and union territories billing accepts, from billing itself.
   const names = accepted.map((state) => state.name);
   const states = profile.state && !names.includes(profile.state) ? [...names, profile.state] : names;
-  return card("profile-title", "Billing profile",
+  const section = card("profile-title", "Billing profile",
     h("p", { class: "muted" }, "Invoices name the account by these details; the state decides whether GST is CGST + SGST or IGST."),
     profile.configured ? null : notice("The billing profile is not set yet.", "warn"),
     form({
@@ -109,6 +111,12 @@ function profileCard(profile, accepted) {
       },
     }),
     result);
+  section.id = "billing-profile"; // Orders link here (/account#billing-profile) while the profile is missing
+  if (location.hash === "#billing-profile") {
+    // After the router has focused the page: bring the form into view, ready to type.
+    setTimeout(() => { section.scrollIntoView(); section.querySelector("[name=legal_name]")?.focus(); }, 0);
+  }
+  return section;
 }
 
 export default async function account(context) {

@@ -1,6 +1,7 @@
 // Billing & Payments > Add Credits: the balance; online (the provider's checkout, then the
 // result here), Recheck Payment Status; offline (details → review → thank you) and its requests.
 import { get, idempotencyKey, keysPerBody, post } from "../api.js";
+import { balanceChanged } from "../banners/low_balance.js";
 import { add, clearErrors, date, field, fill, form, h, money, notice, pager, showErrors, status, table, useCurrency } from "../ui.js";
 
 const MODES = [["neft", "NEFT"], ["rtgs", "RTGS"], ["imps", "IMPS"], ["cheque", "Cheque"], ["wire", "Wire transfer"]];
@@ -19,9 +20,10 @@ export function billingTabs(current) {
     h("a", { href: path, "data-link": true, "aria-current": path === current ? "page" : null }, text)));
 }
 
+/** Today in India (YYYY-MM-DD), the calendar billing dates transfers by, wherever the browser is. */
 function today() {
-  const now = new Date();
-  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Kolkata", year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(new Date());
 }
 
 function paymentMessage(payment, cancelled) {
@@ -43,6 +45,7 @@ export default async function addCredits(context) {
   async function refreshBalance() {
     try { balanceText.textContent = money((await get("/api/billing/balance")).balance); }
     catch { /* the figure stays as it was; the next visit shows it */ }
+    balanceChanged(); // the low-balance message above the page too
   }
 
   const returned = context.query.get("payment_id");
@@ -177,6 +180,18 @@ function recheckForm(refreshBalance) {
   ];
 }
 
+/** The platform's bank account to pay into (billing's settings), before the form that reports a payment. */
+async function bankDetails() {
+  const bank = await get("/api/billing/offline-payments/instructions");
+  const rows = [["Account name", bank.account_name], ["Account number", bank.account_number], ["IFSC", bank.ifsc], ["Bank", bank.bank]];
+  return h("section", { class: "bank-details", "aria-labelledby": "bank-title", "data-testid": "bank-details" },
+    h("h3", { id: "bank-title" }, "Pay into this account"),
+    bank.configured
+      ? [h("dl", { class: "review" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, h("code", {}, value))])),
+        h("p", { class: "muted" }, "By NEFT, RTGS, IMPS or cheque, in ", bank.currency, ". Then report the payment below with its UTR or cheque number.")]
+      : h("p", {}, "The bank details are not published here yet; ask support for the account to pay into."));
+}
+
 async function offlineSection() {
   const requests = h("div", { "data-testid": "offline-requests" });
   async function listRequests(page = 1) {
@@ -214,6 +229,7 @@ async function offlineSection() {
       if (!MONEY.test(values.amount)) invalid.amount = "Enter an amount such as 5000 or 5000.00.";
       if (!values.reference) invalid.reference = "Enter the UTR or cheque number.";
       if (!values.paid_on) invalid.paid_on = "Enter the date you paid.";
+      else if (values.paid_on > today()) invalid.paid_on = `The date you paid cannot be in the future: today is ${date(today())}.`;
       if (Object.keys(invalid).length) throw new Invalid(invalid);
       showReview(values);
     },
@@ -266,5 +282,5 @@ async function offlineSection() {
   }
 
   await listRequests();
-  return [details, review, thanks, h("h3", {}, "Your offline payments"), requests];
+  return [await bankDetails(), details, review, thanks, h("h3", {}, "Your offline payments"), requests];
 }

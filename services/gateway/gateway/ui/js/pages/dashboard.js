@@ -1,17 +1,16 @@
-// Dashboard: the balance, and the low-balance message with its way to Add Credits.
+// Dashboard: the balance (the low-balance message is a banner above every page: js/banners/low_balance.js).
 import { get } from "../api.js";
+import { balanceCard } from "../balance_chart.js";
+import { rejectedPayments } from "../rejections.js";
 import { h, money, useCurrency } from "../ui.js";
 
 export default async function dashboard(context) {
-  const balance = await get("/api/billing/balance");
+  const [balance, rejections, trend] = await Promise.all([
+    get("/api/billing/balance"), rejectedPayments().catch(() => null), balanceCard().catch(() => null)]);
   useCurrency(balance.currency);
   return [
     h("h2", {}, `Welcome${context.me.account_name ? `, ${context.me.account_name}` : ""}`),
-    balance.below_threshold
-      ? h("div", { class: "notice warn", role: "status", "data-testid": "low-balance" },
-          "Your balance is below the threshold — ",
-          h("a", { href: "/billing/add-credits", "data-link": true }, "Add Credits"))
-      : null,
+    rejections,
     h("div", { class: "grid" },
       h("section", { class: "card", "aria-labelledby": "balance-title" },
         h("h3", { id: "balance-title" }, "Balance"),
@@ -25,5 +24,6 @@ export default async function dashboard(context) {
           h("li", {}, h("a", { href: "/invoices", "data-link": true }, "Invoices")),
           h("li", {}, h("a", { href: "/billing/history", "data-link": true }, "Payments and ledger history")),
           context.me.role === "admin" ? h("li", {}, h("a", { href: "/account", "data-link": true }, "Account Configuration")) : null))),
+    trend,
   ];
 }

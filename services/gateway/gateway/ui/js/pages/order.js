@@ -1,6 +1,7 @@
 // View Order: its lines, tax split and totals, its status; Pay (from credits or online) while it
 // awaits payment; and Download Invoice once invoicing has issued it.
 import { get, keysPerBody, post } from "../api.js";
+import { fromMinor, toMinor } from "../decimal.js";
 import { date, fill, h, money, notice, status, table, useCurrency } from "../ui.js";
 import { downloadButton } from "./invoices.js";
 import { orderPath } from "./orders.js";
@@ -85,9 +86,20 @@ async function outcome(context) {
     : `The provider has not confirmed the payment yet (payment ID ${payment.payment_id}); Recheck Payment Status on Add Credits asks again.`, "warn");
 }
 
+/** What paying this order takes: the credits it uses and what paying online charges (exact, in paise): the
+ * API's quote (`online_charge`: the shortfall, at least the smallest online payment), else the shortfall. */
+function shares(order, balance) {
+  const total = toMinor(order.total);
+  const credits = toMinor(balance.balance);
+  const covered = credits >= total; // a hint only; the API decides
+  const used = covered ? total : (credits > 0n ? credits : 0n);
+  const charge = order.online_charge && !covered ? toMinor(order.online_charge) : total - used;
+  return { covered, fromCredits: fromMinor(used), online: fromMinor(charge), extra: fromMinor(charge - (total - used)) };
+}
+
 function payPanel(context, order, balance) {
   const message = h("div", { "aria-live": "polite" });
-  const covered = Number(balance.balance) >= Number(order.total); // a hint only; the API decides
+  const share = shares(order, balance);
   const keyFor = keysPerBody(); // pressing a Pay button again after a failure pays once
   async function pay(method, button) {
     const buttons = [fromCredits, online];
@@ -106,19 +118,40 @@ function payPanel(context, order, balance) {
           h("a", { href: "/billing/add-credits", "data-link": true }, "add credits"), " first."));
         online.focus();
       } else {
-        fill(message, notice(error.message, "bad"));
+        // A refusal names what is wrong in its field's message (e.g. more than the largest online payment).
+        const said = Object.values(error.fields || {}).filter(Boolean);
+        const text = said.length ? said.map((t) => t[0].toUpperCase() + t.slice(1)).join(" ") : error.message;
+        fill(message, h("div", { class: "notice bad", role: "alert" }, text,
+          said.length ? [" ", h("a", { href: "/billing/add-credits", "data-link": true }, "Add credits")] : null));
       }
     } finally {
       buttons.forEach((b) => { b.disabled = false; });
+      fromCredits.disabled = !share.covered;
       button.textContent = label;
     }
   }
-  const fromCredits = h("button", { type: "button", class: covered ? null : "secondary", onclick: () => pay("credits", fromCredits) }, "Pay from credits");
-  const online = h("button", { type: "button", class: covered ? "secondary" : null, onclick: () => pay("online", online) }, "Pay online");
+  const reason = h("p", { class: "hint", id: "credits-reason" },
+    `Your balance (${money(balance.balance)}) does not cover the total (${money(order.total)}).`);
+  const fromCredits = h("button", {
+    type: "button", class: share.covered ? null : "secondary", disabled: !share.covered,
+    "aria-describedby": share.covered ? null : "credits-reason", onclick: () => pay("credits", fromCredits),
+  }, "Pay from credits");
+  const onlineLabel = share.covered
+    ? "Pay online"
+    : `Pay ${money(share.online)} online`;
+  const online = h("button", { type: "button", class: share.covered ? "secondary" : null, onclick: () => pay("online", online) }, onlineLabel);
+  const explained = share.covered
+    ? `Your balance (${money(balance.balance)}) covers it: paying online takes it from your credits too, with no card payment.`
+    : share.fromCredits === "0.00"
+      ? `Paying online charges ${money(share.online)}, the whole total.`
+      : `Pay ${money(share.online)} online — your credits cover ${money(share.fromCredits)}.`
+        + (share.extra !== "0.00" ? ` That is the smallest online payment: the ${money(share.extra)} left over stays as credits.` : "");
   return h("section", { class: "card", "aria-labelledby": "pay-title" },
     h("h3", { id: "pay-title" }, "Pay this order"),
     h("p", {}, `This order awaits payment of ${money(order.total)}. Your balance is ${money(balance.balance)}.`),
+    h("p", { "data-testid": "pay-online-share" }, explained),
     h("div", { class: "actions" }, fromCredits, online),
+    share.covered ? null : reason,
     message);
 }
 

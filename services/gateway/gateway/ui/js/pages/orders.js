@@ -1,6 +1,7 @@
 // Certificates > Orders: the account's orders, and a small form to place one.
 import { get, post } from "../api.js";
 import { date, field, form, h, money, pager, status, table, useCurrency } from "../ui.js";
+import { profileNeeded } from "./billing_profile_needed.js";
 
 /** A fresh order id (crypto.randomUUID needs a secure context; getRandomValues does not). */
 function newOrderId() {
@@ -15,7 +16,7 @@ export function orderPath(orderId) {
   return `/certificates/orders/${encodeURIComponent(orderId)}`;
 }
 
-function newOrderForm(context) {
+function newOrderForm(context, profileMissing) {
   // One id per order the user means: a retried or double submission of the same items is charged once
   // (the API answers the first result); other items get a new id.
   let orderId = newOrderId();
@@ -39,6 +40,7 @@ function newOrderForm(context) {
         await post("/api/billing/orders", { order_id: orderId, items });
       } catch (error) {
         if (error.status === 422) lastItems = null; // nothing was created: the same id stays free
+        if (error.code === "billing_profile_required") return profileMissing();
         throw error;
       }
       context.navigate(orderPath(orderId));
@@ -48,7 +50,8 @@ function newOrderForm(context) {
 
 export default async function orders(context) {
   const page = Number(context.query.get("page")) || 1;
-  const [balance, list] = await Promise.all([get("/api/billing/balance"), get(`/api/billing/orders?page=${page}`)]);
+  const [balance, list, profile] = await Promise.all([
+    get("/api/billing/balance"), get(`/api/billing/orders?page=${page}`), get("/api/billing/profile")]);
   useCurrency(balance.currency);
   const rows = list.items.map((order) => h("tr", {},
     h("td", {}, h("a", { href: orderPath(order.order_id), "data-link": true }, h("code", {}, order.order_id))),
@@ -64,8 +67,18 @@ export default async function orders(context) {
       pager(list, (next) => context.navigate(`/certificates/orders?page=${next}`))),
     h("section", { class: "card", "aria-labelledby": "new-order-title" },
       h("h3", { id: "new-order-title" }, "New order"),
-      h("p", { class: "muted" }, `GST is added to the price. The order is paid from your credits (balance ${money(balance.balance)}) `,
-        "when they cover its total; otherwise it waits for payment, online or from credits."),
-      newOrderForm(context)),
+      newOrderSlot(context, balance, profile)),
   ];
+}
+
+/** The New order form, or (while the billing profile lacks what an invoice names) what to do first. */
+function newOrderSlot(context, balance, profile) {
+  const needed = profileNeeded(context.me);
+  const placing = h("div", {},
+    h("p", { class: "muted" }, `GST is added to the price. The order is paid from your credits (balance ${money(balance.balance)}) `,
+      "when they cover its total; otherwise it waits for payment, online or from credits."),
+    newOrderForm(context, () => { placing.hidden = true; needed.hidden = false; }));
+  needed.hidden = profile.configured;
+  placing.hidden = !profile.configured;
+  return h("div", {}, needed, placing);
 }
