@@ -11,7 +11,7 @@ from tests.support.browser import shot
 
 SUCCEEDING_CARD = "4242424242424242"  # the sandbox provider's card that pays
 DECLINED_CARD = "4000000000000002"
-SLOW = 15_000  # ms: documents come from invoicing after billing's event crosses the broker
+SLOW = 30_000  # ms: documents come from invoicing after billing's event crosses the broker (slower on a busy CI)
 
 PROFILE = {
     "legal_name": "Acme Widgets Private Limited",

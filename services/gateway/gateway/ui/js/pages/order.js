@@ -6,8 +6,12 @@ import { date, fill, h, money, notice, status, table, useCurrency } from "../ui.
 import { downloadButton } from "./invoices.js";
 import { orderPath } from "./orders.js";
 
-const INVOICE_POLLS = 10; // invoicing issues the invoice from billing's event: look again briefly…
+// Invoicing issues the invoice from billing's event, usually within a second or two: look every
+// second at first, then every few seconds for as long as the page is open (a busy broker or a
+// restarting invoicing delays it; it never loses it).
+const INVOICE_QUICK_POLLS = 10;
 const INVOICE_POLL_MS = 1000;
+const INVOICE_SLOW_POLL_MS = 5000;
 
 const nonZero = (amount) => Number(amount) !== 0; // a test of a display string, never arithmetic
 const percent = (rate) => (rate === null || rate === undefined ? "" : ` (${Number(rate)}%)`);
@@ -157,15 +161,16 @@ function payPanel(context, order, balance) {
 
 function invoicePanel(order) {
   const body = h("div", { "data-testid": "order-invoice", "aria-live": "polite" }, h("p", { class: "muted" }, "Looking for the invoice…"));
-  let left = INVOICE_POLLS;
+  let looks = 0;
   async function look() {
-    if (left < INVOICE_POLLS && !body.isConnected) return; // the user went elsewhere
-    left -= 1;
+    if (looks > 0 && !body.isConnected) return; // the user went elsewhere
+    looks += 1;
     let invoice = null;
     try {
       invoice = (await get(`/api/invoices?kind=invoice&order_id=${encodeURIComponent(order.order_id)}`)).items[0] ?? null;
     } catch {
-      fill(body, h("p", { class: "muted" }, "Invoices cannot be reached right now; try again in a moment."));
+      fill(body, h("p", { class: "muted" }, "Invoices cannot be reached right now; looking again in a moment."));
+      setTimeout(look, INVOICE_SLOW_POLL_MS);
       return;
     }
     // Invoicing hears of the order (and of its payment) from billing's events, a moment later.
@@ -173,12 +178,12 @@ function invoicePanel(order) {
     if (invoice) {
       fill(body, h("p", {}, "Invoice ", h("a", { href: `/invoices/${encodeURIComponent(invoice.id)}`, "data-link": true }, invoice.number), " · ", status(invoice.status)),
         h("div", { class: "actions" }, downloadButton(invoice, "Download Invoice")));
-    } else if (left <= 0) {
-      fill(body, h("p", { class: "muted" }, "The invoice is not issued yet; it appears here shortly."));
+    } else if (looks >= INVOICE_QUICK_POLLS) {
+      fill(body, h("p", { class: "muted" }, "The invoice is taking longer than usual; it appears here by itself once issued."));
     } else {
       fill(body, h("p", { class: "muted" }, "The invoice is being prepared…"));
     }
-    if (!current && left > 0) setTimeout(look, INVOICE_POLL_MS);
+    if (!current) setTimeout(look, looks < INVOICE_QUICK_POLLS ? INVOICE_POLL_MS : INVOICE_SLOW_POLL_MS);
   }
   look();
   return h("section", { class: "card", "aria-labelledby": "invoice-title" }, h("h3", { id: "invoice-title" }, "Invoice"), body);
