@@ -11,8 +11,8 @@ import pyotp
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.support.auth_client import AuthClient, User, decode_qr
-from tests.support.browser import new_email, shot, sign_up
+from tests.support.auth_client import AuthClient, User, decode_qr, new_email
+from tests.support.browser import shot, sign_up
 from tests.support.harness import signed_headers, wait_for
 
 pytestmark = pytest.mark.integration

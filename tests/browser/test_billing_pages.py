@@ -12,9 +12,9 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.support.auth_client import AuthClient, User
+from tests.support.auth_client import AuthClient, User, new_email
 from tests.support.billing import publish_decision
-from tests.support.browser import new_email, shot, sign_up
+from tests.support.browser import shot, sign_up
 from tests.support.harness import wait_for
 from tests.support.money_pages import PROFILE, SUCCEEDING_CARD, pay_online, place_order
 from tollgate_shared.events.models import OfflinePaymentDecided

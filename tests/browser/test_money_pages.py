@@ -13,7 +13,8 @@ import pyotp
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
-from tests.support.browser import new_email, shot, sign_up
+from tests.support.auth_client import new_email
+from tests.support.browser import shot, sign_up
 from tests.support.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY
 from tests.support.money_pages import DECLINED_CARD, SLOW, SUCCEEDING_CARD, pay_online, place_order
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.support.auth_client import new_email
 from tests.support.browser import assert_accessible, shot, sign_up
 
 
@@ -16,7 +16,7 @@ async def test_a_visitor_gets_the_login_form_and_sign_up_lands_on_the_dashboard(
     await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     await shot(page, "login", document=True)
 
-    await sign_up(page, portal.gateway, f"{uuid.uuid4().hex[:10]}@example.com")
+    await sign_up(page, portal.gateway, new_email())
     await expect(page.get_by_test_id("balance")).to_have_text("₹0.00")
     await shot(page, "dashboard", document=True)
 
@@ -29,7 +29,7 @@ async def test_a_visitor_gets_the_login_form_and_sign_up_lands_on_the_dashboard(
 
 async def test_a_phone_width_screen_still_reads(portal: Any, page: Page) -> None:
     await page.set_viewport_size({"width": 375, "height": 740})
-    await sign_up(page, portal.gateway, f"{uuid.uuid4().hex[:10]}@example.com")
+    await sign_up(page, portal.gateway, new_email())
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways: {width}px"
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from tests.support.browser import assert_no_stray_text, new_email, shot, sign_up
+from tests.support.auth_client import new_email
+from tests.support.browser import assert_no_stray_text, shot, sign_up
 from tests.support.money_pages import SLOW, SUCCEEDING_CARD, pay_online, place_order
 
 

@@ -18,3 +18,11 @@ async def office(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
     system = await start_system(services=("auth", "billing"), billing_settings={"finance_broker_user": "guest"})
     async with httpx.AsyncClient(base_url=system.gateway, timeout=60) as client:
         yield AuthClient(client), system
+
+
+@pytest.fixture
+async def auth(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
+    """auth alone behind the gateway, as a client of it."""
+    system = await start_system(services=("auth",))
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        yield AuthClient(client), system

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,13 +16,6 @@ from tests.support.harness import TEST_INTERNAL_KEY, TEST_SECRET_KEY, fetch
 from tollgate_shared.db import create_engine
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def auth(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
-    system = await start_system(services=("auth",))
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
-        yield AuthClient(client), system
 
 
 async def me(client: AuthClient, user: User) -> httpx.Response:

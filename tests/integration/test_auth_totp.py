@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support.auth_client import AuthClient, User, away_from_step_boundary, decode_qr
@@ -15,13 +13,6 @@ from tests.support.harness import fetch
 from tests.support.totp_reference import totp
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def auth(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
-    system = await start_system(services=("auth",))
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
-        yield AuthClient(client), system
 
 
 async def test_enforced_totp_enrolment_from_qr_code_to_session(auth: tuple[AuthClient, Any]) -> None:

@@ -4,7 +4,6 @@ enrol voluntarily meanwhile, enrolment forced after it. Time moves by moving the
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,13 +15,6 @@ from tests.support.harness import fetch
 from tests.support.totp_reference import totp
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def auth(start_system: Any) -> AsyncIterator[tuple[AuthClient, Any]]:
-    system = await start_system(services=("auth",))
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
-        yield AuthClient(client), system
 
 
 def instant(text: str) -> datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 from axe_playwright_python.async_playwright import Axe
@@ -19,11 +18,6 @@ AXE_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
 }
 _axe = Axe()
-
-
-def new_email() -> str:
-    """An address nobody has signed up with yet."""
-    return f"{uuid.uuid4().hex[:10]}@example.com"
 
 
 async def assert_accessible(page: Page) -> None:
