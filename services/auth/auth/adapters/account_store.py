@@ -12,16 +12,21 @@ from auth.adapters.tables import account
 from auth.domain.records import Account
 from auth.domain.totp_grace import TotpPolicy
 
+# The label prefix of the account's columns where a statement selects them beside another table's.
+ACCOUNT_PREFIX = "account__"  # not "account_": user.account_id would clash with account.id
 
-def account_of(row: Row[Any]) -> Account:
+
+def account_of(row: Row[Any], *, prefix: str = "") -> Account:
+    """The account in `row`, whose account columns are named `prefix` + the column's name."""
+    values = row._mapping
     return Account(
-        id=row.id,
-        name=row.name,
-        enforce_totp=bool(row.enforce_totp),
-        ip_rules_revision=int(row.ip_rules_revision),
-        created_at=row.created_at,
-        totp_grace_days=int(row.totp_grace_days),
-        totp_policy_since=row.totp_policy_since,
+        id=values[prefix + "id"],
+        name=values[prefix + "name"],
+        enforce_totp=bool(values[prefix + "enforce_totp"]),
+        ip_rules_revision=int(values[prefix + "ip_rules_revision"]),
+        created_at=values[prefix + "created_at"],
+        totp_grace_days=int(values[prefix + "totp_grace_days"]),
+        totp_policy_since=values[prefix + "totp_policy_since"],
     )
 
 

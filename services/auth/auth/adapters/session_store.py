@@ -65,12 +65,6 @@ async def find_session(db: AsyncSession, session_id: str) -> Session | None:
     return None if row is None else session_of(row)
 
 
-async def is_live(db: AsyncSession, session_id: str) -> bool:
-    """Not revoked (expiry is the access token's business: it outlives none)."""
-    query = select(session_table.c.id).where(session_table.c.id == session_id, session_table.c.revoked_at.is_(None))
-    return (await db.execute(query)).first() is not None
-
-
 async def live_sessions(
     db: AsyncSession, *, session_id: str | None = None, user_id: str | None = None
 ) -> list[Session]:

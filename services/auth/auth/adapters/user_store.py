@@ -72,11 +72,6 @@ async def find_user_by_email(db: AsyncSession, email: str) -> User | None:
     return None if row is None else user_of(row)
 
 
-async def find_active_user(db: AsyncSession, user_id: str) -> User | None:
-    row = (await db.execute(select(user).where(user.c.id == user_id, user.c.active.is_(True)))).first()
-    return None if row is None else user_of(row)
-
-
 async def find_account_user(db: AsyncSession, account_id: str, user_id: str) -> User | None:
     """The user, if it belongs to the account."""
     row = (await db.execute(select(user).where(user.c.id == user_id, user.c.account_id == account_id))).first()
