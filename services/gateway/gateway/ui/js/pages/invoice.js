@@ -2,22 +2,13 @@
 // with SAC and the tax split, the totals and the amount in words, how it was paid; Pay while an
 // invoice is due (on its order's page, as the list does), Download PDF, Print.
 import { get } from "../api.js";
-import { date, h, money, status, table } from "../ui.js";
+import { itemsCard } from "../tax_lines.js";
+import { date, h, money, status } from "../ui.js";
 import { orderPath } from "./orders.js";
 import { downloadButton } from "./invoices.js";
 
 const METHODS = { credits: "Credits", online: "Online (card)", neft: "NEFT", rtgs: "RTGS", imps: "IMPS", cheque: "Cheque",
   wire: "Wire transfer" };
-
-const nonZero = (amount) => Number(amount) !== 0; // a test of a display string, never arithmetic
-
-/** CGST and SGST within the state, IGST across; all three only for a document that mixes them (as the PDF). */
-function taxColumns(doc) {
-  const igst = nonZero(doc.totals.igst) || doc.lines.some((l) => nonZero(l.igst_rate));
-  const split = nonZero(doc.totals.cgst) || nonZero(doc.totals.sgst) || doc.lines.some((l) => nonZero(l.cgst_rate) || nonZero(l.sgst_rate));
-  if (split && igst) return ["cgst", "sgst", "igst"];
-  return igst ? ["igst"] : ["cgst", "sgst"];
-}
 
 function party(title, who, unregistered) {
   return h("section", { class: "card party", "aria-label": title },
@@ -29,24 +20,10 @@ function party(title, who, unregistered) {
 }
 
 function lines(doc) {
-  const taxes = taxColumns(doc);
-  const percent = (rate) => ` ${Number(rate)}%`;
-  const headers = [["Description"], ["SAC"], ["Qty", "num"], ["Unit price", "num"], ["Taxable value", "num"],
-    ...taxes.map((key) => [key.toUpperCase(), "num"]), ["Total", "num"]];
-  const rows = doc.lines.map((l) => h("tr", {},
-    h("td", {}, l.description), h("td", {}, l.sac), h("td", { class: "num" }, String(l.quantity)),
-    h("td", { class: "num" }, money(l.unit_price, doc.currency)), h("td", { class: "num" }, money(l.taxable_value, doc.currency)),
-    taxes.map((key) => h("td", { class: "num" },
-      h("span", {}, money(l[key], doc.currency), h("span", { class: "muted" }, percent(l[`${key}_rate`]))))),
-    h("td", { class: "num" }, money(l.total, doc.currency))));
-  const totals = [["Taxable value", doc.totals.taxable_value], ...taxes.map((key) => [key.toUpperCase(), doc.totals[key]]),
-    ["Total", doc.totals.total]];
-  return h("section", { class: "card", "aria-labelledby": "doc-lines-title" },
-    h("h3", { id: "doc-lines-title" }, "Items"),
-    table(headers, rows, "No lines."),
-    h("dl", { class: "totals", "data-testid": "document-totals" },
-      totals.map(([label, amount]) => [h("dt", {}, label), h("dd", {}, money(amount, doc.currency))])),
-    h("p", { class: "muted in-words" }, "Amount in words: ", h("span", { "data-testid": "in-words" }, doc.total_in_words)));
+  return itemsCard({
+    lines: doc.lines, totals: doc.totals, currency: doc.currency, titleId: "doc-lines-title", testId: "document-totals",
+    footer: h("p", { class: "muted in-words" }, "Amount in words: ", h("span", { "data-testid": "in-words" }, doc.total_in_words)),
+  });
 }
 
 function payment(doc) {

@@ -2,7 +2,8 @@
 // awaits payment; and Download Invoice once invoicing has issued it.
 import { get, keysPerBody, post } from "../api.js";
 import { fromMinor, toMinor } from "../decimal.js";
-import { date, fill, h, money, notice, status, table, useCurrency } from "../ui.js";
+import { itemsCard } from "../tax_lines.js";
+import { date, fill, h, money, notice, status, useCurrency } from "../ui.js";
 import { downloadButton } from "./invoices.js";
 import { orderPath } from "./orders.js";
 
@@ -13,8 +14,6 @@ const INVOICE_QUICK_POLLS = 10;
 const INVOICE_POLL_MS = 1000;
 const INVOICE_SLOW_POLL_MS = 5000;
 
-const nonZero = (amount) => Number(amount) !== 0; // a test of a display string, never arithmetic
-const percent = (rate) => (rate === null || rate === undefined ? "" : ` (${Number(rate)}%)`);
 
 export default async function viewOrder(context) {
   const id = context.params.id;
@@ -53,23 +52,8 @@ function summary(order) {
 }
 
 function lines(order) {
-  const intra = order.lines.some((l) => nonZero(l.cgst) || nonZero(l.sgst));
-  const inter = order.lines.some((l) => nonZero(l.igst));
-  const first = order.lines[0] || {};
-  const taxes = [intra && ["cgst", "CGST"], intra && ["sgst", "SGST"], inter && ["igst", "IGST"]].filter(Boolean);
-  const headers = [["Description"], ["SAC"], ["Qty", "num"], ["Unit price", "num"], ["Taxable value", "num"],
-    ...taxes.map(([, label]) => [label, "num"]), ["Total", "num"]];
-  const rows = order.lines.map((l) => h("tr", {},
-    h("td", {}, l.description), h("td", {}, l.sac), h("td", { class: "num" }, l.quantity),
-    h("td", { class: "num" }, money(l.unit_price)), h("td", { class: "num" }, money(l.taxable_value)),
-    taxes.map(([key]) => h("td", { class: "num" }, money(l[key]))), h("td", { class: "num" }, money(l.total))));
-  const totals = [["Taxable value", order.subtotal],
-    ...taxes.map(([key, label]) => [`${label}${percent(first[`${key}_rate`])}`, order.tax[key]]), ["Total", order.total]];
-  return h("section", { class: "card", "aria-labelledby": "lines-title" },
-    h("h3", { id: "lines-title" }, "Items"),
-    table(headers, rows),
-    h("dl", { class: "totals", "data-testid": "order-totals" },
-      totals.map(([label, amount]) => [h("dt", {}, label), h("dd", {}, money(amount))])));
+  const totals = { taxable_value: order.subtotal, ...order.tax, total: order.total };
+  return itemsCard({ lines: order.lines, totals, currency: order.currency, titleId: "lines-title", testId: "order-totals" });
 }
 
 /** Back from the provider (`?payment_id=`) or from paying with credits (`?paid=credits`). */
