@@ -28,9 +28,14 @@ from sqlalchemy.sql import ClauseElement
 
 
 class DriverRow(asyncpg.Record):  # type: ignore[misc]  # asyncpg ships no types
-    """An asyncpg record that also reads by attribute, as SQLAlchemy's rows do (`row.balance_minor`)."""
+    """An asyncpg record that also reads as SQLAlchemy's rows do: by attribute (`row.balance_minor`) and through
+    `_mapping` (`row._mapping["account__id"]`)."""
 
     __slots__ = ()
+
+    @property
+    def _mapping(self) -> DriverRow:
+        return self  # a record reads by column name already
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -100,12 +105,18 @@ def _direct(session: AsyncSession, statement: Any, keys: tuple[str, ...]) -> _Co
 
 
 async def fetch(session: AsyncSession, statement: Any, params: Mapping[str, Any]) -> Sequence[Any]:
-    """The rows `statement` answers (read by attribute, as SQLAlchemy's rows)."""
+    """The rows `statement` answers (read by attribute, as SQLAlchemy's rows), in the session's transaction."""
+    return await _fetch(session, statement, params, begin=True)
+
+
+async def _fetch(session: AsyncSession, statement: Any, params: Mapping[str, Any], *, begin: bool) -> Sequence[Any]:
     compiled = _direct(session, statement, tuple(params))
     if compiled is None:
         return (await session.execute(statement, dict(params))).all()
     arguments = compiled.arguments(params)
-    rows: Sequence[Any] = await _on_driver(session, compiled.sql, arguments, "fetch", record_class=DriverRow)
+    rows: Sequence[Any] = await _on_driver(
+        session, compiled.sql, arguments, "fetch", begin=begin, record_class=DriverRow
+    )
     return rows
 
 
@@ -113,6 +124,36 @@ async def first(session: AsyncSession, statement: Any, params: Mapping[str, Any]
     """The first row `statement` answers, or None."""
     rows = await fetch(session, statement, params)
     return rows[0] if rows else None
+
+
+async def read(session: AsyncSession, statement: Any, params: Mapping[str, Any]) -> Sequence[Any]:
+    """The rows of a plain read (no row locks), with no transaction of its own while the session's has sent
+    nothing yet.
+
+    Under READ COMMITTED (PostgreSQL's default, which every service keeps) each statement reads a snapshot
+    of its own, so a `BEGIN` before the transaction's first read changes nothing it sees but costs a round
+    trip, and a `COMMIT` another when nothing follows. Once the transaction has begun, the read runs inside
+    it and sees what the transaction wrote. A read that locks rows (`FOR UPDATE`) needs `fetch`.
+    """
+    return await _fetch(session, statement, params, begin=False)
+
+
+async def atomic_alone(session: AsyncSession, statement: Any, params: Mapping[str, Any]) -> Sequence[Any]:
+    """The rows of `statement`, a statement whose effects are whole by themselves (one data-modifying `WITH`
+    that writes all or nothing), committed on its own when the session's transaction has sent nothing yet.
+
+    Then it needs no `BEGIN` and no `COMMIT` (PostgreSQL runs a lone statement in a transaction of its own):
+    the caller must treat it as committed when it returns. Inside a begun transaction it is part of it.
+    """
+    return await _fetch(session, statement, params, begin=False)
+
+
+async def in_transaction(session: AsyncSession) -> bool:
+    """Whether the session's transaction has begun on the database (what `atomic_alone` wrote is not yet
+    committed then)."""
+    if session.bind.dialect.driver != "asyncpg":
+        return True  # its statements ran through the session, which began it
+    return bool(_adapter(await session.connection())._started)
 
 
 async def execute_many(session: AsyncSession, statement: Any, params: Sequence[Mapping[str, Any]]) -> None:
@@ -128,16 +169,23 @@ async def execute_many(session: AsyncSession, statement: Any, params: Sequence[M
         await _on_driver(session, compiled.sql, [compiled.arguments(p) for p in params], "executemany")
 
 
-async def _on_driver(session: AsyncSession, sql: str, arguments: list[Any], method: str, **options: Any) -> Any:
-    """Run `sql` on the asyncpg connection of the session's transaction (beginning it if need be)."""
+def _adapter(connection: Any) -> Any:
+    """SQLAlchemy's asyncpg adapter of `connection`: it begins the transaction on the first statement
+    (`_started`), under its lock."""
+    return connection.sync_connection.connection.dbapi_connection
+
+
+async def _on_driver(
+    session: AsyncSession, sql: str, arguments: list[Any], method: str, *, begin: bool = True, **options: Any
+) -> Any:
+    """Run `sql` on the asyncpg connection of the session's transaction (beginning it if need be, or with
+    `begin=False` running it alone while the transaction has sent nothing)."""
     connection = await session.connection()
-    # SQLAlchemy's asyncpg adapter: it begins the transaction on the first statement, under its lock.
-    sync_connection: Any = connection.sync_connection
-    adapter: Any = sync_connection.connection.dbapi_connection
+    adapter = _adapter(connection)
     async with adapter._execute_mutex:
         driver = adapter._connection
         try:
-            if not adapter._started:
+            if begin and not adapter._started:
                 await adapter._start_transaction()
             if method == "executemany":
                 return await driver.executemany(sql, arguments, **options)

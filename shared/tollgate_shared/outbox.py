@@ -49,8 +49,14 @@ async def record_events(session: AsyncSession, envelopes: Sequence[Envelope]) ->
     if not envelopes:
         return
     tables: MessagingTables = session.info[OUTBOX_INFO_KEY]
+    await direct_sql.execute_many(session, _insert_statement(tables.outbox), outbox_rows(envelopes))
+    relay_after_commit(session)
+
+
+def outbox_rows(envelopes: Sequence[Envelope]) -> list[dict[str, Any]]:
+    """The outbox rows of `envelopes` (for a statement that writes them with other changes in one)."""
     traceparent = current_traceparent()
-    rows = [
+    return [
         {
             "event_id": envelope.id,
             "event_type": envelope.type,
@@ -60,11 +66,22 @@ async def record_events(session: AsyncSession, envelopes: Sequence[Envelope]) ->
         }
         for envelope in envelopes
     ]
-    await direct_sql.execute_many(session, _insert_statement(tables.outbox), rows)
+
+
+def relay_after_commit(session: AsyncSession) -> None:
+    """Wake the relay once `session`'s transaction has committed (it wrote to the outbox)."""
     wake: Callable[[], None] | None = session.info.get(WAKE_INFO_KEY)
     if wake is not None and not session.info.get("tollgate.wake_registered"):
         session.info["tollgate.wake_registered"] = True
         event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
+
+
+def relay_now(session: AsyncSession) -> None:
+    """Wake the relay now: a statement of `session` wrote to the outbox and committed alone
+    (`direct_sql.atomic_alone`)."""
+    wake: Callable[[], None] | None = session.info.get(WAKE_INFO_KEY)
+    if wake is not None:
+        wake()
 
 
 async def discard_events(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:

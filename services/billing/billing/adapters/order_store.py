@@ -3,7 +3,9 @@ running it) and run through the asyncpg bypass on the order's hot path (docs/dec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -36,6 +38,11 @@ def order_from(row: Any) -> Order:
         paid_at=row.paid_at,
         payment_method=None if row.payment_method is None else PaymentMethod(row.payment_method),
     )
+
+
+def order_from_values(values: Mapping[str, Any]) -> Order:
+    """The order a row of these `values` (every column) reads as, before it is written."""
+    return order_from(SimpleNamespace(**values))
 
 
 _ORDER = select(order).where(order.c.account_id == bindparam("p_account"), order.c.order_id == bindparam("p_order"))

@@ -31,8 +31,9 @@ _PROFILE = select(billing_profile).where(billing_profile.c.account_id == bindpar
 
 
 async def read_profile(db: AsyncSession, account_id: str) -> Profile | None:
-    row = await direct_sql.first(db, _PROFILE, {"p_account": account_id})
-    return None if row is None else profile_from(row)
+    """The account's profile; a plain read, so an order's first statement sends no BEGIN (direct_sql.read)."""
+    rows = await direct_sql.read(db, _PROFILE, {"p_account": account_id})
+    return profile_from(rows[0]) if rows else None
 
 
 async def upsert_profile(db: AsyncSession, account_id: str, values: dict[str, object]) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, bindparam, exists, func, select, update
+from sqlalchemy import CTE, BigInteger, String, bindparam, exists, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,7 +66,7 @@ _WALLET_FOR_UPDATE = _WALLET.with_for_update()
 _BALANCE = select(wallet.c.balance_minor).where(wallet.c.account_id == bindparam("p_account"))
 _NEW_BALANCE = wallet.c.balance_minor + bindparam("p_amount")
 # In SQL every SET reads the row as it was, so `below_threshold` is judged on the new balance.
-_MOVE_IF_COVERED = (
+MOVE_IF_COVERED = (
     update(wallet)
     .where(wallet.c.account_id == bindparam("p_account"), _NEW_BALANCE >= 0, _NEW_BALANCE <= MAX_MINOR)
     .values(
@@ -76,12 +76,11 @@ _MOVE_IF_COVERED = (
     )
     .returning(wallet.c.balance_minor, wallet.c.low_balance_threshold_minor, wallet.c.currency)
 )
-# PostgreSQL: the move and its ledger entry in one statement. `entered` is false
-# when the entry conflicted (applied before); no row when nothing moved.
-_MOVED = _MOVE_IF_COVERED.cte("moved")
-_ENTERED = (
-    postgresql.insert(ledger_entry)
-    .from_select(
+
+
+def enter_moved(moved: CTE) -> postgresql.Insert:
+    """PostgreSQL: the ledger entry of a move (`moved`, a CTE of `MOVE_IF_COVERED`), no row when nothing moved."""
+    return postgresql.insert(ledger_entry).from_select(
         ["id", "account_id", "kind", "reference", "amount_minor", "balance_after_minor", "created_at"],
         select(
             bindparam("p_entry", type_=String),
@@ -89,17 +88,19 @@ _ENTERED = (
             bindparam("p_kind", type_=String),
             bindparam("p_reference", type_=String),
             bindparam("p_amount", type_=BigInteger),
-            _MOVED.c.balance_minor,
+            moved.c.balance_minor,
             # The time it is applied, once the lock is ours (the statement may have
             # waited for it): entries read in time order are in the order applied,
             # on one clock for every replica.
             func.clock_timestamp(),
         ),
     )
-    .on_conflict_do_nothing()
-    .returning(ledger_entry.c.id)
-    .cte("entered")
-)
+
+
+# PostgreSQL: the move and its ledger entry in one statement. `entered` is false
+# when the entry conflicted (applied before); no row when nothing moved.
+_MOVED = MOVE_IF_COVERED.cte("moved")
+_ENTERED = enter_moved(_MOVED).on_conflict_do_nothing().returning(ledger_entry.c.id).cte("entered")
 _MOVE_AND_ENTER = select(
     _MOVED.c.balance_minor,
     _MOVED.c.low_balance_threshold_minor,
@@ -152,7 +153,7 @@ async def open_wallet_unless_open(db: AsyncSession, account_id: str, *, currency
 async def move_if_covered(db: AsyncSession, account_id: str, amount_minor: int) -> Moved | None:
     """Add `amount_minor` unless the balance would leave its range: the wallet after, locked; None if not moved."""
     moved = await direct_sql.first(
-        db, _MOVE_IF_COVERED, {"p_account": account_id, "p_amount": amount_minor, "p_now": datetime.now(UTC)}
+        db, MOVE_IF_COVERED, {"p_account": account_id, "p_amount": amount_minor, "p_now": datetime.now(UTC)}
     )
     if moved is None:
         return None

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.adapters.order_store import find_order, insert_order, mark_awaiting
+from billing.adapters.order_store import find_order, insert_order, mark_awaiting, order_from_values
+from billing.adapters.paid_order_store import pay_new_order_from_credits
 from billing.domain.gst import Rates
 from billing.domain.ledger import EntryKind, InsufficientCredits
 from billing.domain.orders import (
@@ -54,6 +55,13 @@ async def place_order(
     # the wallet's lock (one account's orders queue on it) is held for one
     # statement and the commit.
     values = _new_order(account_id, order_id, fingerprint, priced, lines, buyer, place_of_supply, settings.currency)
+    entry_id = str(uuid.uuid4())  # the ledger entry that pays it: the paid event names it
+    new = order_from_values(values)
+    fields = order_fields(new, lines, buyer)  # what was just priced: not read back from JSON
+    announced = [placed_event(new, fields), paid_event(new, entry_id, fields)]
+    # The common case in one statement: covered, a new id, no threshold crossed (it writes all or nothing).
+    if await pay_new_order_from_credits(db, values, announced, entry_id=entry_id):
+        return new
     placed = await insert_order(db, values)
     if placed is None:
         # The id is taken: a repeat of an order, or a concurrent request with the
@@ -61,9 +69,6 @@ async def place_order(
         existing = await find_order(db, account_id, order_id)
         assert existing is not None
         return same_order(existing, fingerprint)
-    entry_id = str(uuid.uuid4())  # the ledger entry that pays it: the paid event names it
-    fields = order_fields(placed, lines, buyer)  # what was just priced: not read back from JSON
-    announced = [placed_event(placed, fields), paid_event(placed, entry_id, fields)]
     await record_events(db, announced)
     try:
         # A new order's reference has no ledger entry yet (the order id is unique per account).
