@@ -3,14 +3,15 @@
 Placing an order writes four things that stand or fall together: the wallet's move, its ledger entry, the
 order and its two events. As separate statements in a transaction they cost six round trips (`BEGIN`, four
 statements, `COMMIT`), most of an order's CPU in billing and in PostgreSQL (bench/README.md, billing).
-Here they are one data-modifying `WITH`, each part fed by the one before, so it writes all of them or
-nothing:
+Here they are one data-modifying `WITH` that writes all of them or nothing:
 
-- the move happens only when the balance covers the total, the account has no order with this id yet, and
-  the balance does not cross below the low-balance threshold (a crossing is announced by the ordinary path);
-- the ledger entry and the order are plain inserts: a concurrent order with the same id, or an entry for
-  the same reference, is a unique violation that undoes the whole statement;
-- the events are written only with the order.
+- the order and its events are inserted first, before the wallet's lock is asked for, so an account's
+  orders queue on that lock only for the move, its entry and the commit (as on the ordinary path);
+- the move happens only when the balance covers the total and does not cross below the low-balance
+  threshold (a crossing is announced by the ordinary path);
+- the ledger entry's balance after is the move's: with no move it is NULL, and the entry's NOT NULL
+  refuses it, which undoes the whole statement, as a repeated order id (the order's unique key) or an
+  entry already there for it (the ledger's) do.
 
 Run before anything else in the request's transaction, it commits alone (`direct_sql.atomic_alone`: no
 `BEGIN`, no `COMMIT`). Whenever it writes nothing (not covered, a crossing, a repeated or concurrent id, a
@@ -32,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from billing.adapters.tables import ledger_entry, order, wallet
-from billing.adapters.wallet_store import MOVE_IF_COVERED, enter_moved
+from billing.adapters.wallet_store import MOVE_IF_COVERED
 from billing.domain.ledger import EntryKind, is_below
 from tollgate_shared import direct_sql
 from tollgate_shared.events import Envelope
@@ -64,10 +65,9 @@ async def pay_new_order_from_credits(
         params.update({f"e{index}_{name}": value for name, value in row.items()})
     statement = _paid_order_statement(outbox, tuple(values), len(events))
     try:
-        rows = await direct_sql.atomic_alone(db, statement, params)
+        await direct_sql.atomic_alone(db, statement, params)
     except IntegrityError:
-        return False  # a concurrent order with this id (or an entry for it): nothing was written
-    if not rows:
+        # Not moved (not covered, a crossing, no wallet yet), or the id or its entry taken: nothing written.
         return False
     relay_now(db)
     return True
@@ -76,33 +76,14 @@ async def pay_new_order_from_credits(
 @lru_cache(maxsize=8)
 def _paid_order_statement(outbox: Table, order_columns: tuple[str, ...], event_count: int) -> Select[Any]:
     # Built once per outbox and shape: building a Core statement costs more than running it.
-    new_balance = wallet.c.balance_minor + bindparam("p_amount")
-    moved = (
-        MOVE_IF_COVERED.where(
-            or_(wallet.c.below_threshold, ~is_below(new_balance, wallet.c.low_balance_threshold_minor)),
-            ~exists(
-                select(order.c.id).where(
-                    order.c.account_id == bindparam("p_account"), order.c.order_id == bindparam("p_reference")
-                )
-            ),
-        )
-    ).cte("moved")
-    entered = enter_moved(moved).returning(ledger_entry.c.id).cte("entered")
     placed = (
         postgresql.insert(order)
-        .from_select(
-            list(order_columns),
-            select(*(bindparam(_ORDER_PREFIX + name, type_=order.c[name].type) for name in order_columns)).where(
-                exists(select(entered.c.id))
-            ),
-        )
+        .values({name: bindparam(_ORDER_PREFIX + name, type_=order.c[name].type) for name in order_columns})
         .returning(order.c.id)
         .cte("placed")
     )
     rows = [
-        select(*(bindparam(f"e{index}_{name}", type_=outbox.c[name].type) for name in _EVENT_COLUMNS)).where(
-            exists(select(placed.c.id))
-        )
+        select(*(bindparam(f"e{index}_{name}", type_=outbox.c[name].type) for name in _EVENT_COLUMNS))
         for index in range(event_count)
     ]
     # UNION ALL keeps the events in order, so the outbox's sequence relays them in order.
@@ -112,4 +93,27 @@ def _paid_order_statement(outbox: Table, order_columns: tuple[str, ...], event_c
         .returning(outbox.c.event_id)
         .cte("announced")
     )
-    return select(moved.c.balance_minor, select(func.count()).select_from(announced).scalar_subquery())
+    # The move waits for the wallet's lock only once the order and its events are written (its condition
+    # reads them), so one account's orders queue on the lock for the move, the entry and the commit alone.
+    new_balance = wallet.c.balance_minor + bindparam("p_amount")
+    moved = MOVE_IF_COVERED.where(
+        or_(wallet.c.below_threshold, ~is_below(new_balance, wallet.c.low_balance_threshold_minor)),
+        exists(select(placed.c.id)),
+        exists(select(announced.c.event_id)),
+    ).cte("moved")
+    # No move, no balance after: the entry's NOT NULL refuses it, which undoes the order and its events.
+    entered = (
+        postgresql.insert(ledger_entry)
+        .values(
+            id=bindparam("p_entry"),
+            account_id=bindparam("p_account"),
+            kind=bindparam("p_kind"),
+            reference=bindparam("p_reference"),
+            amount_minor=bindparam("p_amount"),
+            balance_after_minor=select(moved.c.balance_minor).scalar_subquery(),
+            created_at=func.clock_timestamp(),  # applied under the lock, as wallet_store's entries
+        )
+        .returning(ledger_entry.c.id)
+        .cte("entered")
+    )
+    return select(entered.c.id)
