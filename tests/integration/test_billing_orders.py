@@ -234,7 +234,8 @@ async def a_backend_waits_for_a_lock(url: str) -> bool:
 
 
 async def test_an_order_takes_its_wallets_lock_last_with_the_order_and_its_events_written(shop: Any) -> None:
-    """One account's orders queue on its wallet's lock: an order takes it in its last statement."""
+    """One account's orders queue on its wallet's lock: an order asks for it once the order and its events are
+    written (billing/adapters/paid_order_store.py: in one statement, the move's part last)."""
     client, system = shop
     admin = await sign_up_buyer(client)
     await apply(system, admin.account_id, 1180_00, "top-up")
@@ -244,9 +245,9 @@ async def test_an_order_takes_its_wallets_lock_last_with_the_order_and_its_event
         await wait_for(lambda: a_backend_waits_for_a_lock(url))
         waiter = await lock_waiter(url)
         assert waiter is not None
-        # Waiting: the one statement that moves the money and writes its ledger entry...
-        assert waiter["query"].startswith("WITH moved AS")
-        # ...after the order and its events were written in the same transaction.
+        # Waiting: the one statement that places the order, at the move of the money...
+        assert waiter["query"].startswith("WITH placed AS")
+        # ...after its order and its events were written.
         written = await fetch(
             url,
             "SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "

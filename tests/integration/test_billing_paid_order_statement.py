@@ -22,6 +22,7 @@ from billing.domain.ledger import EntryKind
 from billing.domain.orders import Item, Order, OrderStatus
 from billing.use_cases.apply_to_wallet import apply_to_wallet
 from billing.use_cases.place_order import place_order
+from billing.use_cases.profiles import set_profile
 from tests.support.billing import store_profile
 from tests.support.harness import DatabaseFactory
 from tests.support.settings import settings_for
@@ -148,3 +149,35 @@ async def test_inside_a_begun_transaction_the_order_is_part_of_it(
         assert await written(sessions, "inside") == (1000_00, 0, 0, 0)
         await db.rollback()
     assert await written(sessions, "inside") == (1000_00, 0, 0, 0)
+
+
+async def test_an_order_after_the_profile_changed_is_priced_for_the_buyer_now_on_record(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # The first order remembers the profile (Karnataka, as the seller: CGST and SGST); the administrator then
+    # moves the buyer to Maharashtra. The next order must not be priced for the remembered buyer.
+    async with sessions() as db, db.begin():
+        within = await place(db, "within-the-state")
+    async with sessions() as db, db.begin():
+        await apply_to_wallet(
+            db, account_id=ACCOUNT, kind=EntryKind.ADJUSTMENT, reference="more", amount_minor=1000_00, currency="INR"
+        )
+        await set_profile(
+            db, ACCOUNT, legal_name="Acme Mumbai LLP", address="1 Marine Drive, Mumbai", state="Maharashtra", gstin=None
+        )
+    async with sessions() as db, db.begin():
+        across = await place(db, "across-states")
+        assert not await direct_sql.in_transaction(db)  # still one statement, once priced for the buyer on record
+    assert (within.place_of_supply, within.cgst_minor, within.igst_minor) == ("Karnataka", 45_00, 0)
+    assert (across.place_of_supply, across.cgst_minor, across.igst_minor) == ("Maharashtra", 0, 90_00)
+    assert json.loads(across.buyer_json)["legal_name"] == "Acme Mumbai LLP"
+    async with sessions() as db:
+        stored = (await db.execute(select(order).where(order.c.order_id == "across-states"))).one()
+        payloads = list(await db.scalars(select(messaging.outbox.c.payload).order_by(messaging.outbox.c.seq)))
+    assert (stored.place_of_supply, stored.igst_minor, json.loads(stored.buyer)["state"]) == (
+        "Maharashtra",
+        90_00,
+        "Maharashtra",
+    )
+    paid = json.loads(payloads[-1])["data"]
+    assert (paid["place_of_supply"], paid["buyer"]["legal_name"]) == ("Maharashtra", "Acme Mumbai LLP")

@@ -7,16 +7,17 @@ Here they are one data-modifying `WITH` that writes all of them or nothing:
 
 - the order and its events are inserted first, before the wallet's lock is asked for, so an account's
   orders queue on that lock only for the move, its entry and the commit (as on the ordinary path);
-- the move happens only when the balance covers the total and does not cross below the low-balance
-  threshold (a crossing is announced by the ordinary path);
+- the move happens only when the balance covers the total, does not cross below the low-balance threshold
+  (a crossing is announced by the ordinary path), and the billing profile still names the buyer the order
+  was priced for (the caller may price with a profile it read for an earlier order);
 - the ledger entry's balance after is the move's: with no move it is NULL, and the entry's NOT NULL
   refuses it, which undoes the whole statement, as a repeated order id (the order's unique key) or an
   entry already there for it (the ledger's) do.
 
 Run before anything else in the request's transaction, it commits alone (`direct_sql.atomic_alone`: no
 `BEGIN`, no `COMMIT`). Whenever it writes nothing (not covered, a crossing, a repeated or concurrent id, a
-wallet not opened yet, SQLite, or a transaction already begun) the caller takes the ordinary path, which
-decides each of those cases under the wallet's lock as before.
+wallet not opened yet, another buyer on record, SQLite, or a transaction already begun) the caller takes
+the ordinary path, which decides each of those cases under the wallet's lock as before.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from billing.adapters.tables import ledger_entry, order, wallet
+from billing.adapters.tables import billing_profile, ledger_entry, order, wallet
 from billing.adapters.wallet_store import MOVE_IF_COVERED
 from billing.domain.ledger import EntryKind, is_below
 from tollgate_shared import direct_sql
 from tollgate_shared.events import Envelope
+from tollgate_shared.events.models import BuyerSnapshot
 from tollgate_shared.outbox import OUTBOX_INFO_KEY, outbox_rows, relay_now
 
 _ORDER_PREFIX = "o_"
@@ -44,11 +46,12 @@ _EVENT_COLUMNS = ("event_id", "event_type", "payload", "traceparent", "created_a
 
 
 async def pay_new_order_from_credits(
-    db: AsyncSession, values: Mapping[str, Any], events: Sequence[Envelope], *, entry_id: str
+    db: AsyncSession, values: Mapping[str, Any], events: Sequence[Envelope], *, entry_id: str, buyer: BuyerSnapshot
 ) -> bool:
     """Insert the order (`values`, status paid), debit its total from the wallet with the ledger entry
-    `entry_id`, and record `events`, in one statement committed on its own: True when done, False when it
-    wrote nothing and the caller must place the order the ordinary way."""
+    `entry_id`, and record `events`, in one statement committed on its own, if the account's billing profile
+    still names `buyer` (the order was priced for it): True when done, False when it wrote nothing and the
+    caller must place the order the ordinary way."""
     if db.bind.dialect.name != "postgresql" or await direct_sql.in_transaction(db):
         return False
     outbox: Table = db.info[OUTBOX_INFO_KEY].outbox
@@ -59,6 +62,10 @@ async def pay_new_order_from_credits(
         "p_entry": entry_id,
         "p_kind": str(EntryKind.ORDER),
         "p_reference": values["order_id"],
+        "p_legal_name": buyer.legal_name,
+        "p_address": buyer.address,
+        "p_state": buyer.state,
+        "p_gstin": buyer.gstin,
     }
     params.update({_ORDER_PREFIX + name: value for name, value in values.items()})
     for index, row in enumerate(outbox_rows(events)):
@@ -71,6 +78,18 @@ async def pay_new_order_from_credits(
         return False
     relay_now(db)
     return True
+
+
+# The order was priced for this buyer (the place of supply is its state): the profile on record must name it.
+_STILL_THE_BUYER = exists(
+    select(billing_profile.c.account_id).where(
+        billing_profile.c.account_id == bindparam("p_account"),
+        billing_profile.c.legal_name == bindparam("p_legal_name"),
+        billing_profile.c.address == bindparam("p_address"),
+        billing_profile.c.state == bindparam("p_state"),
+        billing_profile.c.gstin.is_not_distinct_from(bindparam("p_gstin")),
+    )
+)
 
 
 @lru_cache(maxsize=8)
@@ -100,6 +119,7 @@ def _paid_order_statement(outbox: Table, order_columns: tuple[str, ...], event_c
         or_(wallet.c.below_threshold, ~is_below(new_balance, wallet.c.low_balance_threshold_minor)),
         exists(select(placed.c.id)),
         exists(select(announced.c.event_id)),
+        _STILL_THE_BUYER,
     ).cte("moved")
     # No move, no balance after: the entry's NOT NULL refuses it, which undoes the order and its events.
     entered = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,28 @@ async def read_profile(db: AsyncSession, account_id: str) -> Profile | None:
     """The account's profile; a plain read, so an order's first statement sends no BEGIN (direct_sql.read)."""
     rows = await direct_sql.read(db, _PROFILE, {"p_account": account_id})
     return profile_from(rows[0]) if rows else None
+
+
+# The profiles this process's orders read lately, by account, least recently used first. An order is priced
+# for the one remembered and its statement checks it is still the one on record (paid_order_store): a stale
+# entry costs a retry with the profile read again, never an invoice with old details. A profile changes
+# seldom, and reading it was one of an order's two round trips.
+_REMEMBERED: OrderedDict[str, Profile] = OrderedDict()
+_REMEMBERED_LIMIT = 10_000
+
+
+def remembered_profile(account_id: str) -> Profile | None:
+    profile = _REMEMBERED.get(account_id)
+    if profile is not None:
+        _REMEMBERED.move_to_end(account_id)
+    return profile
+
+
+def remember_profile(profile: Profile) -> None:
+    _REMEMBERED[profile.account_id] = profile
+    _REMEMBERED.move_to_end(profile.account_id)
+    if len(_REMEMBERED) > _REMEMBERED_LIMIT:
+        _REMEMBERED.popitem(last=False)
 
 
 async def upsert_profile(db: AsyncSession, account_id: str, values: dict[str, object]) -> None:

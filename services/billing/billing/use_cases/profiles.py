@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.adapters.profile_store import read_profile, upsert_profile
+from billing.adapters.profile_store import read_profile, remember_profile, remembered_profile, upsert_profile
 from billing.domain.profiles import Profile, buyer, check_profile, require_for_order
 from tollgate_shared.events.models import BuyerSnapshot
 
@@ -42,7 +42,16 @@ async def buyer_of(db: AsyncSession, account_id: str, *, seller_state: str) -> t
 
 async def order_buyer_of(db: AsyncSession, account_id: str, *, seller_state: str) -> tuple[BuyerSnapshot, str]:
     """The buyer of an order and the place of supply; `BillingProfileRequired` (422) while the profile lacks
-    the legal name, address or state."""
+    the legal name, address or state. The profile is remembered for the account's next orders."""
     profile = await read_profile(db, account_id)
     require_for_order(profile)
+    assert profile is not None  # required
+    remember_profile(profile)
     return buyer(profile, account_id, seller_state=seller_state)
+
+
+def remembered_buyer(account_id: str, *, seller_state: str) -> tuple[BuyerSnapshot, str] | None:
+    """The buyer and place of supply of the account's last order in this process, if it is remembered: what
+    was on record then, to be checked against the record by whatever writes with it."""
+    profile = remembered_profile(account_id)
+    return None if profile is None else buyer(profile, account_id, seller_state=seller_state)
