@@ -22,17 +22,16 @@ import contextlib
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.billing import cpu, load, profile, seed
+from bench.billing import cpu, load, profile, report, seed
 from bench.billing.stack import (
     Stack,
     billing_queues,
@@ -48,29 +47,6 @@ DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 # no test or other billing may run on the same vhost meanwhile (the bench refuses if one consumes).
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/h2"
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "billing.json"
-GOAL_ORDERS_PER_SECOND = 300.0
-MEDIAN_FIELDS = (
-    "orders_per_second",
-    "sustained_orders_per_second",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "errors",
-    "outbox_unsent_at_end",
-    "drain_seconds",
-    "billing_cores",
-    "gateway_cores",
-    "postgres_cores",
-    "client_cores",
-    "rabbitmq_cores",
-    "other_cores",
-    "billing_cpu_ms_per_order",
-    "gateway_cpu_ms_per_order",
-    "postgres_cpu_ms_per_order",
-    "client_cpu_ms_per_order",
-    "rabbitmq_cpu_ms_per_order",
-    "system_cpu_ms_per_order",
-)
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -284,77 +260,6 @@ class Bench:
         return {"exit_status": done.returncode, "output": (done.stdout + done.stderr).strip()[-500:]}
 
 
-def medians(phases: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    table = []
-    for name in dict.fromkeys(p["phase"] for p in phases):
-        runs = [p for p in phases if p["phase"] == name]
-        row: dict[str, Any] = {"phase": name, "processes": runs[0]["processes"], "accounts": runs[0]["accounts"]}
-        for key in MEDIAN_FIELDS:
-            row[key] = statistics.median(float(p[key]) for p in runs)
-        row["orders_per_second_range"] = [
-            min(p["orders_per_second"] for p in runs),
-            max(p["orders_per_second"] for p in runs),
-        ]
-        row["rounds"] = len(runs)
-        row["load_average_before"] = [p["load_average_before"][0] for p in runs]
-        table.append(row)
-    return sorted(table, key=lambda r: (r["accounts"], r["processes"]))
-
-
-def goal(table: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """>= 300 orders/s in some configuration, and two processes faster than one for each account count
-    (judged on answered orders; the same comparison with events published is reported beside it)."""
-    rate = {(r["processes"], r["accounts"]): r["orders_per_second"] for r in table}
-    sustained = {(r["processes"], r["accounts"]): r["sustained_orders_per_second"] for r in table}
-    best = max(rate.values())
-
-    def two_faster(rates: dict[tuple[int, int], float]) -> dict[str, bool]:
-        return {f"{accounts} account(s)": rates[(2, accounts)] > rates[(1, accounts)] for _, accounts in rates}
-
-    return {
-        "best_orders_per_second": best,
-        "at_least_300_orders_per_second": best >= GOAL_ORDERS_PER_SECOND,
-        "two_processes_faster_than_one": two_faster(rate),
-        "two_processes_faster_than_one_with_events_published": two_faster(sustained),
-        "met": best >= GOAL_ORDERS_PER_SECOND and all(two_faster(rate).values()),
-    }
-
-
-def markdown(result: dict[str, Any]) -> str:
-    def cell(value: float) -> str:
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
-
-    lines = [
-        "| billing processes | accounts | orders/s (range) | with events published | p50 ms | p95 ms | p99 ms "
-        "| errors | CPU ms/order billing / gateway / postgres / client "
-        "| cores billing / gateway / postgres / client / other |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in result["medians"]:
-        low, high = r["orders_per_second_range"]
-        lines.append(
-            f"| {r['processes']} | {r['accounts']} | **{cell(r['orders_per_second'])}** ({cell(low)} to {cell(high)}) "
-            f"| {cell(r['sustained_orders_per_second'])} | {cell(r['p50_ms'])} | {cell(r['p95_ms'])} "
-            f"| {cell(r['p99_ms'])} | {r['errors']:.0f} "
-            f"| {cell(r['billing_cpu_ms_per_order'])} / {cell(r['gateway_cpu_ms_per_order'])} / "
-            f"{cell(r['postgres_cpu_ms_per_order'])} / {cell(r['client_cpu_ms_per_order'])} "
-            f"| {r['billing_cores']:.2f} / {r['gateway_cores']:.2f} / {r['postgres_cores']:.2f} / "
-            f"{r['client_cores']:.2f} / {r['other_cores']:.2f} |"
-        )
-    text = "\n".join(lines)
-    if result.get("profile"):
-        prof = result["profile"]
-        text += (
-            f"\n\nbilling-1 under cProfile ({prof['phase']['orders']} orders, "
-            f"{prof['profiled_ms_per_order']} ms profiled per order):\n\n| layer | share of own time |\n|---|---|\n"
-        )
-        text += "\n".join(
-            f"| {name} | {entry['share'] * 100:.1f} % |" for name, entry in list(prof["by_layer"].items())[:14]
-        )
-        text += "\n\n" + ", ".join(f"{name.replace('_', ' ')}: {value}" for name, value in prof["counts"].items())
-    return text + "\n"
-
-
 async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
     for queue in billing_queues(()):
         if await consumers_of(args.amqp_url, queue):
@@ -379,8 +284,8 @@ async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
         log(f"signed up in {signed_up:.1f}s, credited {args.credits} each in {credited:.1f}s")
         result["setup_seconds"] = {"sign_up": round(signed_up, 1), "credit": round(credited, 1)}
         result["phases"] = await bench.rounds()
-        result["medians"] = medians(result["phases"])
-        result["goal"] = goal(result["medians"]) if result["medians"] else {"met": False}
+        result["medians"] = report.medians(result["phases"])
+        result["goal"] = report.goal(result["medians"]) if result["medians"] else {"met": False}
         if args.profile:
             log("profiling billing-1 (cProfile) on one more phase")
             result["profile"] = await bench.profiled(args.output.with_suffix(".prof"))
@@ -398,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, flush=True)
 
-    report: dict[str, Any] = {
+    results: dict[str, Any] = {
         "benchmark": "billing",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "uv run --frozen python -m bench.billing.run " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -406,16 +311,16 @@ def main(argv: list[str] | None = None) -> int:
         "options": {k: str(v) for k, v in vars(args).items()},
         "postgres": asyncio.run(server_version(args.database_url)),
     }
-    report.update(asyncio.run(run(args, log)))
-    report["load_average_at_end"] = load_average()
+    results.update(asyncio.run(run(args, log)))
+    results["load_average_at_end"] = load_average()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    text = markdown(report)
+    args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    text = report.markdown(results)
     args.output.with_suffix(".md").write_text(text)
     print("\n" + text)
-    print(json.dumps({"goal": report["goal"], "reconcile": report["reconcile"]}, indent=2))
+    print(json.dumps({"goal": results["goal"], "reconcile": results["reconcile"]}, indent=2))
     print(f"wrote {args.output}")
-    return 0 if report["goal"]["met"] and report["reconcile"]["exit_status"] == 0 else 1
+    return 0 if results["goal"]["met"] and results["reconcile"]["exit_status"] == 0 else 1
 
 
 if __name__ == "__main__":
