@@ -1,6 +1,7 @@
 """Orders per second through the gateway, on one account and across many, with one and two billing processes.
 
     uv run --frozen python -m bench.billing.run [--rounds 3] [--seconds 15] [--concurrency 32] [--profile]
+    uv run --frozen python -m bench.billing.run --invoicing   # end to end: each order followed to its invoice
 
 Throwaway PostgreSQL databases (`bench_billing_<hex>_auth`, `..._billing`,
 migrated with alembic), and as separate processes (`tollgate serve`, production
@@ -12,6 +13,20 @@ interleaved: {1 account, N accounts} x {1 billing process, 2}, each N clients in
 closed loops placing orders (`POST /api/billing/orders`, paid from credits) for
 a fixed time. Writes bench/results/billing.json and .md; exit status 0 only
 when the goal is met (>= 300 orders/s, and two processes faster than one).
+
+With `--invoicing` (issue 19's end-to-end benchmark) an invoicing process runs
+too (its own database `..._invoicing`), consuming the orders' events from the
+bus, and both gateways route `/api/invoices` to it. After each phase's window
+the bench counts the window's orders that already have their invoice, waits
+(at most 180 s) until every one has it, paid, and reports the drain, the lag
+from each order's answer to its invoice's `created_at` (p50, p95, max),
+invoicing's CPU per invoice (its process and its database's backends, from the
+window's start until the last invoice is paid), how many events each of its
+transactions applied, and whether a few invoices list through the gateway. It
+writes bench/results/billing-invoicing.json and .md; the goal adds the issue's
+end-to-end goals (bench/billing/report.py). It is an option, not the default:
+without it the figures stay comparable with every earlier billing run (and
+billing's CPU per order is measured without a neighbour on its two cores).
 """
 
 from __future__ import annotations
@@ -25,32 +40,40 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.billing import cpu, load, profile, report, seed
+from bench.billing import cpu, invoices, load, profile, report, seed
 from bench.billing.stack import (
     Stack,
     billing_queues,
     consumers_of,
     create_databases,
     drop_databases,
+    invoicing_queues,
     query_value,
 )
-from bench.common import BackendSampler, backend_pids, delete_queues, load_average, machine, server_version
+from bench.common import BackendSampler, delete_queues, load_average, machine, server_version
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 # The vhost this project's runs use on the shared broker; billing's queues have fixed names, so
 # no test or other billing may run on the same vhost meanwhile (the bench refuses if one consumes).
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/h2"
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "billing.json"
+E2E_RESULTS = RESULTS.with_name("billing-invoicing.json")
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.billing.run", description=__doc__.split("\n\n")[0])
+    paragraphs = __doc__.split("\n\n")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.billing.run",
+        description=paragraphs[0],
+        epilog=next(p for p in paragraphs if p.startswith("With `--invoicing`")),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds of the four phases, interleaved (0 with --profile: profile only)"
     )
@@ -81,8 +104,16 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="TOLLGATE_NAME=VALUE",
         help="a setting for both billing processes (repeatable), e.g. TOLLGATE_ORDERS_PER_ACCOUNT_AT_ONCE=4",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--invoicing",
+        action="store_true",
+        help="end to end: an invoicing process too, each order followed to its invoice (drain, lag, CPU per invoice)",
+    )
+    parser.add_argument(
+        "--output", type=Path, help="default bench/results/billing.json, or billing-invoicing.json with --invoicing"
+    )
     args = parser.parse_args(argv)
+    args.output = args.output or (E2E_RESULTS if args.invoicing else RESULTS)
     if not all(setting.startswith("TOLLGATE_") and "=" in setting for setting in args.billing_setting):
         parser.error("--billing-setting takes TOLLGATE_NAME=VALUE")
     if args.rounds < (0 if args.profile else 1) or args.seconds <= 0 or args.concurrency < 1 or args.accounts < 1:
@@ -112,8 +143,24 @@ class Bench:
         self.rabbitmq = cpu.rabbitmq_pid()
 
     @property
+    def invoicing(self) -> bool:
+        return self.stack.invoicing
+
+    @property
     def billing_url(self) -> str:
         return self.stack.databases.url("billing")
+
+    @property
+    def invoicing_url(self) -> str:
+        return self.stack.databases.url("invoicing")
+
+    @property
+    def databases(self) -> dict[str, str]:
+        """The databases whose backends are measured, by their name in the figures."""
+        names = {"postgres": self.billing_url}
+        if self.invoicing:
+            names["invoicing_postgres"] = self.invoicing_url
+        return names
 
     async def unsent(self) -> int:
         return int(await query_value(self.billing_url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") or 0)
@@ -135,32 +182,49 @@ class Bench:
         measuring: Callable[[bool], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """Warm up, then `--seconds` of load measured until the outbox is drained (`measuring(True)` at
-        the start of that, `measuring(False)` at its end)."""
+        the start of that, `measuring(False)` at its end); with invoicing, followed until every order of
+        the window has its invoice, paid."""
         gateway = self.stack["gateway-one" if processes == 1 else "gateway-two"]
         tokens = [a.token for a in self.accounts[:accounts]]
         billing = [f"billing-{n}" for n in range(1, processes + 1)]
-        await load.place_orders(gateway.url, tokens, seconds=self.args.warmup, concurrency=self.args.concurrency)
+        system = [*billing, gateway.name, "auth", "postgres"]  # what places an order (not the load, not the broker)
+        warmup = await load.place_orders(
+            gateway.url, tokens, seconds=self.args.warmup, concurrency=self.args.concurrency
+        )
         await self.drain()
+        follower = invoices.InvoiceFollower(self.invoicing_url, gateway.url) if self.invoicing else None
+        if follower is not None:
+            await follower.before_window(warmup.paid_orders)
         watched = {name: self.stack[name].pid for name in [*billing, gateway.name, "auth"]}
         if self.rabbitmq is not None:
             watched["rabbitmq"] = self.rabbitmq
-        postgres = await backend_pids(self.billing_url)
+        if self.invoicing:
+            watched["invoicing"] = self.stack["invoicing"].pid
         noise = other_benchmarks()
-        sampler = BackendSampler(self.billing_url)
-        sampler.start()
         load_before = load_average()
+        meter = await cpu.Meter.started(watched, self.databases)
+        samplers = {name: BackendSampler(url) for name, url in self.databases.items()}
+        for sampler in samplers.values():
+            sampler.start()
         if measuring is not None:
             await measuring(True)
-        before = cpu.snapshot(watched, postgres)
+        window_started = time.time()
         outcome = await load.place_orders(
             gateway.url, tokens, seconds=self.args.seconds, concurrency=self.args.concurrency
         )
-        connections = await sampler.stop()  # first: its own backend is not billing's
-        postgres = sorted({*postgres, *await backend_pids(self.billing_url)})
-        during = cpu.usage(before, cpu.snapshot(watched, postgres))
+        window_ended = time.time()
+        if follower is not None:
+            await follower.at_window_end(outcome.paid_orders)
+        # Stopped first: their own backends are not the services'.
+        connections = {name: await sampler.stop() for name, sampler in samplers.items()}
+        during = await meter.spent()
         unsent = await self.unsent()
         drain_seconds = await self.drain()
-        spent = cpu.usage(before, cpu.snapshot(watched, postgres))
+        spent = await meter.spent()
+        followed = {}
+        if follower is not None:
+            window = (window_started, window_ended)
+            followed = await follower.after_window(outcome.paid_orders, meter, window=window, system=system)
         if measuring is not None:
             await measuring(False)
         result = outcome.summary()
@@ -199,21 +263,31 @@ class Bench:
                 "postgres_cpu_ms_per_order": per_order("postgres"),
                 "client_cpu_ms_per_order": per_order("client"),
                 "rabbitmq_cpu_ms_per_order": per_order("rabbitmq"),
-                # What the system itself spends per order (not the load generator, not the shared broker).
-                "system_cpu_ms_per_order": per_order(*billing, gateway.name, "auth", "postgres"),
+                "system_cpu_ms_per_order": per_order(*system),
                 "cpu_seconds_until_drained": {k: round(v, 3) for k, v in spent.items()},
-                "billing_connections": connections,
+                "billing_connections": connections["postgres"],
+                **followed,
             }
         )
-        self.log(
+        if self.invoicing:
+            result["invoicing_cores"] = cores("invoicing")
+            result["invoicing_postgres_cores"] = cores("invoicing_postgres")
+            result["invoicing_connections"] = connections["invoicing_postgres"]
+        self.log_phase(result)
+        return result
+
+    def log_phase(self, result: dict[str, Any]) -> None:
+        line = (
             f"  {result['phase']}: {result['orders_per_second']:.0f} orders/s "
             f"({result['sustained_orders_per_second']:.0f} with its events published), p50 {result['p50_ms']:.1f} ms, "
             f"p95 {result['p95_ms']:.1f} ms, errors {result['errors']}, billing {result['billing_cores']:.2f} cores, "
             f"gateway {result['gateway_cores']:.2f}, postgres {result['postgres_cores']:.2f}, "
             f"client {result['client_cores']:.2f}, other {result['other_cores']:.2f}; "
-            f"{result['system_cpu_ms_per_order']:.1f} ms CPU/order; load {load_before[0]}"
+            f"{result['system_cpu_ms_per_order']:.1f} ms CPU/order; load {result['load_average_before'][0]}"
         )
-        return result
+        if self.invoicing:
+            line += "\n" + invoices.log_line(result)
+        self.log(line)
 
     async def rounds(self) -> list[dict[str, Any]]:
         phases: list[dict[str, Any]] = []
@@ -260,17 +334,22 @@ class Bench:
         return {"exit_status": done.returncode, "output": (done.stdout + done.stderr).strip()[-500:]}
 
 
+def fixed_queues(args: argparse.Namespace, retry_delays: Sequence[float]) -> list[str]:
+    """The services' own queues this run uses (fixed names, hence one run per vhost)."""
+    return billing_queues(retry_delays) + (invoicing_queues(retry_delays) if args.invoicing else [])
+
+
 async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
-    for queue in billing_queues(()):
+    for queue in fixed_queues(args, ()):
         if await consumers_of(args.amqp_url, queue):
-            raise SystemExit(f"{queue} already has consumers on {args.amqp_url}: another billing runs on this vhost")
-    databases = await create_databases(args.database_url)
-    log_dir = args.output.parent / "billing-logs"
+            raise SystemExit(f"{queue} already has consumers on {args.amqp_url}: another run uses this vhost")
+    databases = await create_databases(args.database_url, invoicing=args.invoicing)
+    log_dir = args.output.parent / f"{args.output.stem}-logs"  # billing-logs, billing-invoicing-logs
     log_dir.mkdir(parents=True, exist_ok=True)
     billing_settings = dict(setting.split("=", 1) for setting in args.billing_setting)
-    stack = Stack(databases, args.amqp_url, log_dir, billing_settings=billing_settings)
+    stack = Stack(databases, args.amqp_url, log_dir, billing_settings=billing_settings, invoicing=args.invoicing)
     stack.plan()
-    result: dict[str, Any] = {"databases": [databases.name(s) for s in ("auth", "billing")]}
+    result: dict[str, Any] = {"databases": [databases.name(s) for s in databases.services]}
     try:
         started = time.monotonic()
         await stack.start_all()
@@ -293,7 +372,7 @@ async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
         return result
     finally:
         await stack.stop_all()
-        await delete_queues(args.amqp_url, billing_queues(stack.retry_delay_values()))
+        await delete_queues(args.amqp_url, fixed_queues(args, stack.retry_delay_values()))
         await drop_databases(databases)
 
 
@@ -304,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         print(message, flush=True)
 
     results: dict[str, Any] = {
-        "benchmark": "billing",
+        "benchmark": "billing with invoicing" if args.invoicing else "billing",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "uv run --frozen python -m bench.billing.run " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": {**machine(), "load_average_at_start": load_average()},
