@@ -137,10 +137,12 @@ def end_to_end_goal(table: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> str:
     text = _orders_table(result["medians"])
-    if "invoicing_cpu_ms_per_invoice" in result["medians"][0]:
+    if result["medians"] and "invoicing_cpu_ms_per_invoice" in result["medians"][0]:
         text += "\n\n" + _invoices_table(result["medians"])
     if result.get("profile"):
-        text += "\n\n" + _profile_summary(result["profile"])
+        text += "\n\n" + _profile_summary("billing-1", result["profile"])
+        if "invoicing" in result["profile"]:
+            text += "\n\n" + _profile_summary("invoicing", result["profile"]["invoicing"])
     return text + "\n"
 
 
@@ -193,9 +195,9 @@ def _invoices_table(medians: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _profile_summary(prof: dict[str, Any]) -> str:
+def _profile_summary(process: str, prof: dict[str, Any]) -> str:
     text = (
-        f"billing-1 under cProfile ({prof['phase']['orders']} orders, "
+        f"{process} under cProfile ({prof['orders']} orders, "
         f"{prof['profiled_ms_per_order']} ms profiled per order):\n\n| layer | share of own time |\n|---|---|\n"
     )
     text += "\n".join(

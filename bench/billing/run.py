@@ -85,7 +85,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="then one more phase (N accounts, one process) with billing-1 under cProfile; writes billing.prof",
+        help="then one more phase (N accounts, one process) with billing-1 (and invoicing) under cProfile; "
+        "writes billing.prof (and billing-invoicing.prof, billing-invoicing.invoicing.prof)",
     )
     parser.add_argument(
         "--database-url",
@@ -306,25 +307,34 @@ class Bench:
 
     async def profiled(self, output: Path) -> dict[str, Any]:
         """One phase on N accounts with billing-1 alone, under cProfile from the end of the warm-up
-        until the outbox is drained (start-up and warm-up left out)."""
-        for name in ("billing-2", "billing-1"):
+        until the outbox is drained (start-up and warm-up left out); with invoicing, invoicing too (until
+        the phase's invoices are paid), its stats in `<output>.invoicing.prof` and under "invoicing"."""
+        stats = {"billing-1": output}
+        if self.invoicing:
+            stats["invoicing"] = output.with_suffix(".invoicing.prof")
+        for name in ("billing-2", *stats):
             await self.stack.stop(name)
-        await asyncio.to_thread(output.unlink, missing_ok=True)
-        await self.stack.start("billing-1", profile_to=output)
-        billing = self.stack["billing-1"]
+        for name, path in stats.items():
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+            await self.stack.start(name, profile_to=path)
 
         async def measuring(on: bool) -> None:
-            billing.signal(signal.SIGUSR1 if on else signal.SIGUSR2)
+            for name in stats:
+                self.stack[name].signal(signal.SIGUSR1 if on else signal.SIGUSR2)
             if not on:  # until the stats are written (at most a minute)
                 for _ in range(300):
-                    if await asyncio.to_thread(output.exists):
+                    if all(await asyncio.to_thread(lambda: [path.exists() for path in stats.values()])):
                         break
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(1.0)
 
         measured = await self.phase(processes=1, accounts=self.args.accounts, measuring=measuring)
-        await self.stack.stop("billing-1")
-        return {"phase": measured, **profile.summarise(output, orders=measured["orders"])}
+        for name in stats:
+            await self.stack.stop(name)
+        summary = {"phase": measured, **profile.summarise(output, orders=measured["orders"])}
+        if self.invoicing:
+            summary["invoicing"] = profile.summarise(stats["invoicing"], orders=measured["orders"])
+        return summary
 
     async def reconcile(self) -> dict[str, Any]:
         """`tollgate billing reconcile` against the bench's database: every balance = its ledger."""
@@ -366,7 +376,7 @@ async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
         result["medians"] = report.medians(result["phases"])
         result["goal"] = report.goal(result["medians"]) if result["medians"] else {"met": False}
         if args.profile:
-            log("profiling billing-1 (cProfile) on one more phase")
+            log(f"profiling billing-1{' and invoicing' if args.invoicing else ''} (cProfile) on one more phase")
             result["profile"] = await bench.profiled(args.output.with_suffix(".prof"))
         result["reconcile"] = await bench.reconcile()
         return result
