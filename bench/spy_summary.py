@@ -10,6 +10,14 @@ recurses; frames are told apart by function and file, not by line. `--under`
 keeps only the samples with that function on their stack (the shares are then
 of those). The layer of a sample is the package of its innermost frame (its own
 time): `sqlalchemy`, `asyncpg`, `pydantic`, `invoicing`, …
+
+Two things to keep in mind reading an async service's profile: code SQLAlchemy
+runs in a greenlet (its sync side) shows as stacks of their own, rooted at the
+greenlet's first frame (`Session.execute`, …), without the coroutine that called
+it; and a thread waiting for a core counts as busy, so on a shared machine the
+places where it yields the CPU (a socket write that wakes PostgreSQL) collect
+samples. CPU time per function comes from cProfile with a CPU timer instead
+(bench/billing/profiled_serve.py).
 """
 
 from __future__ import annotations
