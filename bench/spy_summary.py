@@ -9,7 +9,9 @@ sample with that function anywhere on the stack, once per sample however deep it
 recurses; frames are told apart by function and file, not by line. `--under`
 keeps only the samples with that function on their stack (the shares are then
 of those). The layer of a sample is the package of its innermost frame (its own
-time): `sqlalchemy`, `asyncpg`, `pydantic`, `invoicing`, …
+time): `sqlalchemy`, `asyncpg`, `pydantic`, `invoicing`, …; and each sample is also
+charged to the innermost function of the project's own code on its stack (the
+store function whose statements the libraries below it were running).
 
 Two things to keep in mind reading an async service's profile: code SQLAlchemy
 runs in a greenlet (its sync side) shows as stacks of their own, rooted at the
@@ -53,16 +55,30 @@ def layer(frame: str) -> str:
     return top.removesuffix(".py") if "/" in file else "python"
 
 
-def summarise(path: Path, under: str | None = None) -> tuple[int, Counter[str], Counter[str]]:
-    """Samples in all, and the samples of each function (inclusive) and of each layer (own time)."""
-    total, inclusive, own = 0, Counter[str](), Counter[str]()
+def ours(frames: list[str]) -> str:
+    """The innermost frame of the project's own code (what called the libraries below it), or where
+    the sample has none: the event loop's own time, or a greenlet's stack (its caller is not on it)."""
+    for frame in reversed(frames):
+        if layer(frame) in OWN_PACKAGES:
+            return frame
+    return "(event loop)" if any(f.startswith("Runner.run ") for f in frames) else "(greenlet, caller unknown)"
+
+
+OWN_PACKAGES = {"auth", "billing", "invoicing", "gateway", "tollgate_shared"}  # not the CLI, which runs the loop
+
+
+def summarise(path: Path, under: str | None = None) -> tuple[int, Counter[str], Counter[str], Counter[str]]:
+    """Samples in all, and the samples of each function (inclusive), of each layer (own time) and of
+    each innermost function of the project's own code."""
+    total, inclusive, own, by_ours = 0, Counter[str](), Counter[str](), Counter[str]()
     for frames, count in stacks(path):
         if under is not None and not any(frame.startswith(under + " (") for frame in frames):
             continue
         total += count
         inclusive.update(dict.fromkeys(frames, count))
         own[layer(frames[-1])] += count
-    return total, inclusive, own
+        by_ours[ours(frames)] += count
+    return total, inclusive, own, by_ours
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=40, help="functions shown")
     parser.add_argument("--under", help="only samples with this function on their stack (e.g. _Inbox._transaction)")
     args = parser.parse_args(argv)
-    total, inclusive, own = summarise(args.raw, args.under)
+    total, inclusive, own, by_ours = summarise(args.raw, args.under)
     if not total:
         print("no samples", file=sys.stderr)
         return 1
@@ -81,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nown time by layer")
     for name, count in own.most_common():
         print(f"{count * 100 / total:8.1f} %  {name}")
+    print("\nby the innermost function of the project's own code")
+    for frame, count in by_ours.most_common(args.top):
+        print(f"{count * 100 / total:8.1f} %  {frame}")
     return 0
 
 
