@@ -28,10 +28,20 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return float(sorted_values[index])
 
 
+@dataclass(frozen=True)
+class PaidOrder:
+    """An order answered 201 and paid: whose it is, and when (wall clock) its answer arrived."""
+
+    order_id: str
+    token: str
+    answered_at: float  # time.time(), comparable with the timestamps the services write
+
+
 @dataclass
 class Outcome:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)  # of orders answered 201 and paid
+    paid_orders: list[PaidOrder] = field(default_factory=list)  # the same orders, for their invoices
     answers: Counter[str] = field(default_factory=Counter)  # "201 paid", "201 awaiting_payment", "502", "error …"
     sample_errors: list[str] = field(default_factory=list)
 
@@ -129,7 +139,8 @@ async def place_orders(gateway: str, tokens: Sequence[str], *, seconds: float, c
         try:
             while time.monotonic() < deadline:
                 token = next(accounts)
-                body = json.dumps({"order_id": uuid.uuid4().hex, "items": [ITEM]}).encode()
+                order_id = uuid.uuid4().hex
+                body = json.dumps({"order_id": order_id, "items": [ITEM]}).encode()
                 headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
                 sent = time.perf_counter()
                 try:
@@ -142,6 +153,7 @@ async def place_orders(gateway: str, tokens: Sequence[str], *, seconds: float, c
                 took = time.perf_counter() - sent
                 if status == 201 and b'"status":"paid"' in raw:
                     outcome.latencies.append(took)
+                    outcome.paid_orders.append(PaidOrder(order_id, token, time.time()))
                     outcome.answers["201 paid"] += 1
                 else:
                     kind = "201 awaiting_payment" if status == 201 else str(status)

@@ -1,4 +1,4 @@
-"""Reading a cProfile dump of the billing process: own time by library, and the costliest functions.
+"""Reading a cProfile dump of a billing or invoicing process: own time by library, and the costliest functions.
 
 cProfile sees the main thread only, which is where the event loop (and so
 nearly all the work of an async service) runs, and counts that thread's CPU
@@ -18,6 +18,7 @@ _SITE = re.compile(r"site-packages/([A-Za-z0-9_]+)")
 _STDLIB = re.compile(r"python3\.\d+/(?:lib-dynload/)?([A-Za-z0-9_]+)")
 _OURS = {
     "/services/billing/": "billing (service code)",
+    "/services/invoicing/": "invoicing (service code)",
     "/shared/tollgate_shared/": "tollgate_shared",
     "/tollgate/": "tollgate (cli)",
 }

@@ -1,6 +1,7 @@
 """Orders per second through the gateway, on one account and across many, with one and two billing processes.
 
     uv run --frozen python -m bench.billing.run [--rounds 3] [--seconds 15] [--concurrency 32] [--profile]
+    uv run --frozen python -m bench.billing.run --invoicing   # end to end: each order followed to its invoice
 
 Throwaway PostgreSQL databases (`bench_billing_<hex>_auth`, `..._billing`,
 migrated with alembic), and as separate processes (`tollgate serve`, production
@@ -12,6 +13,20 @@ interleaved: {1 account, N accounts} x {1 billing process, 2}, each N clients in
 closed loops placing orders (`POST /api/billing/orders`, paid from credits) for
 a fixed time. Writes bench/results/billing.json and .md; exit status 0 only
 when the goal is met (>= 300 orders/s, and two processes faster than one).
+
+With `--invoicing` (issue 19's end-to-end benchmark) an invoicing process runs
+too (its own database `..._invoicing`), consuming the orders' events from the
+bus, and both gateways route `/api/invoices` to it. After each phase's window
+the bench counts the window's orders that already have their invoice, waits
+(at most 180 s) until every one has it, paid, and reports the drain, the lag
+from each order's answer to its invoice's `created_at` (p50, p95, max),
+invoicing's CPU per invoice (its process and its database's backends, from the
+window's start until the last invoice is paid), how many events each of its
+transactions applied, and whether a few invoices list through the gateway. It
+writes bench/results/billing-invoicing.json and .md; the goal adds the issue's
+end-to-end goals (bench/billing/report.py). It is an option, not the default:
+without it the figures stay comparable with every earlier billing run (and
+billing's CPU per order is measured without a neighbour on its two cores).
 """
 
 from __future__ import annotations
@@ -22,7 +37,6 @@ import contextlib
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -32,49 +46,34 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.billing import cpu, load, profile, seed
+from bench.billing import cpu, invoices, load, profile, report, seed
 from bench.billing.stack import (
     Stack,
     billing_queues,
     consumers_of,
     create_databases,
     drop_databases,
+    invoicing_queues,
     query_value,
 )
-from bench.common import BackendSampler, backend_pids, delete_queues, load_average, machine, server_version
+from bench.common import BackendSampler, delete_queues, load_average, machine, server_version
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 # The vhost this project's runs use on the shared broker; billing's queues have fixed names, so
 # no test or other billing may run on the same vhost meanwhile (the bench refuses if one consumes).
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/h2"
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "billing.json"
-GOAL_ORDERS_PER_SECOND = 300.0
-MEDIAN_FIELDS = (
-    "orders_per_second",
-    "sustained_orders_per_second",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "errors",
-    "outbox_unsent_at_end",
-    "drain_seconds",
-    "billing_cores",
-    "gateway_cores",
-    "postgres_cores",
-    "client_cores",
-    "rabbitmq_cores",
-    "other_cores",
-    "billing_cpu_ms_per_order",
-    "gateway_cpu_ms_per_order",
-    "postgres_cpu_ms_per_order",
-    "client_cpu_ms_per_order",
-    "rabbitmq_cpu_ms_per_order",
-    "system_cpu_ms_per_order",
-)
+E2E_RESULTS = RESULTS.with_name("billing-invoicing.json")
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.billing.run", description=__doc__.split("\n\n")[0])
+    paragraphs = __doc__.split("\n\n")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.billing.run",
+        description=paragraphs[0],
+        epilog=next(p for p in paragraphs if p.startswith("With `--invoicing`")),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds of the four phases, interleaved (0 with --profile: profile only)"
     )
@@ -86,7 +85,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="then one more phase (N accounts, one process) with billing-1 under cProfile; writes billing.prof",
+        help="then one more phase (N accounts, one process) with billing-1 (and invoicing) under cProfile; "
+        "writes billing.prof (and billing-invoicing.prof, billing-invoicing.invoicing.prof)",
     )
     parser.add_argument(
         "--database-url",
@@ -105,8 +105,16 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="TOLLGATE_NAME=VALUE",
         help="a setting for both billing processes (repeatable), e.g. TOLLGATE_ORDERS_PER_ACCOUNT_AT_ONCE=4",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--invoicing",
+        action="store_true",
+        help="end to end: an invoicing process too, each order followed to its invoice (drain, lag, CPU per invoice)",
+    )
+    parser.add_argument(
+        "--output", type=Path, help="default bench/results/billing.json, or billing-invoicing.json with --invoicing"
+    )
     args = parser.parse_args(argv)
+    args.output = args.output or (E2E_RESULTS if args.invoicing else RESULTS)
     if not all(setting.startswith("TOLLGATE_") and "=" in setting for setting in args.billing_setting):
         parser.error("--billing-setting takes TOLLGATE_NAME=VALUE")
     if args.rounds < (0 if args.profile else 1) or args.seconds <= 0 or args.concurrency < 1 or args.accounts < 1:
@@ -136,8 +144,24 @@ class Bench:
         self.rabbitmq = cpu.rabbitmq_pid()
 
     @property
+    def invoicing(self) -> bool:
+        return self.stack.invoicing
+
+    @property
     def billing_url(self) -> str:
         return self.stack.databases.url("billing")
+
+    @property
+    def invoicing_url(self) -> str:
+        return self.stack.databases.url("invoicing")
+
+    @property
+    def databases(self) -> dict[str, str]:
+        """The databases whose backends are measured, by their name in the figures."""
+        names = {"postgres": self.billing_url}
+        if self.invoicing:
+            names["invoicing_postgres"] = self.invoicing_url
+        return names
 
     async def unsent(self) -> int:
         return int(await query_value(self.billing_url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") or 0)
@@ -159,32 +183,49 @@ class Bench:
         measuring: Callable[[bool], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """Warm up, then `--seconds` of load measured until the outbox is drained (`measuring(True)` at
-        the start of that, `measuring(False)` at its end)."""
+        the start of that, `measuring(False)` at its end); with invoicing, followed until every order of
+        the window has its invoice, paid."""
         gateway = self.stack["gateway-one" if processes == 1 else "gateway-two"]
         tokens = [a.token for a in self.accounts[:accounts]]
         billing = [f"billing-{n}" for n in range(1, processes + 1)]
-        await load.place_orders(gateway.url, tokens, seconds=self.args.warmup, concurrency=self.args.concurrency)
+        system = [*billing, gateway.name, "auth", "postgres"]  # what places an order (not the load, not the broker)
+        warmup = await load.place_orders(
+            gateway.url, tokens, seconds=self.args.warmup, concurrency=self.args.concurrency
+        )
         await self.drain()
+        follower = invoices.InvoiceFollower(self.invoicing_url, gateway.url) if self.invoicing else None
+        if follower is not None:
+            await follower.before_window(warmup.paid_orders)
         watched = {name: self.stack[name].pid for name in [*billing, gateway.name, "auth"]}
         if self.rabbitmq is not None:
             watched["rabbitmq"] = self.rabbitmq
-        postgres = await backend_pids(self.billing_url)
+        if self.invoicing:
+            watched["invoicing"] = self.stack["invoicing"].pid
         noise = other_benchmarks()
-        sampler = BackendSampler(self.billing_url)
-        sampler.start()
         load_before = load_average()
+        meter = await cpu.Meter.started(watched, self.databases)
+        samplers = {name: BackendSampler(url) for name, url in self.databases.items()}
+        for sampler in samplers.values():
+            sampler.start()
         if measuring is not None:
             await measuring(True)
-        before = cpu.snapshot(watched, postgres)
+        window_started = time.time()
         outcome = await load.place_orders(
             gateway.url, tokens, seconds=self.args.seconds, concurrency=self.args.concurrency
         )
-        connections = await sampler.stop()  # first: its own backend is not billing's
-        postgres = sorted({*postgres, *await backend_pids(self.billing_url)})
-        during = cpu.usage(before, cpu.snapshot(watched, postgres))
+        window_ended = time.time()
+        if follower is not None:
+            await follower.at_window_end(outcome.paid_orders)
+        # Stopped first: their own backends are not the services'.
+        connections = {name: await sampler.stop() for name, sampler in samplers.items()}
+        during = await meter.spent()
         unsent = await self.unsent()
         drain_seconds = await self.drain()
-        spent = cpu.usage(before, cpu.snapshot(watched, postgres))
+        spent = await meter.spent()
+        followed = {}
+        if follower is not None:
+            window = (window_started, window_ended)
+            followed = await follower.after_window(outcome.paid_orders, meter, window=window, system=system)
         if measuring is not None:
             await measuring(False)
         result = outcome.summary()
@@ -223,21 +264,31 @@ class Bench:
                 "postgres_cpu_ms_per_order": per_order("postgres"),
                 "client_cpu_ms_per_order": per_order("client"),
                 "rabbitmq_cpu_ms_per_order": per_order("rabbitmq"),
-                # What the system itself spends per order (not the load generator, not the shared broker).
-                "system_cpu_ms_per_order": per_order(*billing, gateway.name, "auth", "postgres"),
+                "system_cpu_ms_per_order": per_order(*system),
                 "cpu_seconds_until_drained": {k: round(v, 3) for k, v in spent.items()},
-                "billing_connections": connections,
+                "billing_connections": connections["postgres"],
+                **followed,
             }
         )
-        self.log(
+        if self.invoicing:
+            result["invoicing_cores"] = cores("invoicing")
+            result["invoicing_postgres_cores"] = cores("invoicing_postgres")
+            result["invoicing_connections"] = connections["invoicing_postgres"]
+        self.log_phase(result)
+        return result
+
+    def log_phase(self, result: dict[str, Any]) -> None:
+        line = (
             f"  {result['phase']}: {result['orders_per_second']:.0f} orders/s "
             f"({result['sustained_orders_per_second']:.0f} with its events published), p50 {result['p50_ms']:.1f} ms, "
             f"p95 {result['p95_ms']:.1f} ms, errors {result['errors']}, billing {result['billing_cores']:.2f} cores, "
             f"gateway {result['gateway_cores']:.2f}, postgres {result['postgres_cores']:.2f}, "
             f"client {result['client_cores']:.2f}, other {result['other_cores']:.2f}; "
-            f"{result['system_cpu_ms_per_order']:.1f} ms CPU/order; load {load_before[0]}"
+            f"{result['system_cpu_ms_per_order']:.1f} ms CPU/order; load {result['load_average_before'][0]}"
         )
-        return result
+        if self.invoicing:
+            line += "\n" + invoices.log_line(result)
+        self.log(line)
 
     async def rounds(self) -> list[dict[str, Any]]:
         phases: list[dict[str, Any]] = []
@@ -256,25 +307,34 @@ class Bench:
 
     async def profiled(self, output: Path) -> dict[str, Any]:
         """One phase on N accounts with billing-1 alone, under cProfile from the end of the warm-up
-        until the outbox is drained (start-up and warm-up left out)."""
-        for name in ("billing-2", "billing-1"):
+        until the outbox is drained (start-up and warm-up left out); with invoicing, invoicing too (until
+        the phase's invoices are paid), its stats in `<output>.invoicing.prof` and under "invoicing"."""
+        stats = {"billing-1": output}
+        if self.invoicing:
+            stats["invoicing"] = output.with_suffix(".invoicing.prof")
+        for name in ("billing-2", *stats):
             await self.stack.stop(name)
-        await asyncio.to_thread(output.unlink, missing_ok=True)
-        await self.stack.start("billing-1", profile_to=output)
-        billing = self.stack["billing-1"]
+        for name, path in stats.items():
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+            await self.stack.start(name, profile_to=path)
 
         async def measuring(on: bool) -> None:
-            billing.signal(signal.SIGUSR1 if on else signal.SIGUSR2)
+            for name in stats:
+                self.stack[name].signal(signal.SIGUSR1 if on else signal.SIGUSR2)
             if not on:  # until the stats are written (at most a minute)
                 for _ in range(300):
-                    if await asyncio.to_thread(output.exists):
+                    if all(await asyncio.to_thread(lambda: [path.exists() for path in stats.values()])):
                         break
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(1.0)
 
         measured = await self.phase(processes=1, accounts=self.args.accounts, measuring=measuring)
-        await self.stack.stop("billing-1")
-        return {"phase": measured, **profile.summarise(output, orders=measured["orders"])}
+        for name in stats:
+            await self.stack.stop(name)
+        summary = {"phase": measured, **profile.summarise(output, orders=measured["orders"])}
+        if self.invoicing:
+            summary["invoicing"] = profile.summarise(stats["invoicing"], orders=measured["orders"])
+        return summary
 
     async def reconcile(self) -> dict[str, Any]:
         """`tollgate billing reconcile` against the bench's database: every balance = its ledger."""
@@ -284,88 +344,22 @@ class Bench:
         return {"exit_status": done.returncode, "output": (done.stdout + done.stderr).strip()[-500:]}
 
 
-def medians(phases: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    table = []
-    for name in dict.fromkeys(p["phase"] for p in phases):
-        runs = [p for p in phases if p["phase"] == name]
-        row: dict[str, Any] = {"phase": name, "processes": runs[0]["processes"], "accounts": runs[0]["accounts"]}
-        for key in MEDIAN_FIELDS:
-            row[key] = statistics.median(float(p[key]) for p in runs)
-        row["orders_per_second_range"] = [
-            min(p["orders_per_second"] for p in runs),
-            max(p["orders_per_second"] for p in runs),
-        ]
-        row["rounds"] = len(runs)
-        row["load_average_before"] = [p["load_average_before"][0] for p in runs]
-        table.append(row)
-    return sorted(table, key=lambda r: (r["accounts"], r["processes"]))
-
-
-def goal(table: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """>= 300 orders/s in some configuration, and two processes faster than one for each account count
-    (judged on answered orders; the same comparison with events published is reported beside it)."""
-    rate = {(r["processes"], r["accounts"]): r["orders_per_second"] for r in table}
-    sustained = {(r["processes"], r["accounts"]): r["sustained_orders_per_second"] for r in table}
-    best = max(rate.values())
-
-    def two_faster(rates: dict[tuple[int, int], float]) -> dict[str, bool]:
-        return {f"{accounts} account(s)": rates[(2, accounts)] > rates[(1, accounts)] for _, accounts in rates}
-
-    return {
-        "best_orders_per_second": best,
-        "at_least_300_orders_per_second": best >= GOAL_ORDERS_PER_SECOND,
-        "two_processes_faster_than_one": two_faster(rate),
-        "two_processes_faster_than_one_with_events_published": two_faster(sustained),
-        "met": best >= GOAL_ORDERS_PER_SECOND and all(two_faster(rate).values()),
-    }
-
-
-def markdown(result: dict[str, Any]) -> str:
-    def cell(value: float) -> str:
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
-
-    lines = [
-        "| billing processes | accounts | orders/s (range) | with events published | p50 ms | p95 ms | p99 ms "
-        "| errors | CPU ms/order billing / gateway / postgres / client "
-        "| cores billing / gateway / postgres / client / other |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in result["medians"]:
-        low, high = r["orders_per_second_range"]
-        lines.append(
-            f"| {r['processes']} | {r['accounts']} | **{cell(r['orders_per_second'])}** ({cell(low)} to {cell(high)}) "
-            f"| {cell(r['sustained_orders_per_second'])} | {cell(r['p50_ms'])} | {cell(r['p95_ms'])} "
-            f"| {cell(r['p99_ms'])} | {r['errors']:.0f} "
-            f"| {cell(r['billing_cpu_ms_per_order'])} / {cell(r['gateway_cpu_ms_per_order'])} / "
-            f"{cell(r['postgres_cpu_ms_per_order'])} / {cell(r['client_cpu_ms_per_order'])} "
-            f"| {r['billing_cores']:.2f} / {r['gateway_cores']:.2f} / {r['postgres_cores']:.2f} / "
-            f"{r['client_cores']:.2f} / {r['other_cores']:.2f} |"
-        )
-    text = "\n".join(lines)
-    if result.get("profile"):
-        prof = result["profile"]
-        text += (
-            f"\n\nbilling-1 under cProfile ({prof['phase']['orders']} orders, "
-            f"{prof['profiled_ms_per_order']} ms profiled per order):\n\n| layer | share of own time |\n|---|---|\n"
-        )
-        text += "\n".join(
-            f"| {name} | {entry['share'] * 100:.1f} % |" for name, entry in list(prof["by_layer"].items())[:14]
-        )
-        text += "\n\n" + ", ".join(f"{name.replace('_', ' ')}: {value}" for name, value in prof["counts"].items())
-    return text + "\n"
+def fixed_queues(args: argparse.Namespace, retry_delays: Sequence[float]) -> list[str]:
+    """The services' own queues this run uses (fixed names, hence one run per vhost)."""
+    return billing_queues(retry_delays) + (invoicing_queues(retry_delays) if args.invoicing else [])
 
 
 async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
-    for queue in billing_queues(()):
+    for queue in fixed_queues(args, ()):
         if await consumers_of(args.amqp_url, queue):
-            raise SystemExit(f"{queue} already has consumers on {args.amqp_url}: another billing runs on this vhost")
-    databases = await create_databases(args.database_url)
-    log_dir = args.output.parent / "billing-logs"
+            raise SystemExit(f"{queue} already has consumers on {args.amqp_url}: another run uses this vhost")
+    databases = await create_databases(args.database_url, invoicing=args.invoicing)
+    log_dir = args.output.parent / f"{args.output.stem}-logs"  # billing-logs, billing-invoicing-logs
     log_dir.mkdir(parents=True, exist_ok=True)
     billing_settings = dict(setting.split("=", 1) for setting in args.billing_setting)
-    stack = Stack(databases, args.amqp_url, log_dir, billing_settings=billing_settings)
+    stack = Stack(databases, args.amqp_url, log_dir, billing_settings=billing_settings, invoicing=args.invoicing)
     stack.plan()
-    result: dict[str, Any] = {"databases": [databases.name(s) for s in ("auth", "billing")]}
+    result: dict[str, Any] = {"databases": [databases.name(s) for s in databases.services]}
     try:
         started = time.monotonic()
         await stack.start_all()
@@ -379,16 +373,16 @@ async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
         log(f"signed up in {signed_up:.1f}s, credited {args.credits} each in {credited:.1f}s")
         result["setup_seconds"] = {"sign_up": round(signed_up, 1), "credit": round(credited, 1)}
         result["phases"] = await bench.rounds()
-        result["medians"] = medians(result["phases"])
-        result["goal"] = goal(result["medians"]) if result["medians"] else {"met": False}
+        result["medians"] = report.medians(result["phases"])
+        result["goal"] = report.goal(result["medians"]) if result["medians"] else {"met": False}
         if args.profile:
-            log("profiling billing-1 (cProfile) on one more phase")
+            log(f"profiling billing-1{' and invoicing' if args.invoicing else ''} (cProfile) on one more phase")
             result["profile"] = await bench.profiled(args.output.with_suffix(".prof"))
         result["reconcile"] = await bench.reconcile()
         return result
     finally:
         await stack.stop_all()
-        await delete_queues(args.amqp_url, billing_queues(stack.retry_delay_values()))
+        await delete_queues(args.amqp_url, fixed_queues(args, stack.retry_delay_values()))
         await drop_databases(databases)
 
 
@@ -398,24 +392,24 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, flush=True)
 
-    report: dict[str, Any] = {
-        "benchmark": "billing",
+    results: dict[str, Any] = {
+        "benchmark": "billing with invoicing" if args.invoicing else "billing",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "uv run --frozen python -m bench.billing.run " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": {**machine(), "load_average_at_start": load_average()},
         "options": {k: str(v) for k, v in vars(args).items()},
         "postgres": asyncio.run(server_version(args.database_url)),
     }
-    report.update(asyncio.run(run(args, log)))
-    report["load_average_at_end"] = load_average()
+    results.update(asyncio.run(run(args, log)))
+    results["load_average_at_end"] = load_average()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    text = markdown(report)
+    args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    text = report.markdown(results)
     args.output.with_suffix(".md").write_text(text)
     print("\n" + text)
-    print(json.dumps({"goal": report["goal"], "reconcile": report["reconcile"]}, indent=2))
+    print(json.dumps({"goal": results["goal"], "reconcile": results["reconcile"]}, indent=2))
     print(f"wrote {args.output}")
-    return 0 if report["goal"]["met"] and report["reconcile"]["exit_status"] == 0 else 1
+    return 0 if results["goal"]["met"] and results["reconcile"]["exit_status"] == 0 else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The system under test: throwaway databases, and auth, billing and gateway processes on loopback."""
+"""The system under test: throwaway databases, and auth, billing, invoicing and gateway processes on loopback."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ DB_PREFIX = "bench_billing_"
 class Databases:
     tag: str
     admin_url: str
+    services: tuple[str, ...] = ("auth", "billing")
 
     def name(self, service: str) -> str:
         return f"{DB_PREFIX}{self.tag}_{service}"
@@ -35,22 +36,26 @@ class Databases:
         return database_url(self.admin_url, self.name(service))
 
 
-async def create_databases(admin_url: str) -> Databases:
-    """`bench_billing_<hex>_auth` and `..._billing`, migrated as `tollgate migrate` does."""
+async def create_databases(admin_url: str, *, invoicing: bool = False) -> Databases:
+    """`bench_billing_<hex>_auth` and `..._billing` (and `..._invoicing`), migrated as `tollgate migrate` does."""
     import auth.app
     import billing.app
+    import invoicing.app as invoicing_app
     from tollgate_shared.migrations import upgrade
 
-    databases = Databases(uuid.uuid4().hex[:10], admin_url)
-    for service, migrations in (("auth", auth.app.MIGRATIONS), ("billing", billing.app.MIGRATIONS)):
+    migrations = {"auth": auth.app.MIGRATIONS, "billing": billing.app.MIGRATIONS}
+    if invoicing:
+        migrations["invoicing"] = invoicing_app.MIGRATIONS
+    databases = Databases(uuid.uuid4().hex[:10], admin_url, tuple(migrations))
+    for service, folder in migrations.items():
         await admin_execute(admin_url, f'CREATE DATABASE "{databases.name(service)}"')
         # Alembic's env runs its own event loop: keep it off this one.
-        await asyncio.wait_for(asyncio.to_thread(upgrade, migrations, databases.url(service)), timeout=120)
+        await asyncio.wait_for(asyncio.to_thread(upgrade, folder, databases.url(service)), timeout=120)
     return databases
 
 
 async def drop_databases(databases: Databases) -> None:
-    for service in ("auth", "billing"):
+    for service in databases.services:
         name = databases.name(service)
         if not name.startswith(DB_PREFIX):
             raise ValueError(f"refusing to drop {name}: not a billing bench database")
@@ -71,11 +76,24 @@ def billing_queues(retry_delays: Sequence[float]) -> list[str]:
     """Billing's queues (fixed names, declared by the service) with their dead-letter and retry queues."""
     from billing.handlers import FINANCE_QUEUE, event_handlers
     from billing.settings import BillingSettings
+
+    # As `tollgate.services` lists them: the consumed queues, and the finance queue billing declares.
+    return _with_retries([*event_handlers(BillingSettings.model_construct()), FINANCE_QUEUE], retry_delays)
+
+
+def invoicing_queues(retry_delays: Sequence[float]) -> list[str]:
+    """Invoicing's queue (a fixed name, `invoicing.billing-events`) with its dead-letter and retry queues."""
+    from invoicing.handlers import event_handlers
+    from invoicing.settings import InvoicingSettings
+
+    return _with_retries(list(event_handlers(InvoicingSettings.model_construct())), retry_delays)
+
+
+def _with_retries(queues: Sequence[str], retry_delays: Sequence[float]) -> list[str]:
     from tollgate_shared.bus import topology
 
     names = []
-    # As `tollgate.services` lists them: the consumed queues, and the finance queue billing declares.
-    for queue in [*event_handlers(BillingSettings.model_construct()), FINANCE_QUEUE]:
+    for queue in queues:
         names += [queue, topology.dead_letter_queue(queue)]
         names += [topology.retry_queue(queue, delay) for delay in retry_delays]
     return names
@@ -108,12 +126,14 @@ def serve_command(service: str, port: int, instance: str, *, profile_to: Path | 
 
 @dataclass
 class Stack:
-    """auth, billing-1 and billing-2, and two gateways: one routing to billing-1 only, one to both."""
+    """auth, billing-1 and billing-2, and two gateways: one routing to billing-1 only, one to both; with
+    `invoicing`, an invoicing process too, behind both gateways."""
 
     databases: Databases
     amqp_url: str
     log_dir: Path
     billing_settings: dict[str, str] = field(default_factory=dict)  # TOLLGATE_* for both billing processes
+    invoicing: bool = False
     retry_delays: str = "1,10,60"
     internal_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -141,8 +161,11 @@ class Stack:
         return env
 
     def plan(self) -> None:
-        ports = {name: free_port() for name in ("auth", "billing-1", "billing-2", "gateway-one", "gateway-two")}
+        names = ["auth", "billing-1", "billing-2", "gateway-one", "gateway-two", "invoicing"]
+        ports = {name: free_port() for name in names if self.invoicing or name != "invoicing"}
         auth_url = f"http://127.0.0.1:{ports['auth']}"
+        # Without invoicing, the gateways route /api/invoices to a port nobody listens on (discard).
+        invoicing_url = f"http://127.0.0.1:{ports['invoicing']}" if self.invoicing else "http://127.0.0.1:9"
         billing = {
             "TOLLGATE_BILLING_DATABASE_URL": self.databases.url("billing"),
             "TOLLGATE_AUTH_URL": auth_url,
@@ -156,11 +179,17 @@ class Stack:
             "billing-1": self.environment(**billing),
             "billing-2": self.environment(**billing),
         }
+        if self.invoicing:
+            envs["invoicing"] = self.environment(
+                TOLLGATE_INVOICING_DATABASE_URL=self.databases.url("invoicing"),
+                # Where it fetches the sessions auth revoked, as billing does.
+                TOLLGATE_AUTH_URL=auth_url,
+            )
         for gateway, replicas in (("gateway-one", ["billing-1"]), ("gateway-two", ["billing-1", "billing-2"])):
             envs[gateway] = self.environment(
                 TOLLGATE_AUTH_URL=auth_url,
                 TOLLGATE_BILLING_URL=",".join(f"http://127.0.0.1:{ports[r]}" for r in replicas),
-                TOLLGATE_INVOICING_URL="http://127.0.0.1:9",  # not part of this bench
+                TOLLGATE_INVOICING_URL=invoicing_url,
                 # Sign-up and login of the bench's accounts come from one address.
                 TOLLGATE_AUTH_RATE_PER_MINUTE="100000",
             )
@@ -173,7 +202,7 @@ class Stack:
         process = self.processes[name]
         service = name.split("-")[0]
         process.start(serve_command(service, process.port, name, profile_to=profile_to) if profile_to else None)
-        # The gateway is ready once it has the IP rules, whatever the services behind it (invoicing is not here).
+        # The gateway is ready once it has the IP rules, whatever the services behind it.
         await process.wait_ready()
 
     async def start_all(self) -> None:
