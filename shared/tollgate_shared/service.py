@@ -31,7 +31,7 @@ from tollgate_shared.db import create_engine
 from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
 from tollgate_shared.errors import DomainError, install_problem_handlers
 from tollgate_shared.health import health_router
-from tollgate_shared.inbox import DATABASE, EventHandler, inbox_handler, only_from_publisher
+from tollgate_shared.inbox import DATABASE, MAX_TRANSACTIONS, EventHandler, inbox_handler, only_from_publisher
 from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.messaging_tables import MessagingTables
 from tollgate_shared.metrics.http import HttpMetrics
@@ -65,6 +65,8 @@ class ServiceDefinition:
     trusted_publishers: Mapping[str, str] = field(default_factory=dict)
     # Gauges read from the service's database when metrics are scraped: name → reader (in a session of its own).
     database_gauges: Mapping[str, Callable[[AsyncSession], Awaitable[None]]] = field(default_factory=dict)
+    # Transactions each consumer runs at once (the inbox's batches), when not `inbox.MAX_TRANSACTIONS`.
+    transactions_at_once: int | None = None
 
 
 @dataclass
@@ -152,7 +154,13 @@ def create_service_app(
         )
         session_factory.kw["info"][WAKE_INFO_KEY] = relay.wake
         for queue, handlers in definition.consumers.items():
-            handler = inbox_handler(queue, handlers, session_factory, definition.tables)
+            handler = inbox_handler(
+                queue,
+                handlers,
+                session_factory,
+                definition.tables,
+                max_transactions=definition.transactions_at_once or MAX_TRANSACTIONS,
+            )
             if queue in definition.trusted_publishers:
                 handler = only_from_publisher(definition.trusted_publishers[queue], handler)
             the_bus.subscribe(Subscription(queue, tuple(handlers), handler, depends_on=DATABASE))

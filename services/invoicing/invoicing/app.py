@@ -34,6 +34,10 @@ def create_app(
         consumers=event_handlers(settings),
         api_prefix="/api/invoices",
         description="Invoices and receipts, numbered per financial year, with their PDFs.",
+        # Every document takes its series' row lock until its transaction commits: a second batch at once
+        # only waits for the first, and past the batch's lock timeout is undone and applied event by event
+        # (docs/decisions.md, Invoicing).
+        transactions_at_once=1,
     )
     return create_service_app(
         definition,
