@@ -94,6 +94,7 @@ def build_bus(settings: ServiceSettings, *, broker: InProcessBroker | None, inst
             delivery_limit=settings.bus_delivery_limit,
             retry_delays=settings.retry_delays,
             publisher_marks=PublisherMarks(settings.internal_key.get_secret_value().encode()),
+            outage_probe_max=settings.bus_outage_probe_max_seconds,
         )
     if broker is None:
         raise ValueError("the in-process bus needs the process's broker (or set TOLLGATE_AMQP_URL)")

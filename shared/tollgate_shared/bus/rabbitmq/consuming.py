@@ -33,6 +33,7 @@ class RabbitMQBus(RabbitMQPublisher):
         delivery_limit: int = 10,
         retry_delays: tuple[float, ...] = (1, 10, 60),
         publisher_marks: PublisherMarks | None = None,
+        outage_probe_max: float | None = None,
     ) -> None:
         super().__init__(url, connection_name=connection_name)
         # Keeps who published a message across retries (trusted queues check it).
@@ -44,7 +45,9 @@ class RabbitMQBus(RabbitMQPublisher):
         self.queues: list[AbstractQueue] = []
         # Subscription queue → the declared queue and its consumer tag (None while paused).
         self.consuming: dict[str, tuple[AbstractQueue, str | None]] = {}
-        self.outages = Outages(stop=self._stop_consuming, start=self._start_consuming, owner=connection_name)
+        self.outages = Outages(
+            stop=self._stop_consuming, start=self._start_consuming, owner=connection_name, max_probe=outage_probe_max
+        )
         # Deliveries whose handler runs or whose settlement is under way; a shutdown waits for them.
         self.in_hand = 0
         self._settled = asyncio.Event()
