@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,6 +31,10 @@ from tollgate_shared.bus import topology
 from tollgate_shared.db import create_engine
 from tollgate_shared.edge import EDGE_HEADER, sign_edge
 from tollgate_shared.migrations import upgrade
+
+# The TLS context of the helpers' clients, made once: httpx makes one per client otherwise (reading the CA
+# bundle: tens of ms of CPU each, several per test), and these clients only speak plain HTTP on loopback.
+TLS = ssl.create_default_context()
 
 TEST_INTERNAL_KEY = "test-internal-key-" + "x" * 16
 TEST_SECRET_KEY = "test-secret-key-" + "y" * 16
@@ -263,7 +268,7 @@ def principal_of(access_token: str) -> Principal:
 async def wait_ready(url: str, timeout: float = 20.0) -> None:
     """Until `url` is ready and, where it reports a broker, connected to it: tests go on to publish
     and consume (a service is ready to serve requests before its broker answers)."""
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=TLS) as client:
 
         async def ready() -> bool:
             try:
@@ -286,5 +291,5 @@ def amqp_url_via(proxy: TcpProxy, amqp_url: str) -> str:
 
 @contextlib.asynccontextmanager
 async def http_client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10, verify=TLS) as client:
         yield client
