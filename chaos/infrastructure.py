@@ -46,7 +46,8 @@ class Infrastructure:
 
 
 async def start_infrastructure() -> Infrastructure:
-    """Both servers at once (the broker takes seconds to boot), then the finance login as the README sets it up."""
+    """Both servers started at once; back once PostgreSQL answers, while the broker may still be booting
+    (it takes seconds: `broker_ready` waits for it and sets the finance login up as the README does)."""
     rabbitmq = await asyncio.to_thread(ThrowawayRabbitMQ.create)
     try:
         postgres = await asyncio.to_thread(ThrowawayPostgres.create)
@@ -54,16 +55,19 @@ async def start_infrastructure() -> Infrastructure:
         await asyncio.to_thread(rabbitmq.destroy)
         raise
     try:
-        await asyncio.to_thread(rabbitmq.wait_ready)
-        # Hex: a password starting with "-" would be read by rabbitmqctl as an option (exit 64).
-        password = secrets.token_hex(16)
-        await asyncio.to_thread(add_finance_user, rabbitmq, password)
         link = TcpProxy("127.0.0.1", postgres.port)
         await link.start()
     except BaseException:
         await asyncio.gather(asyncio.to_thread(rabbitmq.destroy), asyncio.to_thread(postgres.destroy))
         raise
-    return Infrastructure(postgres, rabbitmq, link, password)
+    # Hex: a password starting with "-" would be read by rabbitmqctl as an option (exit 64).
+    return Infrastructure(postgres, rabbitmq, link, secrets.token_hex(16))
+
+
+async def broker_ready(infra: Infrastructure) -> None:
+    """Until the broker answers; then the finance service's login."""
+    await asyncio.to_thread(infra.rabbitmq.wait_ready)
+    await asyncio.to_thread(add_finance_user, infra.rabbitmq, infra.finance_password)
 
 
 def add_finance_user(rabbitmq: ThrowawayRabbitMQ, password: str) -> None:

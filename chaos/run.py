@@ -16,7 +16,7 @@ from chaos.checks import run_checks
 from chaos.drain import drain
 from chaos.faults import Fault, run_schedule
 from chaos.http import Http, new_session
-from chaos.infrastructure import start_infrastructure
+from chaos.infrastructure import broker_ready, start_infrastructure
 from chaos.load import Load
 from chaos.processes import System
 from chaos.report import render, save, verdict, window_rows
@@ -57,7 +57,8 @@ async def run(config: Config) -> int:
     system = System(infra, config.results, config.retry_delays)
     try:
         system.plan()
-        await system.migrate()
+        # The migrations need only PostgreSQL: they run while the broker boots.
+        await asyncio.gather(system.migrate(), broker_ready(infra))
         await system.start_all()
         print(
             f"chaos: PostgreSQL, RabbitMQ and {len(system.processes)} processes ready in "

@@ -101,11 +101,13 @@ async def start_system(
         broker = InProcessBroker() if embedded else None
         bus_url = None if embedded else amqp_url
         folder = tmp_path_factory.mktemp("embedded") if embedded else None
-        for service in services:
-            if folder is not None:
+        if folder is not None:
+            for service in services:  # one at a time: Alembic's context is global to the process
                 system.database_urls[service] = await sqlite_database(service, folder)
-            else:
-                system.database_urls[service] = await databases.fresh(service)
+        else:
+            fresh = await asyncio.gather(*(databases.fresh(service) for service in services))
+            system.database_urls.update(zip(services, fresh, strict=True))
+        for service in services:
             gate = (database_gates or {}).get(service)  # a `PostgresGate` the test can close
             settings = settings_for(
                 service,

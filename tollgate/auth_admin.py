@@ -7,16 +7,10 @@ import getpass
 import os
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
-from auth.adapters.context import build_context
-from auth.adapters.tables import messaging
-from auth.domain.roles import StaffRole
 from auth.settings import AuthSettings
-from auth.use_cases.add_user import add_staff
-from tollgate_shared.db import create_engine
-from tollgate_shared.errors import DomainError
-from tollgate_shared.outbox import OUTBOX_INFO_KEY
+
+# auth's adapters, use cases and error types are imported once the settings are read: a
+# mistake in them is told without the second of imports the work itself needs.
 
 
 def _password() -> str:
@@ -29,8 +23,16 @@ def _password() -> str:
     return first
 
 
-async def _create_staff(email: str, role: str, password: str) -> str:
-    engine = create_engine(AuthSettings().effective_database_url)
+async def _create_staff(settings: AuthSettings, email: str, role: str, password: str) -> str:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from auth.adapters.tables import messaging
+    from auth.domain.roles import StaffRole
+    from auth.use_cases.add_user import add_staff
+    from tollgate_shared.db import create_engine
+    from tollgate_shared.outbox import OUTBOX_INFO_KEY
+
+    engine = create_engine(settings.effective_database_url)
     factory = async_sessionmaker(engine, expire_on_commit=False, info={OUTBOX_INFO_KEY: messaging})
     try:
         async with factory() as db, db.begin():
@@ -42,8 +44,11 @@ async def _create_staff(email: str, role: str, password: str) -> str:
 
 def create_staff(email: str, role: str) -> int:
     """Create a platform staff user; they must enrol TOTP at their first login."""
+    settings = AuthSettings()  # before the password is asked for
+    from tollgate_shared.errors import DomainError
+
     try:
-        user_id = asyncio.run(_create_staff(email, role, _password()))
+        user_id = asyncio.run(_create_staff(settings, email, role, _password()))
     except DomainError as exc:
         print(f"refused: {exc.detail or exc.title} {exc.extensions.get('errors', '')}")
         return 1
@@ -51,8 +56,12 @@ def create_staff(email: str, role: str) -> int:
     return 0
 
 
-async def _rotate(remove_after: timedelta) -> str:
-    settings = AuthSettings()
+async def _rotate(settings: AuthSettings, remove_after: timedelta) -> str:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from auth.adapters.context import build_context
+    from tollgate_shared.db import create_engine
+
     engine = create_engine(settings.effective_database_url)
     try:
         keys = build_context(settings).keys
@@ -66,7 +75,7 @@ async def _rotate(remove_after: timedelta) -> str:
 def rotate_keys() -> int:
     """Sign with a new key; the old one keeps verifying until tokens it signed have expired."""
     settings = AuthSettings()
-    kid = asyncio.run(_rotate(timedelta(minutes=settings.access_token_minutes * 2)))
+    kid = asyncio.run(_rotate(settings, timedelta(minutes=settings.access_token_minutes * 2)))
     print(
         f"new signing key {kid}; running auth replicas pick it up when they see a token signed with it, or on restart"
     )

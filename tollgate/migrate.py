@@ -6,25 +6,30 @@ import asyncio
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tollgate.services import BACKEND_SERVICES, SERVICES
-from tollgate_shared.migrations import upgrade
 
 
 def migrate(services: list[str] | None = None) -> None:
-    for name in services or list(BACKEND_SERVICES):
-        entry = SERVICES[name]
-        if entry.migrations is None:
-            continue
-        url = entry.settings().effective_database_url
+    """Every named service's settings first (a mistake is told before any database is touched), then
+    each database created if missing and migrated."""
+    names = [name for name in services or BACKEND_SERVICES if SERVICES[name].migrations is not None]
+    urls = {name: SERVICES[name].settings().effective_database_url for name in names}
+    # Imported now: Alembic and SQLAlchemy's ORM are most of a second a mistake need not wait for.
+    from tollgate_shared.migrations import upgrade
+
+    for name, url in urls.items():
+        migrations = SERVICES[name].migrations
+        assert migrations is not None
         asyncio.run(ensure_database(url))
-        upgrade(entry.migrations, url)
+        upgrade(migrations, url)
         print(f"{name}: migrated ({make_url(url).render_as_string(hide_password=True)})")
 
 
 async def ensure_database(url: str) -> None:
     """Create a PostgreSQL database that does not exist yet (one per service)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     parsed = make_url(url)
     if not parsed.drivername.startswith("postgresql") or not parsed.database:
         return

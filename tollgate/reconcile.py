@@ -6,14 +6,16 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from billing.adapters.tables import ledger_entry, wallet
 from billing.settings import BillingSettings
-from tollgate_shared.db import create_engine
 from tollgate_shared.money import from_minor
 
 
-async def _mismatches() -> tuple[int, list[tuple[str, int, int]]]:
-    engine = create_engine(BillingSettings().effective_database_url)
+async def _mismatches(settings: BillingSettings) -> tuple[int, list[tuple[str, int, int]]]:
+    # Imported once the settings are read: a mistake in them is told without these imports' second.
+    from billing.adapters.tables import ledger_entry, wallet
+    from tollgate_shared.db import create_engine
+
+    engine = create_engine(settings.effective_database_url)
     try:
         async with engine.connect() as connection:
             sums = select(ledger_entry.c.account_id, func.sum(ledger_entry.c.amount_minor).label("total")).group_by(
@@ -31,7 +33,7 @@ async def _mismatches() -> tuple[int, list[tuple[str, int, int]]]:
 
 
 def reconcile() -> int:
-    checked, wrong = asyncio.run(_mismatches())
+    checked, wrong = asyncio.run(_mismatches(BillingSettings()))
     for account_id, balance, total in wrong:
         print(f"MISMATCH {account_id}: balance {from_minor(balance)} but ledger sums to {from_minor(total)}")
     print(f"{checked} wallets checked, {len(wrong)} mismatched")

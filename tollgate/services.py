@@ -1,22 +1,23 @@
-"""The registry of Tollgate's services: how to build, configure and migrate each."""
+"""The registry of Tollgate's services: how to build, configure and migrate each.
+
+Only the settings classes are imported here. A service's app (FastAPI, its routes,
+its adapters: most of a second of imports each) is imported when it is built, and
+its event handlers when its queues are listed, so a command reads and checks its
+settings before any of that: a configuration mistake is told at once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import auth.app
-import billing.app
-import gateway.app
-import invoicing.app
 from auth.settings import AuthSettings
-from billing.handlers import FINANCE_QUEUE
-from billing.handlers import event_handlers as billing_handlers
 from billing.settings import BillingSettings
 from gateway.settings import GatewaySettings
-from invoicing.handlers import event_handlers as invoicing_handlers
 from invoicing.settings import InvoicingSettings
 from tollgate_shared.settings import ServiceSettings, SettingsError
 
@@ -24,7 +25,6 @@ from tollgate_shared.settings import ServiceSettings, SettingsError
 @dataclass(frozen=True)
 class ServiceEntry:
     name: str
-    create_app: Callable[..., Any]
     settings: type[ServiceSettings]
     migrations: Path | None
     # Work queues the service consumes; `tollgate dlq` looks at their dead letters.
@@ -32,32 +32,44 @@ class ServiceEntry:
     # What the settings validate alone but the service would only find out while starting.
     startup_problem: Callable[[Any], str | None] = lambda settings: None
 
+    @property
+    def create_app(self) -> Callable[..., Any]:
+        """The service's `create_app` (its `<name>.app` module, imported now)."""
+        create: Callable[..., Any] = import_module(f"{self.name}.app").create_app
+        return create
+
+
+def _migrations(package: str) -> Path:
+    """`<package>/migrations`, found without importing the package's modules."""
+    spec = find_spec(package)
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "migrations"
+
 
 def _queues(
-    handlers: Callable[[Any], Any], settings: type[ServiceSettings], outbound: tuple[str, ...] = ()
+    handlers_module: str, settings: type[ServiceSettings], outbound: Callable[[Any], tuple[str, ...]] = lambda _: ()
 ) -> Callable[[], list[str]]:
-    return lambda: [*handlers(settings.model_construct()), *outbound]
+    def queues() -> list[str]:
+        handlers = import_module(handlers_module)
+        return [*handlers.event_handlers(settings.model_construct()), *outbound(handlers)]
+
+    return queues
 
 
 SERVICES: dict[str, ServiceEntry] = {
-    "auth": ServiceEntry("auth", auth.app.create_app, AuthSettings, auth.app.MIGRATIONS, lambda: []),
+    "auth": ServiceEntry("auth", AuthSettings, _migrations("auth"), lambda: []),
     "billing": ServiceEntry(
         "billing",
-        billing.app.create_app,
         BillingSettings,
-        billing.app.MIGRATIONS,
+        _migrations("billing"),
         # The finance service's queue is declared by billing: its dead letters are billing's to show.
-        _queues(billing_handlers, BillingSettings, (FINANCE_QUEUE,)),
+        _queues("billing.handlers", BillingSettings, lambda handlers: (handlers.FINANCE_QUEUE,)),
         startup_problem=lambda settings: settings.payment_provider_problem(),
     ),
     "invoicing": ServiceEntry(
-        "invoicing",
-        invoicing.app.create_app,
-        InvoicingSettings,
-        invoicing.app.MIGRATIONS,
-        _queues(invoicing_handlers, InvoicingSettings),
+        "invoicing", InvoicingSettings, _migrations("invoicing"), _queues("invoicing.handlers", InvoicingSettings)
     ),
-    "gateway": ServiceEntry("gateway", gateway.app.create_app, GatewaySettings, None, lambda: []),
+    "gateway": ServiceEntry("gateway", GatewaySettings, None, lambda: []),
 }
 BACKEND_SERVICES = ("auth", "billing", "invoicing")
 

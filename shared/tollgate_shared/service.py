@@ -96,6 +96,7 @@ def build_bus(settings: ServiceSettings, *, broker: InProcessBroker | None, inst
             delivery_limit=settings.bus_delivery_limit,
             retry_delays=settings.retry_delays,
             publisher_marks=PublisherMarks(settings.internal_key.get_secret_value().encode()),
+            outage_probe_max=settings.bus_outage_probe_max_seconds,
         )
     if broker is None:
         raise ValueError("the in-process bus needs the process's broker (or set TOLLGATE_AMQP_URL)")
@@ -240,8 +241,12 @@ async def shut_down(
         bus_task.cancel()  # never connected: nothing to drain, no use connecting now
     await asyncio.wait({consumers_task}, timeout=shutdown.drain_left())
     runtime.relay.stop()
+    if not runtime.bus.is_ready():
+        # A cycle under way waits for the broker, which is away: only the deadline would end it.
+        # Its rows stay in the outbox for the next relay of this service, as a flush would leave them.
+        relay_task.cancel()
     await asyncio.wait({relay_task}, timeout=shutdown.flush_left())
-    if relay_task.done() and runtime.bus_started.is_set():
+    if relay_task.done() and runtime.bus.is_ready():
         flushed = await runtime.relay.flush(within=shutdown.flush_left())
         log.info("shutting down: outbox flushed (%d events published)", flushed)
     for task in runtime.tasks:

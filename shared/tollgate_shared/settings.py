@@ -52,6 +52,8 @@ class ServiceSettings(BaseSettings):
     # Backoff tiers (seconds) a failed message waits before its next attempt;
     # after the last tier it is parked in the dead-letter queue.
     bus_retry_delays: str = "1,10,60"
+    # Consumers paused for their database probe it after 0.5 s, the wait doubling up to this.
+    bus_outage_probe_max_seconds: float = Field(default=5.0, gt=0, le=300)
     outbox_poll_interval: float = Field(default=1.0, gt=0, le=60)
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     inbox_retention_days: int = Field(default=30, ge=1)

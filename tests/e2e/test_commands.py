@@ -216,6 +216,11 @@ async def test_tollgate_stack_runs_the_distributed_system_and_starts_a_replica_t
     command = ["stack", "--port", str(port), "--base-port", str(base_port), "--metrics-base-port", str(metrics_base)]
     stack = launch(command, env, log)
     base = f"http://127.0.0.1:{port}"
+
+    async def announced() -> bool:  # once every process is ready; the gateway alone may be before the services
+        return f"Tollgate (distributed) on {base}" in log.read_text(errors="replace")
+
+    await wait_for(announced, timeout=90)
     await wait_ready(base, timeout=90)
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         account_id = await _reaches_every_service(client)

@@ -109,6 +109,9 @@ async def two_billing_processes(
             billing = Billing(AuthClient(http), database_url, amqp_url, running, collector)
             billing.staff = await finance_staff(billing.client, system, monkeypatch)
             yield billing
+            # The gateway first: its idle connections closed, each replica's SIGTERM finds no client
+            # to wait for (it would give them up to the keep-alive timeout to leave).
+            await system.group.stop("gateway")
     finally:
         await collector.stop()
 

@@ -30,6 +30,7 @@ from tests.support.harness import amqp_url_via, fetch, wait_for
 from tests.support.invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, valid_gstin
 from tollgate.throwaway import TcpProxy
 from tollgate_shared.bus import topology
+from tollgate_shared.outbox import record_events
 
 pytestmark = pytest.mark.integration
 
@@ -224,6 +225,46 @@ async def test_consumers_resume_after_the_broker_connection_comes_back(start_sys
     await wait_for(lambda: wallets(system.database_urls["billing"], event.account_id), timeout=30)
     assert handler.calls == 1
     await link.cut()
+
+
+async def test_a_service_whose_broker_is_away_stops_without_waiting_for_it(start_system: Any, amqp_url: str) -> None:
+    """Nothing can be cancelled or published on a broker that is away: the shutdown goes on without it
+    (it used to wait out its drain deadline, 14 s of the default grace), the outbox keeps what it holds."""
+    target = urlsplit(amqp_url)
+    link = TcpProxy(target.hostname or "127.0.0.1", target.port or 5672)
+    await link.start()
+    system = await start_system(
+        services=("billing",),
+        amqp_urls={"billing": amqp_url_via(link, amqp_url)},
+        billing_consumers=CountingHandler().consumers(),
+        billing_settings={"shutdown_grace_seconds": 300},
+    )
+    database = system.database_urls["billing"]
+    runtime = system.apps["billing"].state.runtime
+    try:
+        await link.cut()
+        await wait_for(lambda: _is_false(runtime.bus.is_ready()))
+        async with runtime.session_factory() as session, session.begin():
+            await record_events(session, [account_created_event()])
+        await wait_for(lambda: _locked_by_the_relay(database))  # its cycle waits for the broker's confirm
+
+        await system.group.stop("billing")
+        assert runtime.shutdown.drain_left() > 0  # it stopped before its drain deadline, not at it
+        assert await unsent_events(database) == 1
+    finally:
+        await link.cut()
+
+
+async def _is_false(value: bool) -> bool:
+    return not value
+
+
+async def _locked_by_the_relay(database_url: str) -> bool:
+    """The unsent event is there, and locked (a relay holds it while publishing)."""
+    unlocked = await fetch(
+        database_url, "SELECT count(*) AS n FROM (SELECT 1 FROM outbox WHERE sent_at IS NULL FOR UPDATE SKIP LOCKED) s"
+    )
+    return await unsent_events(database_url) == 1 and unlocked[0]["n"] == 0
 
 
 async def test_the_relay_recovers_when_the_unrouted_queue_was_deleted(start_system: Any, amqp_url: str) -> None:

@@ -88,10 +88,11 @@ async def test_a_billing_replica_added_gets_traffic_within_seconds_and_one_kille
     gateway = Replica("gateway", "gateway-1", gateway_env, tmp_path / "gateway.log", free_port_pair()[0])
     first, second = billing(1), billing(2)
     try:
-        first.start()
-        await first.wait_ready()
-        gateway.start()
-        await gateway.wait_ready()
+        # All three start at once (a process's start is mostly its imports); the second replica
+        # stays out of the hosts file, so the gateway knows nothing of it until it joins below.
+        for process in (first, second, gateway):
+            process.start()
+        await asyncio.gather(first.wait_ready(), second.wait_ready(), gateway.wait_ready())
         async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
             client = AuthClient(http)
             load = Load(client, await client.sign_up())
@@ -100,8 +101,6 @@ async def test_a_billing_replica_added_gets_traffic_within_seconds_and_one_kille
                 await wait_for(lambda: _served_by(collector, "billing-1"), timeout=20)
 
                 # --- a replica joins: a record more under the name, and it answers within seconds
-                second.start()
-                await second.wait_ready()
                 hosts.write_text(f"127.0.0.2 {NAME}\n127.0.0.3 {NAME}\n")
                 joined = time.monotonic()
                 await wait_for(lambda: _served_by(collector, "billing-2"), timeout=10)

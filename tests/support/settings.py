@@ -31,6 +31,8 @@ def settings_for(service: str, **values: Any) -> Any:
         "internal_key": TEST_INTERNAL_KEY,
         "bus_retry_delays": ",".join(str(d) for d in TEST_RETRY_DELAYS),
         "outbox_poll_interval": 0.5,
+        # Consumers paused for their database resume within 0.5 s of its return, not 5.
+        "bus_outage_probe_max_seconds": 0.5,
     }
     if service == "billing":
         base["payment_provider"] = "sandbox"  # production refuses the sandbox unless it is asked for

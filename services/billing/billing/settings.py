@@ -1,14 +1,16 @@
 """Settings of the billing service."""
 
 from decimal import Decimal, InvalidOperation
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from billing.domain.payments import OnlineLimits
 from tollgate_shared.gst_states import STATES, state_code
 from tollgate_shared.money import MAX_AMOUNT, to_minor
 from tollgate_shared.settings import ServiceSettings, SettingsError
+
+if TYPE_CHECKING:
+    from billing.domain.payments import OnlineLimits
 
 
 class BillingSettings(ServiceSettings):
@@ -70,7 +72,11 @@ class BillingSettings(ServiceSettings):
         return self
 
     @property
-    def online_limits(self) -> OnlineLimits:
+    def online_limits(self) -> "OnlineLimits":
+        # Imported here: the domain brings the error types and FastAPI with them, a second
+        # every command would otherwise spend before it could say what is wrong with its settings.
+        from billing.domain.payments import OnlineLimits
+
         return OnlineLimits(to_minor(self.online_payment_min), to_minor(self.online_payment_max))
 
     def payment_provider_problem(self) -> str | None:

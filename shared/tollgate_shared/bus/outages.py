@@ -3,8 +3,8 @@
 When a handler raises `DependencyUnavailable`, the bus gives the message back
 and `Outages.begin` stops every subscription that depends on the same thing
 (its service's database). One task per dependency then asks `answers()` after
-0.5 s, and again with the wait doubling up to 5 s, until it is true, and starts
-them again. Logged once when consuming pauses and once when it resumes.
+0.5 s, and again with the wait doubling up to 5 s (`TOLLGATE_BUS_OUTAGE_PROBE_MAX_SECONDS`),
+until it is true, and starts them again. Logged once when consuming pauses and once when it resumes.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ FIRST_PROBE_SECONDS = 0.5
 """The shortest pause: a failure that is already over still waits this long, so a
 dependency that answers a probe but fails handlers cannot spin the consumers."""
 MAX_PROBE_SECONDS = 5.0
+"""The longest wait between two probes, unless the bus is given another: how late at most consuming
+resumes after the dependency is back."""
 
 Switch = Callable[[Subscription], Awaitable[None]]
 
@@ -30,10 +32,11 @@ Switch = Callable[[Subscription], Awaitable[None]]
 class Outages:
     """The dependencies that are down for one bus, and the task waiting out each."""
 
-    def __init__(self, *, stop: Switch, start: Switch, owner: str) -> None:
+    def __init__(self, *, stop: Switch, start: Switch, owner: str, max_probe: float | None = None) -> None:
         self._stop = stop
         self._start = start
         self.owner = owner
+        self.max_probe = max_probe or MAX_PROBE_SECONDS
         self._waiting: dict[str, asyncio.Task[None]] = {}
         self._closed = False
 
@@ -67,9 +70,9 @@ class Outages:
                 except Exception as exc:  # a closed channel has no consumer left to stop
                     log.warning("%s: could not stop consuming %s (%s)", self.owner, sub.queue, exc)
             await asyncio.sleep(FIRST_PROBE_SECONDS)
-            await _until(outage.answers)
+            await _until(outage.answers, self.max_probe)
             for sub in subscriptions:
-                await _until(partial(self._started, sub))
+                await _until(partial(self._started, sub), self.max_probe)
         finally:
             del self._waiting[outage.dependency]
         log.info(
@@ -105,8 +108,8 @@ def _first_line(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {first}"
 
 
-async def _until(attempt: Callable[[], Awaitable[bool]]) -> None:
-    """Call `attempt` until it is true, waiting 0.5 s after the first failure and doubling to 5 s.
+async def _until(attempt: Callable[[], Awaitable[bool]], longest: float) -> None:
+    """Call `attempt` until it is true, waiting 0.5 s after the first failure and doubling to `longest`.
 
     An attempt that raises counts as false: the consumers must not stay paused for good.
     """
@@ -118,4 +121,4 @@ async def _until(attempt: Callable[[], Awaitable[bool]]) -> None:
         except Exception:
             log.exception("probe of a paused consumer's dependency failed")
         await asyncio.sleep(delay)
-        delay = min(delay * 2, MAX_PROBE_SECONDS)
+        delay = min(delay * 2, longest)

@@ -33,6 +33,7 @@ class RabbitMQBus(RabbitMQPublisher):
         delivery_limit: int = 10,
         retry_delays: tuple[float, ...] = (1, 10, 60),
         publisher_marks: PublisherMarks | None = None,
+        outage_probe_max: float | None = None,
     ) -> None:
         super().__init__(url, connection_name=connection_name)
         # Keeps who published a message across retries (trusted queues check it).
@@ -44,7 +45,9 @@ class RabbitMQBus(RabbitMQPublisher):
         self.queues: list[AbstractQueue] = []
         # Subscription queue → the declared queue and its consumer tag (None while paused).
         self.consuming: dict[str, tuple[AbstractQueue, str | None]] = {}
-        self.outages = Outages(stop=self._stop_consuming, start=self._start_consuming, owner=connection_name)
+        self.outages = Outages(
+            stop=self._stop_consuming, start=self._start_consuming, owner=connection_name, max_probe=outage_probe_max
+        )
         # Deliveries whose handler runs or whose settlement is under way; a shutdown waits for them.
         self.in_hand = 0
         self._settled = asyncio.Event()
@@ -85,8 +88,12 @@ class RabbitMQBus(RabbitMQPublisher):
         """basic.cancel: no more deliveries; those in hand stay ours to settle."""
         queue, tag = self.consuming[sub.queue]
         self.consuming[sub.queue] = (queue, None)
-        if tag is not None:
+        if tag is None:
+            return
+        if self.is_ready():
             await queue.cancel(tag)  # the robust queue forgets it first: a reconnect does not restore it
+        else:
+            await _forget_consumer(queue, tag)
 
     async def _on_message(self, sub: Subscription, message: AbstractIncomingMessage) -> None:
         self.in_hand += 1
@@ -214,6 +221,22 @@ class RabbitMQBus(RabbitMQPublisher):
     async def close(self) -> None:
         await self.outages.close()
         await super().close()
+
+
+async def _forget_consumer(queue: AbstractQueue, tag: str) -> None:
+    """Stop `tag` being restored by a reconnect, without waiting for the broker, which is away.
+
+    The broker dropped the consumer with the connection; a basic.cancel now would wait
+    for the reconnect (a shutdown used to wait out its whole drain deadline here). The
+    robust queue forgets the consumer first thing in `cancel`, before its first await,
+    so the call is started, given that one step, and abandoned.
+    """
+    cancelling = asyncio.ensure_future(queue.cancel(tag))
+    await asyncio.sleep(0)
+    cancelling.cancel()
+    await asyncio.wait({cancelling})
+    if not cancelling.cancelled():
+        cancelling.exception()  # retrieved: whatever it was, the connection is away
 
 
 def _paused_with(sub: Subscription, failed: Subscription, dependency: str) -> bool:
