@@ -69,10 +69,10 @@ class MiniProxy:
             return
         if scope["path"] == "/healthz":
             # JSON, as the bench's readiness probe reads every health answer (bench.common.ServerProcess).
-            body = b'{"status":"ok"}'
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            health = b'{"status":"ok"}'
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(health)).encode())]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await send({"type": "http.response.body", "body": health})
             return
         request_id = request_id_of(scope)
         client_ip = (scope.get("client") or ("127.0.0.1", 0))[0]
