@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 from bench.common import server_version
 from bench.gateway import infra
@@ -122,6 +123,7 @@ class Stack:
         self.token = ""
         self.token_at = 0.0
         self.nginx: NginxConfig | None = None
+        self.database_pids: list[int] = []
 
     def _env(self, **extra: str) -> dict[str, str]:
         env = infra.clean_environment()
@@ -375,8 +377,7 @@ async def _measure_once(
         await run_wrk(
             url, seconds=warmup, connections=level.connections, headers=headers(), script=script, cpus=options.wrk_cpus
         )
-    assert stack.database_url is not None
-    database = await infra.backend_pids(stack.database_url)
+    database = await _database_pids(stack)
     watched = {"auth": stack.pids_of("auth")}
     if target.process is not None:
         watched["proxy"] = stack.pids_of(target.process)
@@ -404,6 +405,20 @@ async def _measure_once(
     }
     run.setdefault("proxy_cores", 0.0)
     return run
+
+
+async def _database_pids(stack: Stack) -> list[int]:
+    """Auth's PostgreSQL backends; on a server whose connections others have all taken, asked again for a
+    while, then the backends found last time."""
+    assert stack.database_url is not None
+    for _ in range(30):
+        try:
+            stack.database_pids = await infra.backend_pids(stack.database_url)
+            return stack.database_pids
+        except asyncpg.TooManyConnectionsError:
+            await asyncio.sleep(1)
+    stack.log("  PostgreSQL refuses new connections: using the backends found last time")
+    return stack.database_pids
 
 
 def summarise(runs: Sequence[dict[str, Any]], targets: Sequence[Target]) -> list[dict[str, Any]]:
