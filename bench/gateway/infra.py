@@ -87,11 +87,12 @@ class CpuSnapshot:
     database: dict[int, float] = field(default_factory=dict)
 
 
-def cpu_snapshot(processes: Mapping[str, int], database_pids: Sequence[int]) -> CpuSnapshot:
+def cpu_snapshot(processes: Mapping[str, Sequence[int]], database_pids: Sequence[int]) -> CpuSnapshot:
+    """CPU seconds so far of each named process (the sum over its pids: nginx's master and worker)."""
     return CpuSnapshot(
         at=time.monotonic(),
         machine=machine_busy_seconds(),
-        processes={name: process_cpu_seconds(pid) or 0.0 for name, pid in processes.items()},
+        processes={name: sum(process_cpu_seconds(pid) or 0.0 for pid in pids) for name, pids in processes.items()},
         database={pid: s for pid in database_pids if (s := process_cpu_seconds(pid)) is not None},
     )
 

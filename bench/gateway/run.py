@@ -2,7 +2,7 @@
 
     uv run python -m bench.gateway.run                 # both parts
     uv run python -m bench.gateway.run --part ip       # IP decision time only (no services needed)
-    uv run python -m bench.gateway.run --part http     # HTTP only (PostgreSQL, RabbitMQ, wrk)
+    uv run python -m bench.gateway.run --part http     # HTTP only (PostgreSQL, RabbitMQ, wrk, nginx)
 
 Writes bench/results/gateway.json (a part run alone replaces only its own
 section of an existing file) and prints the tables as Markdown (also written
@@ -77,7 +77,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "--targets",
         type=_names,
         default=[t.name for t in http_compare.TARGETS],
-        help="direct,gateway,gateway_no_tracing,gateway_bare,aiohttp_proxy,httpx_proxy",
+        help="direct,gateway,gateway_no_tracing,gateway_bare,aiohttp_proxy,httpx_proxy,nginx (nginx: Debian's package)",
     )
     http.add_argument("--wrk-cpus", help="pin wrk with taskset -c (e.g. 1); default: not pinned")
     return parser.parse_args(argv)
