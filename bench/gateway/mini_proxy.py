@@ -70,8 +70,8 @@ class MiniProxy:
         if scope["path"] == "/healthz":
             # JSON, as the bench's readiness probe reads every health answer (bench.common.ServerProcess).
             health = b'{"status":"ok"}'
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(health)).encode())]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            answer_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(health)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": answer_headers})
             await send({"type": "http.response.body", "body": health})
             return
         request_id = request_id_of(scope)
