@@ -23,8 +23,11 @@ from bench.billing import cpu
 from bench.billing.load import PaidOrder, percentile
 from bench.common import dsn
 
-# An order's invoice is the document of kind invoice carrying its order_id (receipts carry none).
-_INVOICES_OF = "FROM document WHERE kind = 'invoice' AND order_id = ANY($1::text[])"
+# An order's invoice is the document of kind invoice carrying its order_id (receipts carry none). A join
+# with the ids, not `order_id = ANY($1)`: with the array a parameter, PostgreSQL compares every row with
+# every id (no hashed lookup): a look at 4,000 orders in 30,000 documents took a core for 150 ms, five
+# times a second, on the cores invoicing was measured on (the figures before 2026-12-05 10:50 paid it).
+_INVOICES_OF = "FROM document JOIN unnest($1::text[]) AS ordered(id) ON order_id = ordered.id WHERE kind = 'invoice'"
 
 
 def order_ids(orders: Sequence[PaidOrder]) -> list[str]:

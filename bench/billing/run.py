@@ -56,7 +56,7 @@ from bench.billing.stack import (
     invoicing_queues,
     query_value,
 )
-from bench.common import BackendSampler, delete_queues, load_average, machine, server_version
+from bench.common import BackendSampler, autovacuum_stand_in, delete_queues, load_average, machine, server_version
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 # The vhost this project's runs use on the shared broker; billing's queues have fixed names, so
@@ -349,6 +349,31 @@ def fixed_queues(args: argparse.Namespace, retry_delays: Sequence[float]) -> lis
     return billing_queues(retry_delays) + (invoicing_queues(retry_delays) if args.invoicing else [])
 
 
+async def measure(
+    args: argparse.Namespace, stack: Stack, result: dict[str, Any], log: Callable[[str], None]
+) -> dict[str, Any]:
+    """The stack started, the accounts signed up and credited, the rounds; `result` filled in."""
+    started = time.monotonic()
+    await stack.start_all()
+    log(f"processes up in {time.monotonic() - started:.1f}s; signing up {args.accounts} accounts")
+    bench = Bench(args, stack, log)
+    gateway = stack["gateway-two"].url
+    started = time.monotonic()
+    bench.accounts = await seed.sign_up_accounts(gateway, args.accounts)
+    signed_up = time.monotonic() - started
+    credited = await seed.credit_accounts(gateway, args.amqp_url, bench.billing_url, bench.accounts, args.credits)
+    log(f"signed up in {signed_up:.1f}s, credited {args.credits} each in {credited:.1f}s")
+    result["setup_seconds"] = {"sign_up": round(signed_up, 1), "credit": round(credited, 1)}
+    result["phases"] = await bench.rounds()
+    result["medians"] = report.medians(result["phases"])
+    result["goal"] = report.goal(result["medians"]) if result["medians"] else {"met": False}
+    if args.profile:
+        log(f"profiling billing-1{' and invoicing' if args.invoicing else ''} (cProfile) on one more phase")
+        result["profile"] = await bench.profiled(args.output.with_suffix(".prof"))
+    result["reconcile"] = await bench.reconcile()
+    return result
+
+
 async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
     for queue in fixed_queues(args, ()):
         if await consumers_of(args.amqp_url, queue):
@@ -361,25 +386,9 @@ async def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
     stack.plan()
     result: dict[str, Any] = {"databases": [databases.name(s) for s in databases.services]}
     try:
-        started = time.monotonic()
-        await stack.start_all()
-        log(f"processes up in {time.monotonic() - started:.1f}s; signing up {args.accounts} accounts")
-        bench = Bench(args, stack, log)
-        gateway = stack["gateway-two"].url
-        started = time.monotonic()
-        bench.accounts = await seed.sign_up_accounts(gateway, args.accounts)
-        signed_up = time.monotonic() - started
-        credited = await seed.credit_accounts(gateway, args.amqp_url, bench.billing_url, bench.accounts, args.credits)
-        log(f"signed up in {signed_up:.1f}s, credited {args.credits} each in {credited:.1f}s")
-        result["setup_seconds"] = {"sign_up": round(signed_up, 1), "credit": round(credited, 1)}
-        result["phases"] = await bench.rounds()
-        result["medians"] = report.medians(result["phases"])
-        result["goal"] = report.goal(result["medians"]) if result["medians"] else {"met": False}
-        if args.profile:
-            log(f"profiling billing-1{' and invoicing' if args.invoicing else ''} (cProfile) on one more phase")
-            result["profile"] = await bench.profiled(args.output.with_suffix(".prof"))
-        result["reconcile"] = await bench.reconcile()
-        return result
+        async with autovacuum_stand_in(args.database_url, [databases.url(s) for s in databases.services]) as stand_in:
+            result["autovacuum"] = "the bench's stand-in: VACUUM (ANALYZE) every 10 s" if stand_in else "the server's"
+            return await measure(args, stack, result, log)
     finally:
         await stack.stop_all()
         await delete_queues(args.amqp_url, fixed_queues(args, stack.retry_delay_values()))
