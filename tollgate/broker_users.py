@@ -137,7 +137,7 @@ def password_variable(role: str) -> str:
     return f"TOLLGATE_BROKER_{role.upper()}_PASSWORD"
 
 
-ADMIN_PASSWORD_VARIABLE = "TOLLGATE_BROKER_ADMIN_PASSWORD"
+ADMIN_PASSWORD_VARIABLE = "TOLLGATE_BROKER_ADMIN_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 
 
 def write_definitions(

@@ -181,7 +181,8 @@ def _run(args: argparse.Namespace) -> int:
 
         roles = tuple(args.roles or COMPOSE_ROLES)
         write_definitions(args.output, vhost=args.vhost, roles=roles, administrator=args.administrator, env=os.environ)
-        print(f"wrote {args.output}: logins {', '.join(roles)}" + (f" and {args.administrator}" if args.administrator else ""))
+        people = f" and {args.administrator}" if args.administrator else ""
+        print(f"wrote {args.output}: logins {', '.join(roles)}{people}")
         return 0
     if args.command == "dlq":
         from tollgate.dlq import dlq_list, dlq_replay
