@@ -161,3 +161,21 @@ def write_definitions(
     partial.write_text(json.dumps(document, indent=2) + "\n")
     os.chmod(partial, 0o644)
     partial.replace(output)
+
+
+def markdown_table() -> str:
+    """The table as docs/operations.md shows it (a unit test holds the page to it)."""
+    rows = [
+        "| login | configure | write | read | topic `tollgate.events` write / read | tags |",
+        "|---|---|---|---|---|---|",
+    ]
+    for role, grant in table().items():
+        topic = f"{_cell(grant.topic.write)} / {_cell(grant.topic.read)}" if grant.topic is not None else "—"
+        cells = [role, _cell(grant.configure), _cell(grant.write), _cell(grant.read), topic, ", ".join(grant.tags)]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def _cell(pattern: str) -> str:
+    # A `|` inside a table cell ends the cell unless escaped, even in a code span.
+    return "`" + pattern.replace("|", "\\|") + "`"
