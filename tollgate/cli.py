@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from tollgate_shared.settings import SettingsError, configuration_problem
 
 SERVICE_NAMES = ("auth", "billing", "invoicing", "gateway")
+# tollgate.broker_users.ROLES, without importing every service's handlers to draw the command line.
+BROKER_ROLES = ("auth", "billing", "invoicing", "gateway", "finance", "operator", "keda")
 USAGE_ERROR = 2  # what argparse exits with for a wrong command line; a wrong configuration is the same kind
 
 
@@ -76,6 +78,26 @@ def _parser() -> argparse.ArgumentParser:
 
     asyncapi = commands.add_parser("asyncapi", help="write the AsyncAPI document of the event contract")
     asyncapi.add_argument("--output", type=Path, default=Path("docs/asyncapi.yaml"))
+
+    broker = commands.add_parser("broker", help="RabbitMQ logins")
+    broker_commands = broker.add_subparsers(dest="broker_command", required=True)
+    definitions = broker_commands.add_parser(
+        "definitions",
+        help="write RabbitMQ definitions: the vhost and a least-privilege login per role "
+        "(passwords: TOLLGATE_BROKER_<ROLE>_PASSWORD)",
+    )
+    definitions.add_argument("--output", type=Path, required=True)
+    definitions.add_argument("--vhost", default="/")
+    definitions.add_argument(
+        "--role",
+        dest="roles",
+        action="append",
+        choices=BROKER_ROLES,
+        help="a login to create (repeat it; default: every role but keda, which is for Kubernetes)",
+    )
+    definitions.add_argument(
+        "--administrator", metavar="NAME", help="also a login for people (password: TOLLGATE_BROKER_ADMIN_PASSWORD)"
+    )
 
     dlq = commands.add_parser("dlq", help="dead-lettered messages")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
@@ -153,6 +175,14 @@ def _run(args: argparse.Namespace) -> int:
 
         args.output.write_text(render())
         print(f"wrote {args.output}")
+        return 0
+    if args.command == "broker":
+        from tollgate.broker_users import COMPOSE_ROLES, write_definitions
+
+        roles = tuple(args.roles or COMPOSE_ROLES)
+        write_definitions(args.output, vhost=args.vhost, roles=roles, administrator=args.administrator, env=os.environ)
+        people = f" and {args.administrator}" if args.administrator else ""
+        print(f"wrote {args.output}: logins {', '.join(roles)}{people}")
         return 0
     if args.command == "dlq":
         from tollgate.dlq import dlq_list, dlq_replay

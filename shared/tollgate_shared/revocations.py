@@ -44,6 +44,11 @@ class RevokedSessions:
         self._until = {k: v for k, v in self._until.items() if v > now}
 
 
+def revocation_queue(service: str) -> str:
+    """The name each instance's queue of revocations starts with (`<this>.<connection name>`)."""
+    return f"{service}.session-revocations"
+
+
 class RevocationFeed:
     """Keeps a service instance's `RevokedSessions` current (billing, invoicing).
 
@@ -52,7 +57,7 @@ class RevocationFeed:
     """
 
     def __init__(self, service: str, revoked: RevokedSessions, fetch: FetchJson) -> None:
-        self.queue = f"{service}.session-revocations"
+        self.queue = revocation_queue(service)
         self.revoked = revoked
         self.fetch = fetch
         self.loaded = asyncio.Event()

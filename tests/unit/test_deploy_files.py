@@ -8,6 +8,8 @@ real settings classes, the real `tollgate` command and `tollgate stack`'s plan.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonschema
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
@@ -28,12 +31,16 @@ from billing.settings import BillingSettings
 from gateway.settings import GatewaySettings
 from invoicing.settings import InvoicingSettings
 from tests.support.observability import ALERT_RULES, DASHBOARD, OBSERVABILITY
+from tollgate.broker_users import COMPOSE_ROLES, HASHING_ALGORITHM, password_variable, table, write_definitions
 from tollgate.cli import _parser as tollgate_command_line
 from tollgate.stack import plan as stack_plan
 from tollgate_shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+# The Compose Specification's JSON schema, pinned (deploy/schemas/README.md says from where).
+COMPOSE_SCHEMA = ROOT / "deploy" / "schemas" / "compose-spec.json"
+BROKER_DEFINITIONS_CONF = ROOT / "deploy" / "rabbitmq" / "30-tollgate-definitions.conf"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 INIT_SQL = ROOT / "deploy" / "postgres" / "init-databases.sql"
@@ -51,13 +58,27 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
 }
 BACKENDS = ("auth", "billing", "invoicing")
 TOLLGATE_SERVICES = (*BACKENDS, "gateway")
-ALL_COMPOSE_SERVICES = {"rabbitmq", "postgres", "otel-collector", "migrate", *TOLLGATE_SERVICES}
-ONE_SHOT = {"migrate"}
-# The collector's image is built FROM scratch: no shell or client to run a check with.
-NO_HEALTHCHECK = {"otel-collector"}
+ALL_COMPOSE_SERVICES = {
+    "rabbitmq",
+    "postgres",
+    "otel-collector",
+    "migrate",
+    "broker-definitions",
+    *TOLLGATE_SERVICES,
+}
+ONE_SHOT = {"migrate", "broker-definitions", "dlq"}
+# The collector's image is built FROM scratch: no shell or client to run a check with; the finance
+# service is a queue consumer with no HTTP to probe.
+NO_HEALTHCHECK = {"otel-collector", "finance-approval"}
 # Started only by `docker compose --profile observability up`.
 OBSERVABILITY_PROFILE = "observability"
 OBSERVABILITY_SERVICES = {"prometheus", "grafana"}
+# Services started only under a profile: the observability pair, the finance service, the dlq tool.
+PROFILES = {
+    **dict.fromkeys(OBSERVABILITY_SERVICES, OBSERVABILITY_PROFILE),
+    "finance-approval": "finance",
+    "dlq": "tools",
+}
 # Every process serves its metrics there (TOLLGATE_METRICS_PORT, DESIGN.md §10);
 # under `tollgate stack`, from there on, one port per process in the plan's order.
 METRICS_PORT = 9464
@@ -300,12 +321,136 @@ def test_postgres_runs_the_init_script() -> None:
     assert len(created_databases()) == len(BACKENDS)
 
 
-def test_services_log_in_to_the_broker_as_its_user() -> None:
-    broker = environment("rabbitmq")
-    for name in [*TOLLGATE_SERVICES]:
-        url = urlsplit(environment(name)["TOLLGATE_AMQP_URL"])
-        assert (url.scheme, url.hostname) == ("amqp", "rabbitmq")
-        assert (url.username, url.password) == (broker["RABBITMQ_DEFAULT_USER"], broker["RABBITMQ_DEFAULT_PASS"])
+# --- the broker's logins (tollgate.broker_users, docs/operations.md "Broker users") ---
+
+# Compose service → (the variable holding its broker URL, the login it must use).
+BROKER_LOGINS = {
+    **{name: ("TOLLGATE_AMQP_URL", name) for name in TOLLGATE_SERVICES},
+    "finance-approval": ("TOLLGATE_FINANCE_AMQP_URL", "finance"),
+    "dlq": ("TOLLGATE_AMQP_URL", "operator"),
+}
+
+
+def broker_url(name: str) -> Any:
+    variable, _ = BROKER_LOGINS[name]
+    return urlsplit(environment(name)[variable])
+
+
+@pytest.fixture(scope="module")
+def compose_definitions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What `broker-definitions` writes, run as Compose runs it (its command line and its environment)."""
+    args = tollgate_command_line().parse_args(service("broker-definitions")["command"])
+    assert (args.command, args.broker_command) == ("broker", "definitions")
+    output = tmp_path_factory.mktemp("broker") / Path(args.output).name
+    roles = tuple(args.roles or COMPOSE_ROLES)
+    write_definitions(
+        output, vhost=args.vhost, roles=roles, administrator=args.administrator, env=environment("broker-definitions")
+    )
+    document: dict[str, Any] = json.loads(output.read_text())
+    document["_args"] = args
+    return document
+
+
+def verifies(password_hash: str, password: str) -> bool:
+    """RabbitMQ's check of a salted SHA-256 hash: the first 4 bytes are the salt."""
+    raw = base64.b64decode(password_hash)
+    return raw[4:] == hashlib.sha256(raw[:4] + password.encode()).digest()
+
+
+@pytest.mark.parametrize("name", list(BROKER_LOGINS))
+def test_services_log_in_to_the_broker_as_its_user(name: str, compose_definitions: dict[str, Any]) -> None:
+    url = broker_url(name)
+    _, login = BROKER_LOGINS[name]
+    assert (url.scheme, url.hostname, url.port, url.path) == ("amqp", "rabbitmq", 5672, "/")
+    assert url.username == login
+    [user] = [user for user in compose_definitions["users"] if user["name"] == login]
+    assert user["hashing_algorithm"] == HASHING_ALGORITHM
+    assert verifies(user["password_hash"], url.password), f"{name}'s password is not its login's"
+
+
+def test_the_finance_login_is_the_one_billing_trusts() -> None:
+    assert BillingSettings.model_fields["finance_broker_user"].default == BROKER_LOGINS["finance-approval"][1]
+    assert "TOLLGATE_FINANCE_BROKER_USER" not in raw_environment("billing")
+
+
+def test_compose_definitions_grant_each_login_what_the_table_says(compose_definitions: dict[str, Any]) -> None:
+    grants = table()
+    permissions = {entry["user"]: entry for entry in compose_definitions["permissions"]}
+    topics = {entry["user"]: entry for entry in compose_definitions["topic_permissions"]}
+    assert set(permissions) == {*COMPOSE_ROLES, "tollgate"}
+    assert {vhost["name"] for vhost in compose_definitions["vhosts"]} == {"/"}
+    for role in COMPOSE_ROLES:
+        grant = grants[role]
+        granted = permissions[role]
+        assert (granted["vhost"], granted["configure"], granted["write"], granted["read"]) == (
+            "/",
+            grant.configure,
+            grant.write,
+            grant.read,
+        ), role
+        if grant.topic is None:
+            assert role not in topics
+        else:
+            assert (topics[role]["exchange"], topics[role]["write"], topics[role]["read"]) == (
+                grant.topic.exchange,
+                grant.topic.write,
+                grant.topic.read,
+            ), role
+    # The administrator is for people (the management UI); no process logs in as it.
+    [admin] = [user for user in compose_definitions["users"] if user["name"] == "tollgate"]
+    assert admin["tags"] == "administrator"
+    assert verifies(admin["password_hash"], environment("broker-definitions")["TOLLGATE_BROKER_ADMIN_PASSWORD"])
+    assert all(broker_url(name).username != "tollgate" for name in BROKER_LOGINS)
+
+
+def test_every_broker_password_is_a_required_secret_of_its_own() -> None:
+    raw = raw_environment("broker-definitions")
+    variables = [raw[password_variable(role)] for role in COMPOSE_ROLES] + [raw["TOLLGATE_BROKER_ADMIN_PASSWORD"]]
+    assert all(re.fullmatch(r"\$\{\w+:\?[^}]*\}", value) for value in variables), variables
+    assert len(set(variables)) == len(variables), "two logins share a password"
+
+
+def test_rabbitmq_loads_the_definitions_broker_definitions_writes(compose_definitions: dict[str, Any]) -> None:
+    args = compose_definitions["_args"]
+    writer_volume, writer_folder = next(
+        str(v).split(":")[:2] for v in service("broker-definitions")["volumes"] if not str(v).startswith("./")
+    )
+    assert Path(args.output).parent == Path(writer_folder)
+    mounts = {str(v).split(":")[0]: str(v).split(":")[1] for v in service("rabbitmq")["volumes"]}
+    assert f"./{BROKER_DEFINITIONS_CONF.relative_to(ROOT)}" in mounts
+    assert mounts[f"./{BROKER_DEFINITIONS_CONF.relative_to(ROOT)}"].startswith("/etc/rabbitmq/conf.d/")
+    (loaded,) = re.findall(r"^load_definitions = (\S+)$", BROKER_DEFINITIONS_CONF.read_text(), re.MULTILINE)
+    assert Path(loaded) == Path(mounts[writer_volume]) / Path(args.output).name
+    assert service("rabbitmq")["depends_on"]["broker-definitions"]["condition"] == "service_completed_successfully"
+    # With definitions to load the node creates no default login: none is configured either.
+    assert not {"RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS"} & set(raw_environment("rabbitmq"))
+
+
+def test_only_the_processes_that_use_the_broker_get_a_broker_url() -> None:
+    for name in compose()["services"]:
+        has_url = any(key.endswith("AMQP_URL") for key in raw_environment(name))
+        assert has_url == (name in BROKER_LOGINS), name
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(compose()), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
+
+
+def test_the_schema_check_catches_a_mistake() -> None:
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    broken = json.loads(json.dumps(compose()))
+    broken["services"]["billing"]["deploy"]["resources"]["limits"]["cpu"] = "1.0"  # `cpus` misspelt
+    assert not jsonschema.Draft7Validator(schema).is_valid(broken)
+
+
+def test_every_container_has_cpu_and_memory_limits() -> None:
+    for name, definition in compose()["services"].items():
+        limits = definition.get("deploy", {}).get("resources", {}).get("limits", {})
+        assert float(limits.get("cpus", 0)) > 0, f"{name} has no CPU limit"
+        assert re.fullmatch(r"\d+[MG]", str(limits.get("memory", ""))), f"{name} has no memory limit"
 
 
 def test_telemetry_goes_to_the_collector() -> None:
@@ -354,8 +499,8 @@ def scrape_jobs(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_observability_services_start_only_under_their_profile() -> None:
     for name, definition in compose()["services"].items():
-        if name in OBSERVABILITY_SERVICES:
-            assert definition.get("profiles") == [OBSERVABILITY_PROFILE], name
+        if name in PROFILES:
+            assert definition.get("profiles") == [PROFILES[name]], name
         else:
             assert "profiles" not in definition, f"{name} would not start with a plain `docker compose up`"
         if name not in OBSERVABILITY_SERVICES:
@@ -647,7 +792,8 @@ def test_kubernetes_secret_example_lists_every_key_and_no_placeholder() -> None:
 
 
 def test_kustomization_applies_every_manifest_but_the_secret_example() -> None:
-    (kustomization,) = objects("Kustomization").values()
+    # The top-level one (rabbitmq/ has its own, named, for the base to include).
+    kustomization = objects("Kustomization")["kustomization.yaml"]
     listed = set(kustomization["resources"])
     on_disk = {path.name for path in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
     assert listed == on_disk
