@@ -1,15 +1,17 @@
 """Idempotent consumers: the inbox row and the handler's effect commit together.
 
-`inbox_handler` turns a service's `EVENT_HANDLERS` (event type → function) into
-a bus handler: it parses the envelope (a message that is not the contract is
-poison), continues the producer's trace, and runs the function in a transaction
-that first records `(consumer, event_id)`. A redelivered event finds its row and
-does nothing; the bus acks only after the commit.
+`inbox_handler` turns what a queue's events go to (`batch_handler.Route`: a
+service's event type → function, or one `BatchHandler`) into a bus handler: it
+parses the envelope (a message that is not the contract is poison) and applies
+it in a transaction that first records `(consumer, event_id)`. A redelivered
+event finds its row and does nothing; the bus acks only after the commit.
 
 Deliveries that arrive while a transaction is running (the bus has many in
-flight) are applied together in the next one: one transaction for a batch,
-each event still recorded and applied once. When a batch fails, its events
-are applied again one transaction each, so only the failing event fails.
+flight) are applied together in the next one: one transaction for a batch, its
+fresh events handed to the batch handler at once (per-event handlers take them
+in turn, each in its own span that continues the producer's trace). When a
+batch fails, its events are applied again one transaction each, so only the
+failing event fails.
 
 A failure that says the database is away (`is_database_unavailable`) is no
 event's: the batch and everything queued behind it fail at once, raised as
@@ -23,17 +25,18 @@ import asyncio
 import contextvars
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import propagate
 from pydantic import ValidationError
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tollgate_shared.batch_handler import BatchHandler, Delivered, Route, applying, as_batch_handler
 from tollgate_shared.bus import Delivery, DependencyUnavailable, PoisonMessage
 from tollgate_shared.db import UtcDateTime
 from tollgate_shared.db_availability import database_answers, is_database_unavailable
@@ -42,9 +45,6 @@ from tollgate_shared.events.catalogue import UnknownEventType
 from tollgate_shared.messaging_tables import MessagingTables
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
-
-EventHandler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 MAX_BATCH = 50
 """Events applied in one transaction at most."""
@@ -103,7 +103,6 @@ class _Pending:
     """One delivery waiting for the transaction that applies it."""
 
     envelope: Envelope
-    handler: EventHandler
     parent: otel_context.Context
     attempt: int
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -115,12 +114,14 @@ class _Inbox:
     def __init__(
         self,
         consumer: str,
+        handler: BatchHandler,
         session_factory: async_sessionmaker[AsyncSession],
         tables: MessagingTables,
         max_batch: int,
         max_transactions: int,
     ) -> None:
         self.consumer = consumer
+        self.handler = handler
         self.session_factory = session_factory
         self.tables = tables
         self.max_batch = max_batch
@@ -198,25 +199,20 @@ class _Inbox:
                 # before PostgreSQL's deadlock check (1 s) would pick a victim, perhaps
                 # the request, and its events are applied one per transaction instead.
                 await session.execute(_LOCK_TIMEOUT, {"timeout": BATCH_LOCK_TIMEOUT})
-            fresh = await claim_events(session, self.tables, self.consumer, [item.envelope.id for item in batch])
+            fresh_ids = await claim_events(session, self.tables, self.consumer, [item.envelope.id for item in batch])
+            fresh: list[_Pending] = []
             for item in batch:
                 envelope = item.envelope
-                if envelope.id not in fresh:  # handled before, or twice in this batch
+                if envelope.id not in fresh_ids:  # handled before, or twice in this batch
                     log.info("%s already handled %s %s", self.consumer, envelope.type, envelope.id)
                     continue
-                fresh.discard(envelope.id)
-                with tracer.start_as_current_span(
-                    f"{envelope.type} process",
-                    context=item.parent,
-                    kind=trace.SpanKind.CONSUMER,
-                    attributes={
-                        "messaging.message.id": envelope.id,
-                        "tollgate.consumer": self.consumer,
-                        "tollgate.attempt": item.attempt,
-                        "tollgate.batch_size": len(batch),
-                    },
-                ):
-                    await item.handler(session, envelope)
+                fresh_ids.discard(envelope.id)
+                fresh.append(item)
+            if not fresh:
+                return
+            delivered = {item.envelope.id: Delivered(item.parent, item.attempt) for item in fresh}
+            with applying(self.consumer, len(batch), delivered):
+                await self.handler.apply(session, [item.envelope for item in fresh])
 
 
 _LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :timeout, true)")
@@ -233,31 +229,32 @@ def _settle(item: _Pending, error: BaseException | None) -> None:
 
 def inbox_handler(
     consumer: str,
-    handlers: Mapping[str, EventHandler],
+    route: Route,
     session_factory: async_sessionmaker[AsyncSession],
     tables: MessagingTables,
     *,
     max_batch: int = MAX_BATCH,
     max_transactions: int = MAX_TRANSACTIONS,
 ) -> Callable[[Delivery], Awaitable[None]]:
-    """A bus handler that applies each event of `handlers` exactly once.
+    """A bus handler that applies each event `route` takes exactly once.
 
     It returns after the transaction that applied the event committed, and
     raises the event's own failure (`PoisonMessage` included), or
     `DependencyUnavailable` when the database is away.
     """
-    inbox = _Inbox(consumer, session_factory, tables, max_batch, max_transactions)
+    handler = as_batch_handler(route)
+    taken = frozenset(handler.event_types)
+    inbox = _Inbox(consumer, handler, session_factory, tables, max_batch, max_transactions)
     answers = partial(database_answers, session_factory.kw["bind"])
 
     async def handle(delivery: Delivery) -> None:
         envelope = parse_delivery(delivery)
-        handler = handlers.get(envelope.type)
-        if handler is None:
+        if envelope.type not in taken:
             log.debug("%s ignores %s", consumer, envelope.type)
             return
         parent = propagate.extract(dict(delivery.headers))
         try:
-            await inbox.apply(_Pending(envelope, handler, parent, delivery.attempt))
+            await inbox.apply(_Pending(envelope, parent, delivery.attempt))
         except Exception as exc:
             if is_database_unavailable(exc):
                 raise DependencyUnavailable(DATABASE, answers) from exc

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tollgate_shared.batch_handler import Route, as_batch_handler
 from tollgate_shared.bus import Bus, Subscription
 from tollgate_shared.bus.inprocess import InProcessBroker, InProcessBus
 from tollgate_shared.bus.publisher_mark import PublisherMarks
@@ -31,7 +32,7 @@ from tollgate_shared.db import create_engine
 from tollgate_shared.edge import EdgeContext, EdgeSignatureMiddleware
 from tollgate_shared.errors import DomainError, install_problem_handlers
 from tollgate_shared.health import health_router
-from tollgate_shared.inbox import DATABASE, MAX_TRANSACTIONS, EventHandler, inbox_handler, only_from_publisher
+from tollgate_shared.inbox import DATABASE, MAX_TRANSACTIONS, inbox_handler, only_from_publisher
 from tollgate_shared.lifecycle import Shutdown
 from tollgate_shared.messaging_tables import MessagingTables
 from tollgate_shared.metrics.http import HttpMetrics
@@ -46,8 +47,8 @@ from tollgate_shared.telemetry import FASTAPI_NATIVE_TELEMETRY_OFF, instrument_a
 
 log = logging.getLogger(__name__)
 
-Consumers = Mapping[str, Mapping[str, EventHandler]]
-"""Queue name (`<service>.<purpose>`) → event type → handler."""
+Consumers = Mapping[str, Route]
+"""Queue name (`<service>.<purpose>`) → event type → handler, or → one `BatchHandler` naming the types it takes."""
 
 
 @dataclass(frozen=True)
@@ -154,17 +155,18 @@ def create_service_app(
             service=definition.name,
         )
         session_factory.kw["info"][WAKE_INFO_KEY] = relay.wake
-        for queue, handlers in definition.consumers.items():
+        for queue, route in definition.consumers.items():
             handler = inbox_handler(
                 queue,
-                handlers,
+                route,
                 session_factory,
                 definition.tables,
                 max_transactions=definition.transactions_at_once or MAX_TRANSACTIONS,
             )
             if queue in definition.trusted_publishers:
                 handler = only_from_publisher(definition.trusted_publishers[queue], handler)
-            the_bus.subscribe(Subscription(queue, tuple(handlers), handler, depends_on=DATABASE))
+            event_types = as_batch_handler(route).event_types
+            the_bus.subscribe(Subscription(queue, event_types, handler, depends_on=DATABASE))
         for queue, keys in definition.outbound_queues.items():
             the_bus.declare(queue, keys)
         runtime = Runtime(settings, engine, session_factory, the_bus, relay, definition.tables, switch)

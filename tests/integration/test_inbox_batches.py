@@ -19,6 +19,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.support.harness import DatabaseFactory, wait_for
+from tollgate_shared.batch_handler import BatchHandler
 from tollgate_shared.bus import Delivery, PoisonMessage, Subscription, topology
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.db import create_engine, new_metadata
@@ -139,6 +140,47 @@ async def test_the_same_event_twice_in_one_batch_or_again_later_has_one_effect(c
 
     assert sorted(await consumer.effects()) == sorted([first.id, second.id])
     assert [event_id for event_id, _ in consumer.calls].count(first.id) == 1
+
+
+async def test_a_batch_handler_gets_the_fresh_events_of_a_batch_at_once_in_delivery_order(consumer: Consumer) -> None:
+    handled, later, fresh = an_event(), an_event(), [an_event() for _ in range(5)]
+    batches: list[list[str]] = []
+
+    async def apply_batch(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        batches.append([envelope.id for envelope in envelopes])
+        for envelope in envelopes:
+            await consumer.apply(session, envelope)
+
+    handle = inbox_handler(CONSUMER, BatchHandler((EVENT_TYPE,), apply_batch), consumer.session_factory,
+                           consumer.tables, max_transactions=1)  # fmt: skip
+    await handle(delivery_of(handled))
+    arriving = [fresh[0], handled, fresh[1], fresh[1], fresh[2], later, fresh[3], later, fresh[4]]
+
+    await asyncio.gather(*(handle(delivery_of(e)) for e in arriving))
+
+    assert batches == [[handled.id], [fresh[0].id, fresh[1].id, fresh[2].id, later.id, fresh[3].id, fresh[4].id]]
+    assert sorted(await consumer.effects()) == sorted(e.id for e in [handled, later, *fresh])
+
+
+async def test_a_failing_batch_handler_is_called_again_with_one_event_at_a_time(consumer: Consumer) -> None:
+    events = [an_event() for _ in range(6)]
+    poison = events[3]
+    consumer.failing = {poison.id: PoisonMessage}
+    sizes: list[int] = []
+
+    async def apply_batch(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        sizes.append(len(envelopes))
+        for envelope in envelopes:
+            await consumer.apply(session, envelope)
+
+    handle = inbox_handler(CONSUMER, BatchHandler((EVENT_TYPE,), apply_batch), consumer.session_factory,
+                           consumer.tables, max_transactions=1)  # fmt: skip
+    results = await asyncio.gather(*(handle(delivery_of(e)) for e in events), return_exceptions=True)
+
+    assert [isinstance(r, PoisonMessage) for r in results] == [e is poison for e in events]
+    assert sizes == [6, 1, 1, 1, 1, 1, 1]
+    assert sorted(await consumer.effects()) == sorted(e.id for e in events if e is not poison)
+    assert sorted(await consumer.inbox()) == sorted(e.id for e in events if e is not poison)
 
 
 async def test_a_batch_gives_way_to_a_transaction_that_locks_its_rows_the_other_way_round(

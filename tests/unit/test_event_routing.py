@@ -8,6 +8,7 @@ from billing.handlers import event_handlers as billing_handlers
 from billing.settings import BillingSettings
 from invoicing.handlers import event_handlers as invoicing_handlers
 from invoicing.settings import InvoicingSettings
+from tollgate_shared.batch_handler import as_batch_handler
 from tollgate_shared.events.catalogue import CATALOGUE
 
 
@@ -17,7 +18,7 @@ def taken_by_a_work_queue() -> set[str]:
         **billing_handlers(BillingSettings.model_construct()),
         **invoicing_handlers(InvoicingSettings.model_construct()),
     }
-    types = {event_type for handlers in consumers.values() for event_type in handlers}
+    types = {event_type for route in consumers.values() for event_type in as_batch_handler(route).event_types}
     return types | {event_type for keys in OUTBOUND_QUEUES.values() for event_type in keys}
 
 
