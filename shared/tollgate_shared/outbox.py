@@ -39,23 +39,39 @@ def outbox_session_info(tables: MessagingTables, source: str) -> dict[str, Any]:
 async def record_event(session: AsyncSession, data: BaseModel, *, account_id: str | None) -> Envelope:
     """Record the event whose data is `data` (a catalogue model, which gives its type) in `session`'s
     transaction, from the service the session belongs to; the envelope written."""
-    envelope = new_event(data, source=session.info[SOURCE_INFO_KEY], account_id=account_id)
+    envelope = event_of(session, data, account_id=account_id)
     await record_events(session, [envelope])
     return envelope
 
 
-async def record_events(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-    """Write `envelopes` to the outbox in `session`'s transaction, in one statement (relayed in this order)."""
+def event_of(session: AsyncSession, data: BaseModel, *, account_id: str | None) -> Envelope:
+    """A new event whose data is `data`, from the service `session` belongs to (for `record_events`)."""
+    return new_event(data, source=session.info[SOURCE_INFO_KEY], account_id=account_id)
+
+
+async def record_events(
+    session: AsyncSession, envelopes: Sequence[Envelope], *, traceparents: Sequence[str | None] | None = None
+) -> None:
+    """Write `envelopes` to the outbox in `session`'s transaction, in one statement (relayed in this order).
+
+    `traceparents`: the trace each event continues, when not the current one (events written together for
+    work done in several spans, as a batch of consumed events).
+    """
     if not envelopes:
         return
     tables: MessagingTables = session.info[OUTBOX_INFO_KEY]
-    await direct_sql.execute_many(session, _insert_statement(tables.outbox), outbox_rows(envelopes))
+    rows = outbox_rows(envelopes, traceparents=traceparents)
+    await direct_sql.execute_many(session, _insert_statement(tables.outbox), rows)
     relay_after_commit(session)
 
 
-def outbox_rows(envelopes: Sequence[Envelope]) -> list[dict[str, Any]]:
-    """The outbox rows of `envelopes` (for a statement that writes them with other changes in one)."""
-    traceparent = current_traceparent()
+def outbox_rows(
+    envelopes: Sequence[Envelope], *, traceparents: Sequence[str | None] | None = None
+) -> list[dict[str, Any]]:
+    """The outbox rows of `envelopes` (for a statement that writes them with other changes in one), each
+    continuing the current trace or its own of `traceparents`."""
+    if traceparents is None:
+        traceparents = [current_traceparent()] * len(envelopes)
     return [
         {
             "event_id": envelope.id,
@@ -64,7 +80,7 @@ def outbox_rows(envelopes: Sequence[Envelope]) -> list[dict[str, Any]]:
             "traceparent": traceparent,
             "created_at": envelope.occurred_at,
         }
-        for envelope in envelopes
+        for envelope, traceparent in zip(envelopes, traceparents, strict=True)
     ]
 
 

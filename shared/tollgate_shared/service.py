@@ -165,8 +165,7 @@ def create_service_app(
             )
             if queue in definition.trusted_publishers:
                 handler = only_from_publisher(definition.trusted_publishers[queue], handler)
-            event_types = as_batch_handler(route).event_types
-            the_bus.subscribe(Subscription(queue, event_types, handler, depends_on=DATABASE))
+            the_bus.subscribe(Subscription(queue, as_batch_handler(route).event_types, handler, depends_on=DATABASE))
         for queue, keys in definition.outbound_queues.items():
             the_bus.declare(queue, keys)
         runtime = Runtime(settings, engine, session_factory, the_bus, relay, definition.tables, switch)

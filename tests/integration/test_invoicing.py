@@ -6,7 +6,6 @@ import asyncio
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import aio_pika
@@ -14,13 +13,13 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from invoicing.use_cases.issue_invoice_for_order import issue_invoice_for_order
+from invoicing.handlers import ASKS
+from invoicing.use_cases.issue_documents import issue_documents
 from tests.support.auth_client import AuthClient, User
 from tests.support.billing import sign_up_buyer
 from tests.support.harness import fetch, wait_for
-from tests.support.invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, valid_gstin
-from tollgate_shared.events import Envelope, new_event
-from tollgate_shared.events.models import BuyerSnapshot, OrderLine, OrderPaid, OrderPlaced, TaxSplit
+from tests.support.invoicing import ITEM, KARNATAKA_GSTIN, invoice_of, order_event, valid_gstin
+from tollgate_shared.events import Envelope
 
 pytestmark = pytest.mark.integration
 
@@ -117,30 +116,6 @@ async def test_an_inter_state_buyer_pays_igst_and_a_top_up_gets_a_receipt(system
     assert listed["total"] == 2 and listed["items"][0]["kind"] in ("invoice", "receipt")
 
 
-def order_event(order_id: str, account_id: str, *, paid: bool = False, at: datetime | None = None) -> Envelope:
-    line = OrderLine(
-        description="DV SSL", sac="998319", quantity=1, unit_price=Decimal("100.00"), taxable_value=Decimal("100.00"),
-        cgst=Decimal("9.00"), sgst=Decimal("9.00"), igst=Decimal("0.00"), total=Decimal("118.00"),
-    )  # fmt: skip
-    fields: dict[str, Any] = {
-        "order_id": order_id,
-        "status": "paid" if paid else "awaiting_payment",
-        "currency": "INR",
-        "lines": [line],
-        "subtotal": Decimal("100.00"),
-        "tax": TaxSplit(cgst=Decimal("9.00"), sgst=Decimal("9.00"), igst=Decimal("0.00")),
-        "total": Decimal("118.00"),
-        "buyer": BuyerSnapshot(legal_name="Acme", address="1 MG Road", state="Karnataka"),
-        "place_of_supply": "Karnataka",
-    }
-    if paid:
-        data: Any = OrderPaid(**fields, method="credits", paid_at=at or datetime.now(UTC), payment_reference="led-1")
-        event = new_event(data, source="billing", account_id=account_id)
-    else:
-        event = new_event(OrderPlaced(**fields), source="billing", account_id=account_id)
-    return event if at is None else event.model_copy(update={"occurred_at": at})
-
-
 async def publish(amqp_url: str, *events: Envelope) -> None:
     async with await aio_pika.connect(amqp_url) as connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -183,11 +158,12 @@ async def test_placed_and_paid_issued_at_once_give_one_invoice_without_a_retry(s
     account = "33333333-3333-4333-8333-333333333333"
 
     async with factory() as first, first.begin():
-        await issue_invoice_for_order(first, order_event("ORD-RACE", account), settings=settings)
+        await issue_documents(first, [order_event("ORD-RACE", account)], asks=ASKS, settings=settings)
 
         async def pay() -> None:
             async with factory() as second, second.begin():
-                await issue_invoice_for_order(second, order_event("ORD-RACE", account, paid=True), settings=settings)
+                paid = order_event("ORD-RACE", account, paid=True)
+                await issue_documents(second, [paid], asks=ASKS, settings=settings)
 
         paying = asyncio.create_task(pay())
 
@@ -218,7 +194,7 @@ async def test_concurrent_orders_are_numbered_without_gaps_and_the_year_rolls_ov
 
     async def handle(event: Envelope) -> None:
         async with factory() as db, db.begin():
-            await issue_invoice_for_order(db, event, settings=settings)
+            await issue_documents(db, [event], asks=ASKS, settings=settings)
 
     await asyncio.gather(*(handle(order_event(f"ORD-{n}", account, at=in_year)) for n in range(100)))
     rows = await fetch(running.database_urls["invoicing"], "SELECT number, sequence, financial_year FROM document")

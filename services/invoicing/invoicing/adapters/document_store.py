@@ -1,19 +1,30 @@
 """Documents and their numbering series in the database: the statements behind named functions.
 
-A number comes from its series' row (`UPDATE … RETURNING` under the row lock)
-in the same transaction as the document and the inbox record, so a rollback
+A batch of billing's events is written in a handful of statements, whatever its
+size (`use_cases/issue_documents.py`): its sources locked, their documents read,
+the numbers taken, the new documents inserted, the paid ones updated. Numbers
+come from their series' row (`INSERT … ON CONFLICT DO UPDATE … RETURNING`) in
+the same transaction as the documents and the inbox record, so a rollback
 leaves no gap and concurrent consumers or replicas queue on the series. Two
-deliveries issuing the same document (an order's `placed` and `paid` arriving
-together, or a redelivery) queue on a lock of that (account, kind, source):
-the second finds the first's document and changes it instead of colliding on
+deliveries issuing the same document (an order's `placed` and `paid` in two
+batches, or a redelivery) queue on a lock of that (account, kind, source): the
+second finds the first's document and changes it instead of colliding on
 `one_document_per_source` and being retried.
+
+The statements are built once with bound parameters and run on the driver
+(`tollgate_shared.direct_sql`): building, compiling and running them through
+SQLAlchemy's session cost invoicing more CPU than PostgreSQL spent on them
+(bench/README.md, orders end to end).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, select, text, update
@@ -28,6 +39,9 @@ from invoicing.domain.document import (
     DocumentStatus,
     IssuedDocument,
 )
+from invoicing.domain.issuing import SourceKey
+from invoicing.domain.numbering import NumberedDocument, Series
+from tollgate_shared import direct_sql
 from tollgate_shared.money import from_minor, to_minor
 from tollgate_shared.pagination import PageParams, fetch_page
 
@@ -35,29 +49,37 @@ _c = document.c
 _ENTRY = (_c.id, _c.kind, _c.number, _c.order_id, _c.issued_on, _c.total_minor, _c.currency, _c.status)
 _ISSUED = (*_ENTRY, _c.account_id, _c.source, _c.content)
 _NEWEST_FIRST = (_c.issued_on.desc(), _c.created_at.desc(), _c.id)
-# A row lock cannot cover a document nobody has inserted yet; a transaction advisory lock can. Two
-# unrelated sources sharing a 64-bit hash only queue behind each other.
-_SOURCE_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-# The statements of every invoice and receipt, built once with bound parameters: SQLAlchemy then keys its
-# compiled cache on one object instead of building and keying a new statement per document, which cost
-# invoicing more CPU than running them (bench/README.md, orders end to end).
-_DOCUMENT_FOR = (
-    select(*_ISSUED)
-    .where(_c.account_id == bindparam("p_account"), _c.kind == bindparam("p_kind"), _c.source == bindparam("p_source"))
-    .with_for_update()
-)
-# One statement takes the next number, creating the series at 1: `postgresql.insert(...).on_conflict_do_*`
-# is never cached by SQLAlchemy (it compiled again for every document), so it is text, valid on both
-# databases (SQLite 3.35+), with the table's types on its parameters.
-_NEXT_IN_SERIES = (
+# A row lock cannot cover a document nobody has inserted yet; a transaction advisory lock can. Two unrelated
+# sources sharing a 64-bit hash only queue behind each other. One statement takes a batch's locks in the
+# order of its keys (unnest keeps the array's order), and every batch sorts them: two never wait for each
+# other in a circle.
+_LOCK_SOURCES = text("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS TEXT[])) AS key")
+# The documents of a batch's sources, locked until the transaction ends (on SQLite, one writer at a time:
+# nothing to lock), the sources as one parameter whatever their number.
+_DOCUMENTS_FOR = {
+    "postgresql": (
+        "WHERE (account_id, kind, source) IN (SELECT * FROM unnest("
+        "CAST(:accounts AS VARCHAR[]), CAST(:kinds AS VARCHAR[]), CAST(:sources AS VARCHAR[]))) FOR UPDATE"
+    ),
+    "sqlite": (
+        "WHERE (account_id, kind, source) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+        "json_extract(value, '$[2]') FROM json_each(:keys))"
+    ),
+}
+# A series' next `count` numbers, creating the series at 1: the row stays locked until the transaction ends,
+# so a batch takes it last. Text (SQLAlchemy never caches `postgresql.insert().on_conflict_do_*`), valid on
+# both databases (SQLite 3.35+), with the table's types on its parameters.
+_TAKE_NUMBERS = (
     text(
-        "INSERT INTO document_series (kind, financial_year, last_number) VALUES (:kind, :year, 1) "
-        "ON CONFLICT (kind, financial_year) DO UPDATE SET last_number = document_series.last_number + 1 "
+        "INSERT INTO document_series (kind, financial_year, last_number) VALUES (:kind, :year, :count) "
+        "ON CONFLICT (kind, financial_year) DO UPDATE "
+        "SET last_number = document_series.last_number + excluded.last_number "
         "RETURNING last_number"
     )
     .bindparams(
         bindparam("kind", type_=document_series.c.kind.type),
         bindparam("year", type_=document_series.c.financial_year.type),
+        bindparam("count", type_=document_series.c.last_number.type),
     )
     .columns(document_series.c.last_number)
 )
@@ -114,65 +136,101 @@ def _issued(row: Row[Any]) -> IssuedDocument:
     )
 
 
-async def lock_source(db: AsyncSession, account_id: str, kind: DocumentKind, source: str) -> None:
-    """Hold (account, kind, source) until this transaction ends, whether its document exists yet or not.
-
-    SQLite has one writer at a time: nothing to take.
-    """
-    if db.bind.dialect.name == "postgresql":
-        await db.execute(_SOURCE_LOCK, {"key": f"invoicing.document:{account_id}:{kind}:{source}"})
-
-
-async def document_for(db: AsyncSession, account_id: str, kind: DocumentKind, source: str) -> IssuedDocument | None:
-    """The document issued for (account, kind, source), locked until this transaction ends."""
-    params = {"p_account": account_id, "p_kind": str(kind), "p_source": source}
-    row = (await db.execute(_DOCUMENT_FOR, params)).first()
-    return None if row is None else _issued(row)
+async def lock_sources(db: AsyncSession, keys: Iterable[SourceKey]) -> None:
+    """Hold every (account, kind, source) of `keys` until this transaction ends, whether its document exists
+    yet or not. SQLite has one writer at a time: nothing to take."""
+    if db.bind.dialect.name != "postgresql":
+        return
+    # The key of one document's lock since the first version: replicas of two versions still exclude each other.
+    locks = sorted({f"invoicing.document:{key.account_id}:{key.kind}:{key.source}" for key in keys})
+    if locks:
+        await direct_sql.execute_many(db, _LOCK_SOURCES, [{"keys": locks}])
 
 
-async def next_in_series(db: AsyncSession, kind: DocumentKind, year: str) -> int:
-    """The next number of the series, allocated under its row lock until this transaction ends."""
-    sequence = await db.scalar(_NEXT_IN_SERIES, {"kind": str(kind), "year": year})
-    assert sequence is not None
-    return int(sequence)
+async def documents_for(db: AsyncSession, keys: Collection[SourceKey]) -> dict[SourceKey, IssuedDocument]:
+    """The documents issued for `keys` (those that exist), locked until this transaction ends."""
+    if not keys:
+        return {}
+    dialect = db.bind.dialect.name
+    params: dict[str, Any]
+    if dialect == "postgresql":
+        params = {
+            "accounts": [key.account_id for key in keys],
+            "kinds": [str(key.kind) for key in keys],
+            "sources": [key.source for key in keys],
+        }
+    else:
+        params = {"keys": json.dumps([[key.account_id, str(key.kind), key.source] for key in keys])}
+    rows = await direct_sql.fetch(db, _documents_for_statement(dialect), params)
+    found = (_issued(row) for row in rows)
+    return {SourceKey(issued.account_id, issued.kind, issued.source): issued for issued in found}
 
 
-async def insert_document(db: AsyncSession, issued: IssuedDocument, *, financial_year: str, sequence: int) -> None:
-    """Keep a newly numbered document; one issued paid is paid from now."""
+@lru_cache(maxsize=4)
+def _documents_for_statement(dialect: str) -> Any:
+    columns = ", ".join(column.name for column in _ISSUED)
+    statement = f"SELECT {columns} FROM document {_DOCUMENTS_FOR[dialect]}"  # noqa: S608 (no input in it)
+    return text(statement).columns(*_ISSUED)
+
+
+async def take_numbers(db: AsyncSession, needed: Mapping[Series, int]) -> dict[Series, int]:
+    """Take `needed` numbers of each series: the last number each gives (those before it are the batch's),
+    its row locked until this transaction ends."""
+    last: dict[Series, int] = {}
+    for series in sorted(needed):  # in one order, so two batches never lock two series the other way round
+        params = {"kind": str(series.kind), "year": series.financial_year, "count": needed[series]}
+        (row,) = await direct_sql.fetch(db, _TAKE_NUMBERS, params)
+        last[series] = int(row.last_number)
+    return last
+
+
+async def insert_documents(
+    db: AsyncSession, documents: Sequence[NumberedDocument], *, paid_at: Mapping[str, datetime]
+) -> None:
+    """Keep newly numbered documents; one issued paid is paid from now, unless `paid_at` says when."""
     now = datetime.now(UTC)
-    await db.execute(
-        _INSERT_DOCUMENT,
+    rows = []
+    for numbered in documents:
+        issued = numbered.document
+        paid = issued.status is DocumentStatus.PAID
+        rows.append(
+            {
+                "id": issued.id,
+                "account_id": issued.account_id,
+                "kind": str(issued.kind),
+                "number": issued.number,
+                "financial_year": numbered.series.financial_year,
+                "sequence": numbered.sequence,
+                "source": issued.source,
+                "order_id": issued.order_id,
+                "status": str(issued.status),
+                "issued_on": issued.issued_on,
+                "currency": issued.currency,
+                "total_minor": to_minor(issued.total),
+                "content": issued.content.model_dump_json(),
+                "paid_at": paid_at.get(issued.id, now) if paid else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    await direct_sql.execute_many(db, _INSERT_DOCUMENT, rows)
+
+
+async def mark_paid(db: AsyncSession, documents: Sequence[IssuedDocument], *, paid_at: Mapping[str, datetime]) -> None:
+    """Existing documents turn paid (at `paid_at` of each) with their new content; the PDFs kept of their due
+    copies are dropped."""
+    now = datetime.now(UTC)
+    params = [
         {
-            "id": issued.id,
-            "account_id": issued.account_id,
-            "kind": str(issued.kind),
-            "number": issued.number,
-            "financial_year": financial_year,
-            "sequence": sequence,
-            "source": issued.source,
-            "order_id": issued.order_id,
-            "status": str(issued.status),
-            "issued_on": issued.issued_on,
-            "currency": issued.currency,
-            "total_minor": to_minor(issued.total),
-            "content": issued.content.model_dump_json(),
-            "paid_at": now if issued.status is DocumentStatus.PAID else None,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-
-
-async def mark_paid(db: AsyncSession, document_id: str, content: Document, *, paid_at: datetime) -> None:
-    """The document turns paid with its new content; the PDF kept of the due copy is dropped."""
-    params = {
-        "p_id": document_id,
-        "p_status": str(DocumentStatus.PAID),
-        "p_content": content.model_dump_json(),
-        "p_paid_at": paid_at,
-        "p_now": datetime.now(UTC),
-    }
-    await db.execute(_MARK_PAID, params)
+            "p_id": paid.id,
+            "p_status": str(paid.status),
+            "p_content": paid.content.model_dump_json(),
+            "p_paid_at": paid_at[paid.id],
+            "p_now": now,
+        }
+        for paid in documents
+    ]
+    await direct_sql.execute_many(db, _MARK_PAID, params)
 
 
 async def page_of_documents(

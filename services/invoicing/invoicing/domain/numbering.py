@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from invoicing.domain.document import DocumentKind
+from invoicing.domain.document import DocumentKind, IssuedDocument
 from invoicing.settings import InvoicingSettings
 
 MAX_SEQUENCE = 999_999  # six digits keep PREFIX/YY-YY/NNNNNN within GST's 16 characters
@@ -35,3 +39,44 @@ def document_number(prefix: str, year: str, sequence: int) -> str:
     if not 1 <= sequence <= MAX_SEQUENCE:
         raise SeriesExhausted(f"{prefix}/{year} has no number {sequence}")
     return f"{prefix}/{year}/{sequence:06d}"
+
+
+class Series(NamedTuple):
+    """One gapless run of numbers: a kind of document in a financial year."""
+
+    kind: DocumentKind
+    financial_year: str
+
+
+@dataclass(frozen=True)
+class NumberedDocument:
+    document: IssuedDocument
+    series: Series
+    sequence: int
+
+
+def series_of(document: IssuedDocument) -> Series:
+    return Series(document.kind, financial_year(document.issued_on))
+
+
+def numbers_needed(documents: Iterable[IssuedDocument]) -> dict[Series, int]:
+    """How many numbers each series gives `documents`."""
+    return dict(Counter(series_of(document) for document in documents))
+
+
+def number_documents(
+    documents: Iterable[IssuedDocument], last_numbers: Mapping[Series, int], settings: InvoicingSettings
+) -> list[NumberedDocument]:
+    """`documents` (in the order they were issued) with the numbers taken for them: each series' last
+    `numbers_needed`, up to `last_numbers`, in that order."""
+    documents = list(documents)
+    following = {series: last_numbers[series] - count + 1 for series, count in numbers_needed(documents).items()}
+    numbered = []
+    for document in documents:
+        series = series_of(document)
+        sequence = following[series]
+        following[series] += 1
+        number = document_number(series_prefix(series.kind, settings), series.financial_year, sequence)
+        content = document.content.model_copy(update={"number": number})
+        numbered.append(NumberedDocument(replace(document, number=number, content=content), series, sequence))
+    return numbered

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from invoicing.domain import compose
-from invoicing.domain.document import DocumentKind, DocumentStatus
+from invoicing.domain.document import DocumentKind
+from invoicing.domain.issuing import DocumentRequest
 from invoicing.domain.numbering import local_date
 from invoicing.settings import InvoicingSettings
-from invoicing.use_cases.issue_document import account_of, issue_document
-from invoicing.use_cases.mark_invoice_paid import mark_invoice_paid
+from invoicing.use_cases.issue_documents import account_of
 from tollgate_shared.bus import PoisonMessage
 from tollgate_shared.events import Envelope
 from tollgate_shared.events.catalogue import event_model
 from tollgate_shared.events.models import OrderPaid, OrderPlaced
 
 
-async def issue_invoice_for_order(db: AsyncSession, event: Envelope, *, settings: InvoicingSettings) -> None:
+def invoice_for_order(event: Envelope, settings: InvoicingSettings) -> DocumentRequest:
     """The order's invoice: issued due when it is placed, turned paid when it is paid.
 
     If `paid` arrives first the invoice is issued already paid, dated by that
@@ -27,9 +25,10 @@ async def issue_invoice_for_order(db: AsyncSession, event: Envelope, *, settings
         raise PoisonMessage(f"{event.type} {event.id} is not about an order")
     account_id = account_of(event)
     issued_on = local_date(event.occurred_at, settings)
-    payment = compose.order_payment(order, settings) if isinstance(order, OrderPaid) else None
-    invoice = await issue_document(
-        db,
+    paid = order if isinstance(order, OrderPaid) else None
+    payment = None if paid is None else compose.order_payment(paid, settings)
+    return DocumentRequest(
+        event_id=event.id,
         account_id=account_id,
         kind=DocumentKind.INVOICE,
         source=order.order_id,
@@ -38,7 +37,6 @@ async def issue_invoice_for_order(db: AsyncSession, event: Envelope, *, settings
         compose=lambda number: compose.invoice(
             order, account_id=account_id, number=number, issued_on=issued_on, payment=payment, settings=settings
         ),
-        settings=settings,
+        payment=payment,
+        paid_at=None if paid is None else paid.paid_at,
     )
-    if isinstance(order, OrderPaid) and payment is not None and invoice.status is DocumentStatus.DUE:
-        await mark_invoice_paid(db, invoice, payment, paid_at=order.paid_at)

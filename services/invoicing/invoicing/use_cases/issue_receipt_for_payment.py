@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from invoicing.domain import compose
 from invoicing.domain.document import DocumentKind
+from invoicing.domain.issuing import DocumentRequest
 from invoicing.domain.numbering import local_date
 from invoicing.settings import InvoicingSettings
-from invoicing.use_cases.issue_document import account_of, issue_document
+from invoicing.use_cases.issue_documents import account_of
 from tollgate_shared.bus import PoisonMessage
 from tollgate_shared.events import Envelope
 from tollgate_shared.events.catalogue import event_model
 from tollgate_shared.events.models import OfflinePaymentApproved, PaymentSucceeded
 
 
-async def issue_receipt_for_payment(db: AsyncSession, event: Envelope, *, settings: InvoicingSettings) -> None:
+def receipt_for_payment(event: Envelope, settings: InvoicingSettings) -> DocumentRequest:
     """One receipt per online top-up, and per bank transfer or cheque finance approved (the amount credited)."""
     received = event_model(event.type).model_validate(event.data)
     if not isinstance(received, PaymentSucceeded | OfflinePaymentApproved):
@@ -23,8 +22,8 @@ async def issue_receipt_for_payment(db: AsyncSession, event: Envelope, *, settin
     account_id = account_of(event)
     advance = compose.advance_received(received, settings)
     issued_on = local_date(event.occurred_at, settings)
-    await issue_document(
-        db,
+    return DocumentRequest(
+        event_id=event.id,
         account_id=account_id,
         kind=DocumentKind.RECEIPT,
         source=advance.source,
@@ -33,5 +32,4 @@ async def issue_receipt_for_payment(db: AsyncSession, event: Envelope, *, settin
         compose=lambda number: compose.receipt(
             advance, account_id=account_id, number=number, issued_on=issued_on, settings=settings
         ),
-        settings=settings,
     )
