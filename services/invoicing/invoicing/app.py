@@ -34,9 +34,9 @@ def create_app(
         consumers=event_handlers(settings),
         api_prefix="/api/invoices",
         description="Invoices and receipts, numbered per financial year, with their PDFs.",
-        # Every document takes its series' row lock until its transaction commits: a second batch at once
-        # only waits for the first, and past the batch's lock timeout is undone and applied event by event
-        # (docs/decisions.md, Invoicing).
+        # A batch holds its sources' locks, and at its end its series' rows, until it commits: a second batch
+        # at once (an order's placed and paid often fall in consecutive ones) would mostly wait for the first,
+        # and past the batch's lock timeout be undone and applied event by event (docs/decisions.md, Invoicing).
         transactions_at_once=1,
     )
     return create_service_app(

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select, text, update
+from sqlalchemy import Row, Select, TextualSelect, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from invoicing.adapters.tables import document, document_series
@@ -167,7 +167,7 @@ async def documents_for(db: AsyncSession, keys: Collection[SourceKey]) -> dict[S
 
 
 @lru_cache(maxsize=4)
-def _documents_for_statement(dialect: str) -> Any:
+def _documents_for_statement(dialect: str) -> TextualSelect:
     columns = ", ".join(column.name for column in _ISSUED)
     statement = f"SELECT {columns} FROM document {_DOCUMENTS_FOR[dialect]}"  # noqa: S608 (no input in it)
     return text(statement).columns(*_ISSUED)
