@@ -26,6 +26,7 @@ from invoicing.settings import InvoicingSettings
 from tests.support.harness import DatabaseFactory, fetch, wait_for
 from tests.support.invoicing import offline_approval_event, order_event, top_up_event
 from tests.support.settings import settings_for
+from tests.support.telemetry import SPANS
 from tollgate_shared import inbox
 from tollgate_shared.bus import Delivery, PoisonMessage
 from tollgate_shared.events import Envelope
@@ -200,6 +201,36 @@ def _event_order(row: dict[str, Any], events: list[Envelope]) -> int:
         if row["source"] in (event.data.get("order_id"), event.data.get("payment_id")):
             return index
     return -1000 + row["sequence"]
+
+
+async def test_each_event_of_a_batch_continues_its_producers_trace_into_the_events_it_causes(
+    invoicing: Invoicing,
+) -> None:
+    placed, paid_event = order_event("ORD-1", ACCOUNT, at=IN_MARCH), order_event("ORD-1", ACCOUNT, paid=True)
+    producers = {placed.id: "1" * 32, paid_event.id: "3" * 32}  # trace ids of the spans that published them
+    handle = invoicing.consumer()
+    SPANS.clear()
+
+    await asyncio.gather(
+        *(
+            handle(Delivery(e.id, e.type, e.to_json(), {"traceparent": f"00-{producers[e.id]}-{'2' * 16}-01"}))
+            for e in (placed, paid_event)
+        )
+    )
+
+    processed = {
+        span.attributes["messaging.message.id"]: span
+        for span in SPANS.get_finished_spans()
+        if span.name.endswith(" process") and span.attributes and span.attributes.get("tollgate.consumer") == QUEUE
+    }
+    assert {event_id: f"{span.context.trace_id:032x}" for event_id, span in processed.items()} == producers
+    async with invoicing.sessions() as session:
+        outbox = messaging.outbox.c
+        rows = (await session.execute(select(outbox.event_type, outbox.traceparent).order_by(outbox.seq))).all()
+    assert [(kind, traceparent.split("-")[1]) for kind, traceparent in rows] == [
+        ("invoicing.invoice.issued", producers[placed.id]),
+        ("invoicing.invoice.paid", producers[paid_event.id]),
+    ]
 
 
 async def test_a_poison_event_in_a_batch_fails_alone_and_the_rest_is_written(
