@@ -99,8 +99,8 @@ async def deliver_together(handle: Callable[[Delivery], Awaitable[None]], events
     return await asyncio.gather(*(handle(delivery_of(event)) for event in events), return_exceptions=True)
 
 
-def issued(number: str, status: str, **more: Any) -> tuple[str, dict[str, Any]]:
-    return "invoicing.invoice.issued", {"number": number, "status": status, **more}
+def issued(number: str, status: str) -> tuple[str, dict[str, Any]]:
+    return "invoicing.invoice.issued", {"number": number, "status": status}
 
 
 def paid(number: str) -> tuple[str, dict[str, Any]]:
