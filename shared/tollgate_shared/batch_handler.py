@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollgate_shared.events import Envelope
@@ -65,8 +66,10 @@ def each_event(handlers: Mapping[str, EventHandler]) -> BatchHandler:
 
 @dataclass(frozen=True)
 class Delivered:
-    """How an event reached the consumer: its producer's trace context and which attempt this is."""
+    """How an event reached the consumer: its data as validated on arrival, its producer's trace context and
+    which attempt this is."""
 
+    data: BaseModel
     parent: otel_context.Context
     attempt: int
 
@@ -89,6 +92,14 @@ def applying(consumer: str, batch_size: int, delivered: Mapping[str, Delivered])
         yield
     finally:
         _APPLYING.reset(token)
+
+
+def event_data(envelope: Envelope) -> BaseModel:
+    """The data of an event of the batch being applied, as the inbox validated it against the catalogue on
+    arrival (validated now for an event outside a batch): a handler need not validate it again."""
+    batch = _APPLYING.get()
+    delivered = None if batch is None else batch.delivered.get(envelope.id)
+    return envelope.parsed_data() if delivered is None else delivered.data
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ from functools import lru_cache, partial
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -86,16 +86,22 @@ async def claim_events(session: AsyncSession, tables: MessagingTables, consumer:
 
 def parse_delivery(delivery: Delivery) -> Envelope:
     """The envelope of `delivery`, validated against the catalogue, or `PoisonMessage`."""
+    envelope, _ = validated_delivery(delivery)
+    return envelope
+
+
+def validated_delivery(delivery: Delivery) -> tuple[Envelope, BaseModel]:
+    """The envelope of `delivery` and its data, validated against the catalogue, or `PoisonMessage`."""
     try:
         envelope = Envelope.from_json(delivery.body)
-        envelope.parsed_data()
+        data = envelope.parsed_data()
     except (ValidationError, UnknownEventType, ValueError) as exc:
         raise PoisonMessage(f"{delivery.message_id}: {exc}") from exc
     # Handlers are chosen by the envelope's type and queues are bound by routing
     # key: a message whose two disagree is not what its publisher was allowed to send.
     if delivery.routing_key and delivery.routing_key != envelope.type:
         raise PoisonMessage(f"{delivery.message_id}: type {envelope.type} sent as {delivery.routing_key}")
-    return envelope
+    return envelope, data
 
 
 @dataclass
@@ -103,6 +109,7 @@ class _Pending:
     """One delivery waiting for the transaction that applies it."""
 
     envelope: Envelope
+    data: BaseModel  # as validated on arrival
     parent: otel_context.Context
     attempt: int
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -210,7 +217,7 @@ class _Inbox:
                 fresh.append(item)
             if not fresh:
                 return
-            delivered = {item.envelope.id: Delivered(item.parent, item.attempt) for item in fresh}
+            delivered = {item.envelope.id: Delivered(item.data, item.parent, item.attempt) for item in fresh}
             with applying(self.consumer, len(batch), delivered):
                 await self.handler.apply(session, [item.envelope for item in fresh])
 
@@ -248,13 +255,13 @@ def inbox_handler(
     answers = partial(database_answers, session_factory.kw["bind"])
 
     async def handle(delivery: Delivery) -> None:
-        envelope = parse_delivery(delivery)
+        envelope, data = validated_delivery(delivery)
         if envelope.type not in taken:
             log.debug("%s ignores %s", consumer, envelope.type)
             return
         parent = propagate.extract(dict(delivery.headers))
         try:
-            await inbox.apply(_Pending(envelope, parent, delivery.attempt))
+            await inbox.apply(_Pending(envelope, data, parent, delivery.attempt))
         except Exception as exc:
             if is_database_unavailable(exc):
                 raise DependencyUnavailable(DATABASE, answers) from exc

@@ -15,11 +15,12 @@ from typing import Any
 
 import aio_pika
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.support.harness import DatabaseFactory, wait_for
-from tollgate_shared.batch_handler import BatchHandler
+from tollgate_shared.batch_handler import BatchHandler, event_data
 from tollgate_shared.bus import Delivery, PoisonMessage, Subscription, topology
 from tollgate_shared.bus.rabbitmq import RabbitMQBus
 from tollgate_shared.db import create_engine, new_metadata
@@ -160,6 +161,32 @@ async def test_a_batch_handler_gets_the_fresh_events_of_a_batch_at_once_in_deliv
 
     assert batches == [[handled.id], [fresh[0].id, fresh[1].id, fresh[2].id, later.id, fresh[3].id, fresh[4].id]]
     assert sorted(await consumer.effects()) == sorted(e.id for e in [handled, later, *fresh])
+
+
+async def test_a_batch_handler_reads_the_data_the_inbox_validated_on_arrival(
+    consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validated: list[str] = []
+    validate = Envelope.parsed_data
+
+    def counted(envelope: Envelope) -> BaseModel:
+        validated.append(envelope.id)
+        return validate(envelope)
+
+    monkeypatch.setattr(Envelope, "parsed_data", counted)
+    read: list[BaseModel] = []
+
+    async def apply_batch(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        read.extend(event_data(envelope) for envelope in envelopes)
+
+    handle = inbox_handler(CONSUMER, BatchHandler((EVENT_TYPE,), apply_batch), consumer.session_factory,
+                           consumer.tables)  # fmt: skip
+    events = [an_event() for _ in range(3)]
+
+    await asyncio.gather(*(handle(delivery_of(e)) for e in events))
+
+    assert [data.model_dump(mode="json") for data in read] == [e.data for e in events]
+    assert validated == [e.id for e in events]  # once each, on arrival
 
 
 async def test_a_failing_batch_handler_is_called_again_with_one_event_at_a_time(consumer: Consumer) -> None:

@@ -8,9 +8,9 @@ from invoicing.domain.issuing import DocumentRequest
 from invoicing.domain.numbering import local_date
 from invoicing.settings import InvoicingSettings
 from invoicing.use_cases.issue_documents import account_of
+from tollgate_shared.batch_handler import event_data
 from tollgate_shared.bus import PoisonMessage
 from tollgate_shared.events import Envelope
-from tollgate_shared.events.catalogue import event_model
 from tollgate_shared.events.models import OrderPaid, OrderPlaced
 
 
@@ -20,7 +20,7 @@ def invoice_for_order(event: Envelope, settings: InvoicingSettings) -> DocumentR
     If `paid` arrives first the invoice is issued already paid, dated by that
     event; the late `placed` then finds it and changes nothing.
     """
-    order = event_model(event.type).model_validate(event.data)
+    order = event_data(event)
     if not isinstance(order, OrderPlaced):  # OrderPaid is an OrderPlaced with how it was paid
         raise PoisonMessage(f"{event.type} {event.id} is not about an order")
     account_id = account_of(event)

@@ -8,15 +8,15 @@ from invoicing.domain.issuing import DocumentRequest
 from invoicing.domain.numbering import local_date
 from invoicing.settings import InvoicingSettings
 from invoicing.use_cases.issue_documents import account_of
+from tollgate_shared.batch_handler import event_data
 from tollgate_shared.bus import PoisonMessage
 from tollgate_shared.events import Envelope
-from tollgate_shared.events.catalogue import event_model
 from tollgate_shared.events.models import OfflinePaymentApproved, PaymentSucceeded
 
 
 def receipt_for_payment(event: Envelope, settings: InvoicingSettings) -> DocumentRequest:
     """One receipt per online top-up, and per bank transfer or cheque finance approved (the amount credited)."""
-    received = event_model(event.type).model_validate(event.data)
+    received = event_data(event)
     if not isinstance(received, PaymentSucceeded | OfflinePaymentApproved):
         raise PoisonMessage(f"{event.type} {event.id} is not a payment received")
     account_id = account_of(event)
