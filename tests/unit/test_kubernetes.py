@@ -317,6 +317,14 @@ def test_the_database_per_service_matches_what_compose_creates() -> None:
     assert declared == created_databases()
 
 
+def test_billing_takes_finance_decisions_only_from_the_finance_services_broker_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = container_environment("prod", main_container(objects("prod", "Deployment")["billing"]))
+    settings = build_settings("billing", env, monkeypatch)
+    assert settings.finance_broker_user == SECRET_VALUES[("tollgate-finance-user-credentials", "username")]
+
+
 @pytest.mark.parametrize("name", TOLLGATE_SERVICES)
 def test_each_service_logs_in_to_the_broker_as_its_own_user(name: str) -> None:
     env = container_environment("prod", main_container(objects("prod", "Deployment")[name]))
