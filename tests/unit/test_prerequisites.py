@@ -47,7 +47,7 @@ def _path_with_every_tool_but_kubectl(folder: Path) -> dict[str, str]:
         found = shutil.which(tool)
         assert found is not None, tool
         (folder / tool).symlink_to(found)
-    for stand_in in ("rabbitmq-server", "pg_ctl", "chromium", "promtool"):
+    for stand_in in ("rabbitmq-server", "pg_ctl", "chromium", "promtool", "npm"):
         (folder / stand_in).write_text(f"#!{folder / 'bash'}\nexit 0\n")
         (folder / stand_in).chmod(0o755)
     (folder / "id").write_text(f"#!{folder / 'bash'}\necho 1000\n")
