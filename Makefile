@@ -57,6 +57,7 @@ bench: setup  ## run every benchmark (each exits 1 when its goal is missed; the 
 	-$(UV) python -m bench.auth.run
 	-$(UV) python -m bench.gateway.run
 	-$(UV) python -m bench.billing.run --profile
+	-$(UV) python -m bench.billing.run --invoicing
 	-$(UV) python -m bench.invoicing.run
 	-$(UV) python -m bench.metrics.run
 
