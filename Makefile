@@ -6,7 +6,7 @@ PORT ?= 8000
 FINANCE_RULES ?= finance_approval/rules.example.toml
 FUZZ_EXAMPLES ?= 200
 
-.PHONY: help setup prerequisites dev stack test unit fuzz lint format typecheck migrate asyncapi finance bench chaos dlq-list dlq-replay alerts-test prometheus clean
+.PHONY: help setup prerequisites dev stack test unit fuzz lint format typecheck migrate asyncapi finance bench chaos dlq-list dlq-replay alerts-test kubernetes kubernetes-alerts prometheus clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,7 @@ bench: setup  ## run every benchmark (each exits 1 when its goal is missed; the 
 	-$(UV) python -m bench.auth.run
 	-$(UV) python -m bench.gateway.run
 	-$(UV) python -m bench.billing.run --profile
+	-$(UV) python -m bench.billing.run --invoicing
 	-$(UV) python -m bench.invoicing.run
 	-$(UV) python -m bench.metrics.run
 
@@ -71,6 +72,12 @@ dlq-replay: setup  ## replay every dead-lettered message (needs TOLLGATE_AMQP_UR
 
 alerts-test: setup  ## check the alert rules and Prometheus configs with promtool and run the rules' unit tests
 	$(UV) pytest tests/unit/test_alert_rules.py tests/unit/test_dashboard.py
+
+kubernetes: setup  ## render every deploy/kubernetes overlay with kubectl and validate it against the Kubernetes schemas and the pinned CRDs
+	$(UV) pytest tests/unit/test_kubernetes.py
+
+kubernetes-alerts: setup  ## regenerate deploy/kubernetes's PrometheusRule from deploy/observability/prometheus/alerts.yml
+	$(UV) python scripts/kubernetes_prometheus_rule.py
 
 prometheus:  ## Debian's Prometheus against `make stack` on 127.0.0.1:9090, with the alert rules (data in ./data/prometheus)
 	prometheus --config.file=deploy/observability/prometheus/prometheus-stack.yml \

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 GOAL_ORDERS_PER_SECOND = 300.0
+# Issue 19: CPU per order in every phase, billing's processes and its database's backends.
+BILLING_CPU_MS_PER_ORDER = 1.5
+POSTGRES_CPU_MS_PER_ORDER = 0.6
 MEDIAN_FIELDS = (
     "orders_per_second",
     "sustained_orders_per_second",
@@ -82,9 +85,9 @@ def medians(phases: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def goal(table: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """>= 300 orders/s in some configuration, and two processes faster than one for each account count
-    (judged on answered orders; the same comparison with events published is reported beside it); with
-    invoicing, the end-to-end goals as well."""
+    """>= 300 orders/s in some configuration, two processes faster than one for each account count
+    (judged on answered orders; the same comparison with events published is reported beside it), and
+    issue 19's CPU per order in every phase; with invoicing, the end-to-end goals as well."""
     rate = {(r["processes"], r["accounts"]): r["orders_per_second"] for r in table}
     sustained = {(r["processes"], r["accounts"]): r["sustained_orders_per_second"] for r in table}
     best = max(rate.values())
@@ -92,12 +95,21 @@ def goal(table: Sequence[dict[str, Any]]) -> dict[str, Any]:
     def two_faster(rates: dict[tuple[int, int], float]) -> dict[str, bool]:
         return {f"{accounts} account(s)": rates[(2, accounts)] > rates[(1, accounts)] for _, accounts in rates}
 
+    cpu = {
+        f"billing <= {BILLING_CPU_MS_PER_ORDER} ms of CPU per order": all(
+            r["billing_cpu_ms_per_order"] <= BILLING_CPU_MS_PER_ORDER for r in table
+        ),
+        f"its database <= {POSTGRES_CPU_MS_PER_ORDER} ms of CPU per order": all(
+            r["postgres_cpu_ms_per_order"] <= POSTGRES_CPU_MS_PER_ORDER for r in table
+        ),
+    }
     checked = {
         "best_orders_per_second": best,
         "at_least_300_orders_per_second": best >= GOAL_ORDERS_PER_SECOND,
         "two_processes_faster_than_one": two_faster(rate),
         "two_processes_faster_than_one_with_events_published": two_faster(sustained),
-        "met": best >= GOAL_ORDERS_PER_SECOND and all(two_faster(rate).values()),
+        "cpu_per_order": cpu,
+        "met": best >= GOAL_ORDERS_PER_SECOND and all(two_faster(rate).values()) and all(cpu.values()),
     }
     if "invoicing_cpu_ms_per_invoice" in table[0]:  # invoicing ran: the end-to-end goals too
         checked["end_to_end"] = end_to_end_goal(table)

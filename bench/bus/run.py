@@ -37,9 +37,10 @@ from bench.bus.infra import (
 from bench.bus.producer import Commits, ProducerSide
 from bench.bus.schema import EVENT_TYPE, consumer_schema, producer_schema
 from bench.bus.stats import median_of, phase_figures, table
-from bench.common import delete_queues, machine, server_version
+from bench.common import autovacuum_stand_in, delete_queues, machine, server_version
 
-GOAL_EVENTS_PER_S = 1_000
+# Issue 19: the bus drains ≥ 2,500 events/s (outbox → RabbitMQ → inbox, with confirms).
+GOAL_EVENTS_PER_S = 2_500
 GOAL_P95_MS = 50.0
 RETRY_DELAYS = (1.0, 10.0, 60.0)  # the services' default tiers
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "bus.json"
@@ -203,7 +204,8 @@ async def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
         )
         await producer.start()
         runs = []
-        async with asyncio.timeout(args.max_seconds):
+        stand_in = autovacuum_stand_in(args.database_url, list(urls.values()))
+        async with asyncio.timeout(args.max_seconds), stand_in as vacuumed_by_bench:
             if args.warmup:
                 commits = await producer.burst(args.warmup, args.producers)
                 await consumer.collect(len(commits), args.phase_timeout)
@@ -217,6 +219,7 @@ async def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
             "postgresql": await server_version(args.database_url),
             "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "database_url"}
             | {"event_type": EVENT_TYPE, "queue": queue, "other_bindings": others},
+            "autovacuum": "the bench's stand-in: VACUUM (ANALYZE) every 10 s" if vacuumed_by_bench else "the server's",
             "runs": runs,
             "median": _medians(runs, args.latency_rates),
         }
@@ -280,7 +283,7 @@ def _medians(runs: list[dict[str, Any]], rates: list[float]) -> dict[str, Any]:
     medians["goal"] = {"events_per_s": GOAL_EVENTS_PER_S, "p95_ms": GOAL_P95_MS, "p95_at_rate": rates[-1]}
     latency_met = p95 is not None and p95 < GOAL_P95_MS
     drain = medians.get("drain_events_per_s")
-    # Two readings of "1,000 events/s through outbox → RabbitMQ → inbox": the bus
+    # Two readings of "N events/s through outbox → RabbitMQ → inbox": the bus
     # path alone (draining: events in the outbox, through RabbitMQ, into the
     # inbox), which is the goal and the exit status; and with the producers' own
     # transactions on the same two cores too, reported beside it.

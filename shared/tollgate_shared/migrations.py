@@ -7,10 +7,16 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 
 from tollgate_shared.db import create_engine
+
+# Held for the migration's transaction: pods that start together (Kubernetes runs `tollgate
+# migrate SERVICE` in each pod's init container) queue here, and each one after the first finds
+# the schema at head and does nothing. An advisory lock is scoped to its database, so one key
+# serves every service. Without it, two runs both create `alembic_version` and one fails.
+MIGRATION_LOCK_KEY = 0x746F6C6C67617465  # "tollgate"
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
@@ -32,6 +38,8 @@ def _run(connection: Connection, metadata: MetaData) -> None:
         connection=connection, target_metadata=metadata, render_as_batch=connection.dialect.name == "sqlite"
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()
 
 

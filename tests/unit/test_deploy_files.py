@@ -1,9 +1,9 @@
 """The deployment files give every service what it needs (DESIGN.md §4, §6, §9).
 
-Nothing here needs Docker or a cluster: docker-compose.yml, the Kubernetes
-manifests, the Dockerfile, the init script and the observability profile's
-files (deploy/observability) are read as files and held against the services'
-real settings classes, the real `tollgate` command and `tollgate stack`'s plan.
+Nothing here needs Docker: docker-compose.yml, the Dockerfile, the init script
+and the observability profile's files (deploy/observability) are read as files
+and held against the services' real settings classes, the real `tollgate`
+command and `tollgate stack`'s plan. deploy/kubernetes is test_kubernetes.py's.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import os
 import re
 import secrets
 import subprocess
-from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,38 +24,37 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from auth.settings import AuthSettings
 from billing.settings import BillingSettings
 from gateway.settings import GatewaySettings
-from invoicing.settings import InvoicingSettings
+from tests.support.compose_spec import compose_schema
+from tests.support.deployment import (
+    BACKENDS,
+    INIT_SQL,
+    METRICS_PORT,
+    SHARED_SETTINGS,
+    SHUTDOWN_MARGIN_SECONDS,
+    TOLLGATE_SERVICES,
+    UPSTREAM_SETTINGS,
+    build_settings,
+    compose,
+    created_databases,
+    service,
+    settings_names,
+)
 from tests.support.observability import ALERT_RULES, DASHBOARD, OBSERVABILITY
 from tollgate.broker_users import COMPOSE_ROLES, HASHING_ALGORITHM, password_variable, table, write_definitions
 from tollgate.cli import _parser as tollgate_command_line
 from tollgate.stack import plan as stack_plan
-from tollgate_shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = ROOT / "docker-compose.yml"
-# The Compose Specification's JSON schema, pinned (deploy/schemas/README.md says from where).
-COMPOSE_SCHEMA = ROOT / "deploy" / "schemas" / "compose-spec.json"
 BROKER_DEFINITIONS_CONF = ROOT / "deploy" / "rabbitmq" / "30-tollgate-definitions.conf"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
-INIT_SQL = ROOT / "deploy" / "postgres" / "init-databases.sql"
 COLLECTOR_CONFIG = ROOT / "deploy" / "otel-collector.yaml"
-KUBERNETES = ROOT / "deploy" / "kubernetes"
 PROMETHEUS_CONFIG = OBSERVABILITY / "prometheus" / "prometheus.yml"
 PROMETHEUS_STACK_CONFIG = OBSERVABILITY / "prometheus" / "prometheus-stack.yml"
 GRAFANA_PROVISIONING = OBSERVABILITY / "grafana" / "provisioning"
 
-SETTINGS: dict[str, type[ServiceSettings]] = {
-    "auth": AuthSettings,
-    "billing": BillingSettings,
-    "invoicing": InvoicingSettings,
-    "gateway": GatewaySettings,
-}
-BACKENDS = ("auth", "billing", "invoicing")
-TOLLGATE_SERVICES = (*BACKENDS, "gateway")
 ALL_COMPOSE_SERVICES = {
     "rabbitmq",
     "postgres",
@@ -79,12 +76,6 @@ PROFILES = {
     "finance-approval": "finance",
     "dlq": "tools",
 }
-# Every process serves its metrics there (TOLLGATE_METRICS_PORT, DESIGN.md §10);
-# under `tollgate stack`, from there on, one port per process in the plan's order.
-METRICS_PORT = 9464
-SHARED_SETTINGS = ("TOLLGATE_ENV", "TOLLGATE_SECRET_KEY", "TOLLGATE_INTERNAL_KEY", "TOLLGATE_AMQP_URL")
-UPSTREAM_SETTINGS = ("TOLLGATE_AUTH_URL", "TOLLGATE_BILLING_URL", "TOLLGATE_INVOICING_URL")
-
 # `${NAME}`, `${NAME:?message}`, `${NAME:-default}` (and the forms without a colon).
 INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[?-])(?P<arg>[^}]*))?\}")
 # Compose variables get one random value each for the whole run, so values that
@@ -105,34 +96,7 @@ def interpolate(value: str) -> str:
     return INTERPOLATION.sub(substitute, value)
 
 
-def settings_names(service: str) -> set[str]:
-    """Every environment variable the service's settings class reads."""
-    fields = {f"TOLLGATE_{field.upper()}" for field in SETTINGS[service].model_fields}
-    return fields | {f"TOLLGATE_{service.upper()}_DATABASE_URL"}
-
-
-def build_settings(service: str, environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> ServiceSettings:
-    """The service's settings, built from exactly this environment."""
-    for name in [name for name in os.environ if name.startswith(("TOLLGATE_", "OTEL_"))]:
-        monkeypatch.delenv(name)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    return SETTINGS[service]()
-
-
 # --- docker-compose.yml --------------------------------------------------------
-
-
-@cache
-def compose() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
-    return loaded
-
-
-def service(name: str) -> dict[str, Any]:
-    services: dict[str, dict[str, Any]] = compose()["services"]
-    assert name in services, f"docker-compose.yml has no service {name!r}"
-    return services[name]
 
 
 def raw_environment(name: str) -> dict[str, str]:
@@ -152,12 +116,6 @@ def served_port(name: str) -> int:
     assert args.service == name
     port: int = args.port
     return port
-
-
-def created_databases() -> dict[str, str]:
-    """Database -> owner, as the init script creates them."""
-    sql = INIT_SQL.read_text()
-    return dict(re.findall(r"^CREATE DATABASE (\w+) OWNER (\w+);", sql, re.MULTILINE))
 
 
 def role_password_variables() -> dict[str, str]:
@@ -432,18 +390,38 @@ def test_only_the_processes_that_use_the_broker_get_a_broker_url() -> None:
         assert has_url == (name in BROKER_LOGINS), name
 
 
+def compose_specification() -> jsonschema.Draft201909Validator:
+    """The Compose Specification's schema (tests/support/compose_spec.py), plus the top-level `name`.
+
+    The packaged schema predates `name` (the project's name, in the specification since 2022 and read
+    by every Compose v2): it gets the specification's own definition of it, nothing looser.
+    """
+    schema = compose_schema()
+    jsonschema.Draft201909Validator.check_schema(schema)
+    schema["properties"].setdefault("name", {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"})
+    return jsonschema.Draft201909Validator(schema)
+
+
 def test_compose_file_follows_the_compose_specification() -> None:
-    schema = json.loads(COMPOSE_SCHEMA.read_text())
-    jsonschema.Draft7Validator.check_schema(schema)
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(compose()), key=lambda e: list(e.path))
+    errors = sorted(compose_specification().iter_errors(compose()), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
 
 
-def test_the_schema_check_catches_a_mistake() -> None:
-    schema = json.loads(COMPOSE_SCHEMA.read_text())
+@pytest.mark.parametrize(
+    ("where", "mistake"),
+    [
+        (("services", "billing", "deploy", "resources", "limits"), {"cpu": "1.0"}),  # `cpus` misspelt
+        (("services", "billing", "depends_on", "postgres"), {"condition": "service_up"}),
+        ((), {"name": "Tollgate"}),  # a project name is lower case
+    ],
+)
+def test_the_schema_check_catches_a_mistake(where: tuple[str, ...], mistake: dict[str, str]) -> None:
     broken = json.loads(json.dumps(compose()))
-    broken["services"]["billing"]["deploy"]["resources"]["limits"]["cpu"] = "1.0"  # `cpus` misspelt
-    assert not jsonschema.Draft7Validator(schema).is_valid(broken)
+    target = broken
+    for key in where:
+        target = target[key]
+    target.update(mistake)
+    assert not compose_specification().is_valid(broken)
 
 
 def test_every_container_has_cpu_and_memory_limits() -> None:
@@ -600,13 +578,6 @@ def test_the_local_prometheus_config_scrapes_each_process_of_tollgate_stack() ->
     assert scraped == expected
 
 
-# Time between the process's exit deadline and the kill, for the interpreter and the
-# container runtime to finish; and the least preStop sleep that lets endpoint removal
-# reach kube-proxy and the Ingress before the process stops accepting.
-SHUTDOWN_MARGIN_SECONDS = 5
-LEAST_PRE_STOP_SECONDS = 5
-
-
 def duration_seconds(value: str) -> float:
     """A Compose duration such as `30s`, `1m30s` or `1500ms`."""
     units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 0.000001}
@@ -663,146 +634,3 @@ def test_dockerfile_copies_only_what_the_context_holds() -> None:
         for source in sources:
             assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
             assert source.rstrip("/").split("/")[0] not in ignored, f"COPY {source}: excluded by .dockerignore"
-
-
-# --- deploy/kubernetes -----------------------------------------------------------
-
-
-@cache
-def manifests() -> tuple[tuple[Path, dict[str, Any]], ...]:
-    found: list[tuple[Path, dict[str, Any]]] = []
-    for path in sorted(KUBERNETES.rglob("*.yaml")):
-        found.extend((path, document) for document in yaml.safe_load_all(path.read_text()) if document)
-    return tuple(found)
-
-
-def objects(kind: str) -> dict[str, dict[str, Any]]:
-    """Manifests of one kind by name (by file for those without one, like the Kustomization)."""
-    return {
-        document.get("metadata", {}).get("name", path.name): document
-        for path, document in manifests()
-        if document["kind"] == kind
-    }
-
-
-def containers(workload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield from workload["spec"]["template"]["spec"]["containers"]
-
-
-def container_environment(container: dict[str, Any]) -> dict[str, str]:
-    """The container's variables; those from the Secret get a random value."""
-    env: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        env.update(objects("ConfigMap")[source["configMapRef"]["name"]]["data"])
-    for variable in container.get("env", []):
-        if "valueFrom" in variable:
-            env[variable["name"]] = secrets.token_urlsafe(32)
-        else:
-            env[variable["name"]] = variable["value"]
-    return env
-
-
-def test_kubernetes_has_the_four_deployments_with_probes_and_resources() -> None:
-    deployments = objects("Deployment")
-    assert set(deployments) == set(TOLLGATE_SERVICES)
-    for name, deployment in deployments.items():
-        for container in containers(deployment):
-            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
-            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
-            for bound in ("requests", "limits"):
-                assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{name} {bound}"
-
-
-@pytest.mark.parametrize("name", TOLLGATE_SERVICES)
-def test_kubernetes_lets_a_pod_leave_the_endpoints_then_drain_before_it_is_killed(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    deployment = objects("Deployment")[name]
-    (container,) = containers(deployment)
-    grace = build_settings(name, container_environment(container), monkeypatch).shutdown_grace_seconds
-    command = container["lifecycle"]["preStop"]["exec"]["command"]
-    assert command[0] == "sleep" and len(command) == 2, command  # coreutils' sleep is in the slim image
-    pre_stop = float(command[1])
-    assert pre_stop >= LEAST_PRE_STOP_SECONDS
-    # terminationGracePeriodSeconds counts from the start of preStop, not from SIGTERM.
-    kill_after = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-    assert pre_stop + grace + SHUTDOWN_MARGIN_SECONDS <= kill_after
-
-
-def test_kubernetes_billing_runs_two_replicas() -> None:
-    assert objects("Deployment")["billing"]["spec"]["replicas"] == 2
-
-
-def test_kubernetes_billing_service_is_headless_so_the_gateway_sees_each_replica() -> None:
-    assert objects("Service")["billing"]["spec"]["clusterIP"] == "None"
-
-
-def test_kubernetes_services_reach_their_deployments() -> None:
-    services = objects("Service")
-    gateway_env = container_environment(next(containers(objects("Deployment")["gateway"])))
-    for name, deployment in objects("Deployment").items():
-        (container,) = containers(deployment)
-        args = tollgate_command_line().parse_args(container["args"])
-        assert (args.command, args.service) == ("serve", name)
-        assert args.port in [port["containerPort"] for port in container["ports"]]
-        labels = deployment["spec"]["template"]["metadata"]["labels"]
-        assert services[name]["spec"]["selector"].items() <= labels.items(), name
-        if name != "gateway":
-            url = urlsplit(gateway_env[f"TOLLGATE_{name.upper()}_URL"])
-            assert url.hostname == name
-            assert url.port in [port["port"] for port in services[name]["spec"]["ports"]]
-
-
-@pytest.mark.parametrize("name", TOLLGATE_SERVICES)
-def test_kubernetes_environment_builds_the_production_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    (container,) = containers(objects("Deployment")[name])
-    env = container_environment(container)
-    configured = {key for key in env if key.startswith("TOLLGATE_")}
-    assert configured - settings_names(name) == set(), "not settings of this service"
-    required = set(SHARED_SETTINGS) | (
-        {*UPSTREAM_SETTINGS} if name == "gateway" else {f"TOLLGATE_{name.upper()}_DATABASE_URL"}
-    )
-    assert required <= configured
-    assert build_settings(name, env, monkeypatch).env == "production"
-
-
-def test_kubernetes_migration_job_migrates_every_database() -> None:
-    (job,) = objects("Job").values()
-    (container,) = containers(job)
-    assert tollgate_command_line().parse_args(container["args"]).command == "migrate"
-    env = container_environment(container)
-    assert {f"TOLLGATE_{name.upper()}_DATABASE_URL" for name in BACKENDS} <= set(env)
-    known = set().union(*(settings_names(name) for name in BACKENDS))
-    assert {key for key in env if key.startswith("TOLLGATE_")} <= known
-
-
-def test_kubernetes_secret_example_lists_every_key_and_no_placeholder() -> None:
-    (example,) = objects("Secret").values()
-    keys = example["stringData"]
-    assert all(value == "" for value in keys.values()), "the example must not ship usable-looking secrets"
-    for _, document in manifests():
-        if document["kind"] not in ("Deployment", "Job"):
-            continue
-        for container in containers(document):
-            for variable in container.get("env", []):
-                reference = variable.get("valueFrom", {}).get("secretKeyRef")
-                if reference:
-                    assert reference["name"] == example["metadata"]["name"]
-                    assert reference["key"] in keys, f"{reference['key']} is missing from the Secret example"
-
-
-def test_kustomization_applies_every_manifest_but_the_secret_example() -> None:
-    # The top-level one (rabbitmq/ has its own, named, for the base to include).
-    kustomization = objects("Kustomization")["kustomization.yaml"]
-    listed = set(kustomization["resources"])
-    on_disk = {path.name for path in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
-    assert listed == on_disk
-    secret_files = {str(path.relative_to(KUBERNETES)) for path, doc in manifests() if doc["kind"] == "Secret"}
-    assert secret_files and not secret_files & listed
-
-
-def test_kubernetes_expects_the_rabbitmq_compose_runs() -> None:
-    (namespace,) = objects("Namespace").values()
-    compose_version = re.match(r"rabbitmq:(\d+\.\d+)", service("rabbitmq")["image"])
-    assert compose_version
-    assert namespace["metadata"]["labels"]["tollgate/expects-rabbitmq"] == compose_version[1]
