@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 
 from tests.support.auth_client import AuthClient
-from tests.support.harness import DatabaseFactory, fetch, free_port_pair, wait_for, wait_ready
+from tests.support.harness import DatabaseFactory, fetch, free_port_pair, stop_processes, wait_for, wait_ready
 from tests.support.scrapes import scrape
 
 pytestmark = pytest.mark.integration
@@ -79,13 +79,7 @@ def launch() -> Iterator[Any]:
         return process
 
     yield start
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    stop_processes(processes, signal.SIGINT)
 
 
 async def _reaches_every_service(client: httpx.AsyncClient) -> str:

@@ -29,7 +29,7 @@ from tests.support.auth_client import AuthClient
 from tests.support.billing import balance, submit
 from tests.support.broker_logins import BrokerLogins, create_logins, delete_logins
 from tests.support.events import ACCOUNT_QUEUE, account_created_event, queue_counts
-from tests.support.harness import wait_for
+from tests.support.harness import stop_processes, wait_for
 from tests.support.infrastructure import Infrastructure
 from tollgate_shared.bus import Delivery, OutgoingMessage, Subscription, topology
 from tollgate_shared.bus.dead_letters import list_dead_letters, replay_dead_letters
@@ -81,14 +81,7 @@ def finance_service(logins: BrokerLogins, tmp_path: Path) -> Iterator[Callable[[
         return process
 
     yield start
-    for process in running:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    stop_processes(running, signal.SIGTERM)
 
 
 async def test_the_services_and_the_finance_service_work_each_as_its_own_login_on_a_fresh_vhost(

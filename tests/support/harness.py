@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -293,3 +294,15 @@ def amqp_url_via(proxy: TcpProxy, amqp_url: str) -> str:
 async def http_client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=base_url, timeout=10, verify=TLS) as client:
         yield client
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], stop_signal: int, *, timeout: float = 20.0) -> None:
+    """Send each still-running process `stop_signal` and wait for it; SIGKILL one that outlasts `timeout`."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(stop_signal)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
